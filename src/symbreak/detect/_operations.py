@@ -1,0 +1,158 @@
+r"""Finding every symmetry operation of a centred, non-linear structure.
+
+Every operation :math:`(R, \pi)` of the structure maps a chosen atom ``a`` onto an atom ``a'`` of
+the same type at the same distance from the centre, and a second atom ``b`` (not collinear with
+``a``) onto an atom ``b'`` with :math:`|a' - b'| \approx |a - b|`. Two non-collinear vectors fix
+an orthogonal matrix up to its determinant, so enumerating the compatible pairs ``(a', b')`` and
+both determinants yields a candidate set that contains every operation: the search is complete by
+construction, not by guessing axes. Each candidate is matched atom by atom, refined by orthogonal
+Procrustes with its determinant fixed, re-matched, and accepted when no atom moves more than
+``tol``. The accepted set is closed under composition (exactly, on permutations).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["find_operations", "procrustes", "max_displacement"]
+
+_DENSE_LIMIT = 4_000_000  # K·n·n entries per chunk of dense nearest-neighbour search
+
+
+def procrustes(x: np.ndarray, perms: np.ndarray, dets: np.ndarray) -> np.ndarray:
+    r"""Best orthogonal :math:`R_k` with :math:`\det R_k = d_k` mapping ``x[i]`` onto ``x[perms[k, i]]``.
+
+    x: (n, 3) centred positions; perms: (K, n); dets: (K,) of ±1. Returns (K, 3, 3).
+    """
+    h = np.einsum("kni,nj->kij", x[perms], x)
+    u, _, vt = np.linalg.svd(h)
+    s = dets * np.sign(np.linalg.det(u) * np.linalg.det(vt))
+    u = u.copy()
+    u[:, :, 2] *= s[:, None]
+    return u @ vt
+
+
+def max_displacement(x: np.ndarray, rots: np.ndarray, perms: np.ndarray) -> np.ndarray:
+    """Largest ``|R x_i − x_{π(i)}|`` over atoms, per operation: (K,)."""
+    return np.linalg.norm(np.einsum("kij,nj->kni", rots, x) - x[perms], axis=-1).max(axis=1)
+
+
+def _nearest(images: np.ndarray, x: np.ndarray, types: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For images (K, n, 3) of atoms, the nearest atom of the same type and its distance: (K, n) each."""
+    k, n, _ = images.shape
+    if n <= 256:
+        same = types[:, None] == types[None, :]
+        penalty = np.where(same, 0.0, np.inf)
+        idx = np.empty((k, n), dtype=np.int64)
+        dist = np.empty((k, n))
+        step = max(1, _DENSE_LIMIT // (n * n))
+        for s in range(0, k, step):
+            d2 = ((images[s : s + step, :, None, :] - x[None, None, :, :]) ** 2).sum(-1) + penalty
+            idx[s : s + step] = np.argmin(d2, axis=2)
+            dist[s : s + step] = np.sqrt(np.take_along_axis(d2, idx[s : s + step, :, None], 2)[..., 0])
+        return idx, dist
+    from scipy.spatial import cKDTree
+
+    # A fourth coordinate far apart per type keeps every match within its own type.
+    _, codes = np.unique(types, return_inverse=True)
+    big = 1e3 * (np.abs(x).max() + 1.0)
+    tree = cKDTree(np.column_stack([x, codes * big]))
+    dist, idx = tree.query(np.column_stack([images.reshape(-1, 3), np.tile(codes * big, k)]))
+    return idx.reshape(k, n), dist.reshape(k, n)
+
+
+def _frames(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Right-handed orthonormal frames (columns) from vector pairs (K, 3); also a validity mask."""
+    e1 = u / np.linalg.norm(u, axis=-1, keepdims=True)
+    w = v - (v * e1).sum(-1, keepdims=True) * e1
+    nw = np.linalg.norm(w, axis=-1, keepdims=True)
+    ok = nw[:, 0] > 1e-12
+    e2 = w / np.where(nw > 1e-12, nw, 1.0)
+    return np.stack([e1, e2, np.cross(e1, e2)], axis=-1), ok
+
+
+def _base_pair(x: np.ndarray, r: np.ndarray, compat: np.ndarray, dist: np.ndarray, tol2: float) -> tuple[int, int]:
+    """Pick atoms ``a`` and ``b`` that make few candidates and a well-conditioned frame."""
+    far = r >= 0.5 * r.max()
+    count = compat.sum(axis=1)
+    # fewest compatible partners first, then farthest from the centre (better-conditioned rotation)
+    a = int(np.lexsort((-r, np.where(far, count, np.iinfo(np.int64).max)))[0])
+    ua = x[a] / r[a]
+    perp = np.linalg.norm(x - np.outer(x @ ua, ua), axis=1)
+    wide = perp >= 0.5 * perp.max()
+    partners = (compat & (np.abs(dist[a][None, :] - dist[a][:, None]) <= 2 * tol2)).sum(axis=1)
+    b = int(np.lexsort((-perp, np.where(wide, partners, np.iinfo(np.int64).max)))[0])
+    return a, b
+
+
+def _closure(perms: list[np.ndarray], dets: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Close a set of (permutation, det) pairs under composition: ``(p1∘p2)[i] = p1[p2[i]]``."""
+    elements = {(p.tobytes(), d): (p, d) for p, d in zip(perms, dets)}
+    gens = list(elements.values())
+    frontier = list(elements.values())
+    while frontier:
+        new = []
+        for p1, d1 in frontier:
+            for p2, d2 in gens:
+                p = p1[p2]
+                key = (p.tobytes(), d1 * d2)
+                if key not in elements:
+                    elements[key] = (p, d1 * d2)
+                    new.append((p, d1 * d2))
+        frontier = new
+    vals = list(elements.values())
+    return np.stack([p for p, _ in vals]), np.array([d for _, d in vals], dtype=np.int64)
+
+
+def find_operations(x: np.ndarray, types: np.ndarray, tol: float, dmin: float) -> tuple[np.ndarray, np.ndarray]:
+    """All operations of the centred, non-linear structure ``x`` (n, 3) within ``tol``.
+
+    Returns ``(rotations (k, 3, 3), permutations (k, n))`` fitted by Procrustes; the identity is
+    included and the set is closed under composition.
+    """
+    n = len(x)
+    tol2 = tol * (1.0 + 1e-9) + 1e-12
+    r = np.linalg.norm(x, axis=1)
+    dist = np.linalg.norm(x[:, None, :] - x[None, :, :], axis=-1)
+    compat = (types[:, None] == types[None, :]) & (np.abs(r[:, None] - r[None, :]) <= tol2)
+    a, b = _base_pair(x, r, compat, dist, tol2)
+
+    a_img = np.flatnonzero(compat[a])
+    pair_ok = compat[b][None, :] & (np.abs(dist[a_img] - dist[a, b]) <= 2 * tol2)
+    ia, ib = np.nonzero(pair_ok)
+    ia, ib = a_img[ia], ib
+    f_ref, _ = _frames(x[a][None], x[b][None])
+    f_img, ok = _frames(x[ia], x[ib])
+    f_img = f_img[ok]
+    flip = np.diag([1.0, 1.0, -1.0])
+    # R maps the (a, b) frame onto the (a', b') frame, with either handedness.
+    rots = np.concatenate([f_img @ f_ref[0].T, f_img @ flip @ f_ref[0].T])
+    dets = np.concatenate([np.ones(len(f_img)), -np.ones(len(f_img))]).astype(np.int64)
+
+    # Match, refine, and match again (one ICP step) before the strict test.
+    for _ in range(2):
+        perm, d = _nearest(np.einsum("kij,nj->kni", rots, x), x, types)
+        good = (d.max(axis=1) < dmin / 2) & (np.sort(perm, axis=1) == np.arange(n)).all(axis=1)
+        if not good.any():
+            break
+        rots, perm, dets = procrustes(x, perm[good], dets[good]), perm[good], dets[good]
+    disp = max_displacement(x, rots, perm)
+    keep = disp <= tol2
+    perms_found = [p for p, k in zip(perm, keep) if k]
+    dets_found = [int(d) for d, k in zip(dets, keep) if k]
+    identity = np.arange(n)
+    perms_found.append(identity)
+    dets_found.append(1)
+
+    # Close under composition; drop the worst generator while a product breaks the tolerance.
+    while True:
+        cperms, cdets = _closure(perms_found, dets_found)
+        crots = procrustes(x, cperms, cdets)
+        cdisp = max_displacement(x, crots, cperms)
+        if (cdisp <= tol2).all():
+            return crots, cperms
+        gen_disp = max_displacement(x, procrustes(x, np.stack(perms_found), np.array(dets_found)), np.stack(perms_found))
+        worst = int(np.argmax(gen_disp))
+        if gen_disp[worst] == 0:
+            return crots[cdisp <= tol2], cperms[cdisp <= tol2]
+        del perms_found[worst], dets_found[worst]
