@@ -205,7 +205,7 @@ def detect_symmetry(
     ('C2v', 4, [[0], [1, 2]])
     """
     pos, nums = as_structure(positions, numbers)
-    tol, dmin = check_tolerance(tol, pos)
+    tol, dmin, dist = check_tolerance(tol, pos)
     if not isinstance(axial_order, (int, np.integer)) or axial_order < 2:
         raise SymbreakError(f"axial_order must be an integer >= 2, got {axial_order!r}")
     center = pos.mean(axis=0)
@@ -224,7 +224,7 @@ def detect_symmetry(
         if off_axis <= tol:
             group, q, ops, perms = _linear(x, nums, axis, tol, axial_order)
         else:
-            rots, found_perms = find_operations(x, nums, tol, dmin)
+            rots, found_perms = find_operations(x, nums, tol, dmin, dist)
             group, q, idx = name_and_orient(rots, axial_order=axial_order)
             ops = q @ group.operations @ q.T
             perms = found_perms[idx]

@@ -22,46 +22,78 @@ every rotation, reflection, translation and permutation of the input.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..groups import PointGroup
 
 __all__ = ["canonical_frame"]
 
-_EXPONENTS = np.array(
-    [(a, b, d - a - b) for d in range(1, 5) for a in range(d, -1, -1) for b in range(d - a, -1, -1)],
-    dtype=np.int64,
-)
-_DEGREE = _EXPONENTS.sum(axis=1)
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    # np.cross costs more than the arithmetic for the tiny arrays used here
+    return np.stack(
+        [
+            a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1],
+            a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2],
+            a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0],
+        ],
+        axis=-1,
+    )
 
 
-def _fingerprints(x: np.ndarray, types: np.ndarray, frames: np.ndarray) -> np.ndarray:
-    """Per-type moments of the canonical positions for each candidate frame: (C, n_features)."""
-    scale = float(np.linalg.norm(x, axis=1).max()) or 1.0
-    p = np.einsum("ni,cij->cnj", x / scale, frames)  # (C, n, 3)
-    powers = [np.ones_like(p[..., 0])]
-    mono = np.empty(p.shape[:2] + (len(_EXPONENTS),))
-    pw = [[powers[0]] + [None] * 4 for _ in range(3)]
-    for ax in range(3):
-        for e in range(1, 5):
-            pw[ax][e] = pw[ax][e - 1] * p[..., ax]
-    for m, (ea, eb, ec) in enumerate(_EXPONENTS):
-        mono[..., m] = pw[0][ea] * pw[1][eb] * pw[2][ec]
-    _, codes = np.unique(types, return_inverse=True)
-    onehot = np.eye(codes.max() + 1)[codes]  # (n, T)
-    feats = np.einsum("cnm,nt->cmt", mono, onehot)  # (C, M, T): degree-major, then type
-    return feats.reshape(len(frames), -1)
+def _fingerprints(x: np.ndarray, onehot: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """Per-type moments of degree 1–4 of the canonical positions, per candidate frame: (C, F).
+
+    Columns run degree-major, so low-order moments (the least sensitive to noise) decide first.
+    """
+    scale = float(np.sqrt((x * x).sum(1).max())) or 1.0
+    p1 = np.einsum("ni,cij->cnj", x / scale, frames)  # (C, n, 3)
+    c, n = p1.shape[:2]
+    p2 = (p1[..., :, None] * p1[..., None, :]).reshape(c, n, 9)
+    p3 = (p2[..., :, None] * p1[..., None, :]).reshape(c, n, 27)
+    p4 = (p3[..., :, None] * p1[..., None, :]).reshape(c, n, 81)
+    mono = np.concatenate([p1, p2, p3, p4], axis=-1)  # (C, n, 120)
+    return np.einsum("cnm,nt->cmt", mono, onehot).reshape(c, -1)
 
 
 def _select(feats: np.ndarray, eps: float = 1e-8) -> int:
-    """Index of the lexicographic maximum, treating differences below ``eps`` as ties."""
-    alive = np.arange(len(feats))
-    for col in range(feats.shape[1]):
-        v = feats[alive, col]
-        alive = alive[v >= v.max() - eps]
-        if len(alive) == 1:
-            break
-    return int(alive[0])
+    """Index of the lexicographic maximum, treating differences below ``eps`` as ties.
+
+    For every pair the first column where they differ by more than ``eps`` decides; the first
+    candidate that no other beats wins (candidates tied on every column are equivalent).
+    """
+    if len(feats) == 1:
+        return 0
+    diff = feats[:, None, :] - feats[None, :, :]
+    differs = np.abs(diff) > eps
+    first = np.argmax(differs, axis=2)
+    decided = np.take_along_axis(diff, first[..., None], axis=2)[..., 0]
+    beats = differs.any(axis=2) & (decided > 0)  # beats[i, j]: i is larger than j
+    unbeaten = np.flatnonzero(~beats.any(axis=0))
+    return int(unbeaten[0]) if len(unbeaten) else 0
+
+
+def _coset_representatives(group: PointGroup) -> np.ndarray:
+    """One element ``M`` of each right coset ``G M`` of the group in its normalizer: (r, 3, 3).
+
+    Frames ``Q g M`` and ``Q M`` differ by the symmetry ``Q g Q^T`` of the structure, so one frame per
+    coset is enough.
+    """
+    return _coset_representatives_cached(group.name, group.axial_order)
+
+
+@functools.lru_cache(maxsize=256)
+def _coset_representatives_cached(name: str, axial_order: int) -> np.ndarray:
+    group = PointGroup(name, axial_order=axial_order)
+    norm = group.normalizer().operations
+    prods = np.einsum("gij,mjk->gmik", group.operations, norm).reshape(-1, 9)
+    flat = norm.reshape(len(norm), 9)
+    idx = np.argmin(((prods[:, None, :] - flat[None, :, :]) ** 2).sum(-1), axis=1).reshape(len(group.operations), -1)
+    reps = np.unique(idx.min(axis=0))
+    out = norm[reps].copy()
+    out.setflags(write=False)
+    return out
 
 
 def _window(values: np.ndarray, tol: float) -> np.ndarray:
@@ -81,7 +113,7 @@ def _axial_frames(x: np.ndarray, axis: np.ndarray, tol: float) -> np.ndarray:
     frames = []
     for s in (1.0, -1.0):
         e3 = s * axis
-        e2s = np.cross(e3, e1s)
+        e2s = _cross(np.broadcast_to(e3, e1s.shape), e1s)
         frames.append(np.stack([e1s, e2s, np.broadcast_to(e3, e1s.shape)], axis=-1))
         frames.append(np.stack([e1s, -e2s, np.broadcast_to(e3, e1s.shape)], axis=-1))
     return np.concatenate(frames)
@@ -98,7 +130,7 @@ def _atom_frames(x: np.ndarray, tol: float) -> np.ndarray:
         e2s = perp_vec[_window(perp, tol)]
         e2s = e2s / np.linalg.norm(e2s, axis=1, keepdims=True)
         e1s = np.broadcast_to(e1, e2s.shape)
-        e3s = np.cross(e1s, e2s)
+        e3s = _cross(e1s, e2s)
         frames.append(np.stack([e1s, e2s, e3s], axis=-1))
         frames.append(np.stack([e1s, e2s, -e3s], axis=-1))
     return np.concatenate(frames)
@@ -121,13 +153,14 @@ def canonical_frame(
     """
     if group.family == "Kh":
         return np.eye(3)
-    normalizer = group.normalizer()
-    if normalizer is not None:
-        frames = orientation @ normalizer.operations
+    if group.normalizer() is not None:
+        frames = orientation @ _coset_representatives(group)
     elif group.family in ("C1", "Ci"):
         frames = _atom_frames(x, tol)
     else:
         frames = _axial_frames(x, orientation[:, 2], tol)
     if proper:
         frames = frames[np.linalg.det(frames) > 0]
-    return frames[_select(_fingerprints(x, types, frames))].copy()
+    _, codes = np.unique(types, return_inverse=True)
+    onehot = np.eye(codes.max() + 1)[codes]
+    return frames[_select(_fingerprints(x, onehot, frames))].copy()

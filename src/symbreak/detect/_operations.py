@@ -68,7 +68,8 @@ def _frames(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     nw = np.linalg.norm(w, axis=-1, keepdims=True)
     ok = nw[:, 0] > 1e-12
     e2 = w / np.where(nw > 1e-12, nw, 1.0)
-    return np.stack([e1, e2, np.cross(e1, e2)], axis=-1), ok
+    e3 = np.stack([e1[:, 1] * e2[:, 2] - e1[:, 2] * e2[:, 1], e1[:, 2] * e2[:, 0] - e1[:, 0] * e2[:, 2], e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]], axis=-1)
+    return np.stack([e1, e2, e3], axis=-1), ok
 
 
 def _base_pair(x: np.ndarray, r: np.ndarray, compat: np.ndarray, dist: np.ndarray, tol2: float) -> tuple[int, int]:
@@ -104,23 +105,45 @@ def _closure(perms: list[np.ndarray], dets: list[int]) -> tuple[np.ndarray, np.n
     return np.stack([p for p, _ in vals]), np.array([d for _, d in vals], dtype=np.int64)
 
 
-def find_operations(x: np.ndarray, types: np.ndarray, tol: float, dmin: float) -> tuple[np.ndarray, np.ndarray]:
+_WEIGHTS = np.random.default_rng(0).integers(1, 2**62, size=4096, dtype=np.int64)
+
+
+def _hash_weights(n: int) -> np.ndarray:
+    global _WEIGHTS
+    if n > len(_WEIGHTS):
+        _WEIGHTS = np.random.default_rng(0).integers(1, 2**62, size=2 * n, dtype=np.int64)
+    return _WEIGHTS[:n]
+
+
+def _is_closed(perms: np.ndarray, dets: np.ndarray) -> bool:
+    """Whether every product of two (permutation, det) pairs is in the set (hashed, vectorised)."""
+    weights = _hash_weights(perms.shape[1])
+    keys = (perms @ weights) * 2 + (dets > 0)
+    products = perms[:, perms]  # products[i, j] = perms[i][perms[j]]
+    pkeys = (products @ weights) * 2 + (np.multiply.outer(dets, dets) > 0)
+    return bool(np.isin(pkeys, keys).all())
+
+
+def find_operations(
+    x: np.ndarray, types: np.ndarray, tol: float, dmin: float, dist: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """All operations of the centred, non-linear structure ``x`` (n, 3) within ``tol``.
 
-    Returns ``(rotations (k, 3, 3), permutations (k, n))`` fitted by Procrustes; the identity is
-    included and the set is closed under composition.
+    ``dist`` (n, n) is the interatomic distance matrix if the caller has it. Returns
+    ``(rotations (k, 3, 3), permutations (k, n))`` fitted by Procrustes; the identity is included
+    and the set is closed under composition.
     """
     n = len(x)
     tol2 = tol * (1.0 + 1e-9) + 1e-12
-    r = np.linalg.norm(x, axis=1)
-    dist = np.linalg.norm(x[:, None, :] - x[None, :, :], axis=-1)
+    r = np.sqrt((x * x).sum(1))
+    if dist is None:
+        dist = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(-1))
     compat = (types[:, None] == types[None, :]) & (np.abs(r[:, None] - r[None, :]) <= tol2)
     a, b = _base_pair(x, r, compat, dist, tol2)
 
     a_img = np.flatnonzero(compat[a])
-    pair_ok = compat[b][None, :] & (np.abs(dist[a_img] - dist[a, b]) <= 2 * tol2)
-    ia, ib = np.nonzero(pair_ok)
-    ia, ib = a_img[ia], ib
+    ia, ib = np.nonzero(compat[b][None, :] & (np.abs(dist[a_img] - dist[a, b]) <= 2 * tol2))
+    ia = a_img[ia]
     f_ref, _ = _frames(x[a][None], x[b][None])
     f_img, ok = _frames(x[ia], x[ib])
     f_img = f_img[ok]
@@ -129,29 +152,37 @@ def find_operations(x: np.ndarray, types: np.ndarray, tol: float, dmin: float) -
     rots = np.concatenate([f_img @ f_ref[0].T, f_img @ flip @ f_ref[0].T])
     dets = np.concatenate([np.ones(len(f_img)), -np.ones(len(f_img))]).astype(np.int64)
 
-    # Match, refine, and match again (one ICP step) before the strict test.
-    for _ in range(2):
-        perm, d = _nearest(np.einsum("kij,nj->kni", rots, x), x, types)
-        good = (d.max(axis=1) < dmin / 2) & (np.sort(perm, axis=1) == np.arange(n)).all(axis=1)
-        if not good.any():
-            break
-        rots, perm, dets = procrustes(x, perm[good], dets[good]), perm[good], dets[good]
+    perm, d = _nearest(np.einsum("kij,nj->kni", rots, x), x, types)
+    good = (d.max(axis=1) < dmin / 2) & (np.sort(perm, axis=1) == np.arange(n)).all(axis=1)
+    perm, dets, rots0 = perm[good], dets[good], rots[good]
+    rots = procrustes(x, perm, dets)
     disp = max_displacement(x, rots, perm)
+    retry = disp > tol2
+    if retry.any():
+        # one ICP step for candidates whose first match came from a poorly conditioned guess
+        p2, d2 = _nearest(np.einsum("kij,nj->kni", rots[retry], x), x, types)
+        ok2 = (d2.max(axis=1) < dmin / 2) & (np.sort(p2, axis=1) == np.arange(n)).all(axis=1)
+        idx = np.flatnonzero(retry)[ok2]
+        if len(idx):
+            perm[idx] = p2[ok2]
+            rots[idx] = procrustes(x, perm[idx], dets[idx])
+            disp[idx] = max_displacement(x, rots[idx], perm[idx])
     keep = disp <= tol2
-    perms_found = [p for p, k in zip(perm, keep) if k]
-    dets_found = [int(d) for d, k in zip(dets, keep) if k]
-    identity = np.arange(n)
-    perms_found.append(identity)
-    dets_found.append(1)
+    rots, perm, dets = rots[keep], perm[keep], dets[keep]
+    if _is_closed(perm, dets):
+        return rots, perm
 
-    # Close under composition; drop the worst generator while a product breaks the tolerance.
+    # Not closed (tolerance at the edge): close exactly on permutations, refit, and drop the
+    # worst generator while a product breaks the tolerance.
+    perms_found, dets_found = list(perm), [int(v) for v in dets]
     while True:
         cperms, cdets = _closure(perms_found, dets_found)
         crots = procrustes(x, cperms, cdets)
         cdisp = max_displacement(x, crots, cperms)
         if (cdisp <= tol2).all():
             return crots, cperms
-        gen_disp = max_displacement(x, procrustes(x, np.stack(perms_found), np.array(dets_found)), np.stack(perms_found))
+        gens = np.stack(perms_found)
+        gen_disp = max_displacement(x, procrustes(x, gens, np.array(dets_found)), gens)
         worst = int(np.argmax(gen_disp))
         if gen_disp[worst] == 0:
             return crots[cdisp <= tol2], cperms[cdisp <= tol2]

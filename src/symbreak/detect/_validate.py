@@ -67,26 +67,29 @@ def as_structure(positions: Any, numbers: Any = None) -> tuple[np.ndarray, np.nd
     return pos, nums
 
 
-def min_distance(pos: np.ndarray) -> tuple[float, int, int]:
-    """Smallest distance between two atoms and their indices (inf, -1, -1 for one atom)."""
+def min_distance(pos: np.ndarray) -> tuple[float, int, int, np.ndarray | None]:
+    """Smallest distance between two atoms, their indices, and the distance matrix if computed.
+
+    One atom gives ``(inf, -1, -1, None)``. Up to 2000 atoms the full (n, n) matrix is built (and
+    returned for reuse); beyond that a k-d tree finds the nearest pair.
+    """
     n = len(pos)
     if n < 2:
-        return math.inf, -1, -1
-    if n <= 256:
-        d = np.linalg.norm(pos[:, None, :] - pos[None, :, :], axis=-1)
-        d[np.diag_indices(n)] = np.inf
-        flat = int(np.argmin(d))
-        i, j = divmod(flat, n)
-        return float(d[i, j]), i, j
+        return math.inf, -1, -1, None
+    if n <= 2000:
+        d = np.sqrt(((pos[:, None, :] - pos[None, :, :]) ** 2).sum(-1))
+        masked = d + np.diag(np.full(n, np.inf))
+        i, j = divmod(int(np.argmin(masked)), n)
+        return float(d[i, j]), i, j, d
     from scipy.spatial import cKDTree
 
     dist, idx = cKDTree(pos).query(pos, k=2)
     i = int(np.argmin(dist[:, 1]))
-    return float(dist[i, 1]), i, int(idx[i, 1])
+    return float(dist[i, 1]), i, int(idx[i, 1]), None
 
 
-def check_tolerance(tol: Any, pos: np.ndarray) -> tuple[float, float]:
-    """Validate ``tol`` (Å) against the structure; returns ``(tol, smallest interatomic distance)``.
+def check_tolerance(tol: Any, pos: np.ndarray) -> tuple[float, float, np.ndarray | None]:
+    """Validate ``tol`` (Å) against the structure: returns ``(tol, smallest distance, distances)``.
 
     Matching an atom's image to a partner within ``tol`` is only unambiguous when every two atoms
     are more than ``2 tol`` apart, so a larger tolerance is rejected rather than silently misused.
@@ -97,7 +100,7 @@ def check_tolerance(tol: Any, pos: np.ndarray) -> tuple[float, float]:
         raise ToleranceError(f"tol must be a number (Å), got {tol!r}") from None
     if not math.isfinite(t) or t <= 0:
         raise ToleranceError(f"tol must be a positive finite distance in Å, got {tol!r}")
-    dmin, i, j = min_distance(pos)
+    dmin, i, j, dist = min_distance(pos)
     scale = float(np.abs(pos).max()) + 1.0
     if dmin <= 1e-8 * scale:
         raise StructureError(f"atoms {i} and {j} coincide (distance {dmin:.3g} Å)")
@@ -107,4 +110,4 @@ def check_tolerance(tol: Any, pos: np.ndarray) -> tuple[float, float]:
             f"apart, and tol must be below half of that ({dmin / 2:.4g} Å) for atoms to be matched "
             "unambiguously"
         )
-    return t, dmin
+    return t, dmin, dist

@@ -11,7 +11,7 @@ __all__ = [
     "rotation_about",
     "closure",
     "element_types",
-    "rotation_axis",
+    "rotation_axes",
     "SIGMA_H",
     "SIGMA_V",
     "C2X",
@@ -77,52 +77,45 @@ def closure(generators: list[np.ndarray], *, max_order: int = 100_000) -> np.nda
     return out
 
 
-def element_types(ops: np.ndarray, *, atol: float = 0.3) -> np.ndarray:
+def element_types(ops: np.ndarray, *, atol: float = 0.3, max_order: int | None = None) -> np.ndarray:
     """Conjugacy-type of each orthogonal matrix: rows ``(det, m, j)`` as ints, (k, 3).
 
-    ``P = det(R) R`` is a proper rotation by angle θ ∈ [0, π]; ``m`` is its order (smallest power
-    with ``P^m ≈ I`` within ``atol`` in the Frobenius norm) and ``j = round(θ m / 2π)``, so θ = 2πj/m.
-    Orders are found by repeated batched multiplication, which is robust to noisy matrices where
-    a rational approximation of θ is not.
+    ``P = det(R) R`` is a proper rotation by angle θ ∈ [0, π]; ``m`` is its order, the smallest
+    power with ``‖P^m − I‖_F = 2√2 |sin(mθ/2)| < atol``, and ``j = round(θ m / 2π)``, so
+    θ = 2πj/m. Testing powers (in closed form) rather than rationalising θ stays robust for noisy
+    matrices. ``m = 0`` marks a matrix with no such power up to ``max_order`` (default ``k``).
     """
     ops = np.asarray(ops, dtype=float)
     k = ops.shape[0]
-    det = np.sign(np.linalg.det(ops))
-    p = ops * det[:, None, None]
-    order = np.zeros(k, dtype=np.int64)
-    power = p.copy()
-    eye = np.eye(3)
-    for m in range(1, max(k, 1) + 1):
-        close = (order == 0) & (np.linalg.norm(power - eye, axis=(1, 2)) < atol)
-        order[close] = m
-        if (order > 0).all():
-            break
-        power = power @ p
-    order[order == 0] = 0  # not of finite order ≤ k: left as 0, the caller rejects it
-    cos = np.clip((np.trace(p, axis1=1, axis2=2) - 1.0) / 2.0, -1.0, 1.0)
-    theta = np.arccos(cos)
+    det = np.where(np.linalg.det(ops) < 0, -1, 1)
+    tr = np.trace(ops, axis1=1, axis2=2) * det
+    theta = np.arccos(np.clip((tr - 1.0) / 2.0, -1.0, 1.0))
+    m = np.arange(1, max(k, max_order or 0, 1) + 1)
+    dev = 2.0 * math.sqrt(2.0) * np.abs(np.sin(np.outer(theta, m) / 2.0))
+    ok = dev < atol
+    order = np.where(ok.any(axis=1), np.argmax(ok, axis=1) + 1, 0)
     j = np.rint(theta * order / (2 * np.pi)).astype(np.int64)
-    return np.stack([det.astype(np.int64), order, j], axis=1)
+    return np.stack([det, order, j], axis=1).astype(np.int64)
 
 
-def rotation_axis(op: np.ndarray) -> tuple[np.ndarray | None, bool]:
-    """Axis of the proper part ``det(R) R``, oriented so the rotation about it is by θ ∈ (0, π].
+def rotation_axes(ops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Axis of each proper part ``det(R) R``, oriented so the rotation about it is by θ ∈ (0, π].
 
-    Returns ``(axis, ambiguous)``: ``axis`` is None for ±identity; ``ambiguous`` is True for
-    half-turns (and mirrors), whose axis has no preferred sign.
+    Returns axes (k, 3), zero for ±identity, and flags (k,) that are True where the axis has no
+    preferred sign (half-turns, mirrors, ±identity).
     """
-    p = op * np.sign(np.linalg.det(op))
-    cos = (np.trace(p) - 1.0) / 2.0
-    if cos > 1.0 - 1e-6:
-        return None, True
-    w = np.array([p[2, 1] - p[1, 2], p[0, 2] - p[2, 0], p[1, 0] - p[0, 1]])
-    nw = np.linalg.norm(w)
-    if cos > -0.95 and nw > 1e-6:
-        return w / nw, False
-    # Near a half-turn the antisymmetric part vanishes; the symmetric part is (1 − cos θ) u uᵀ + cos θ I.
-    s = (p + p.T) / 2.0 - cos * np.eye(3)
-    col = s[:, np.argmax(np.linalg.norm(s, axis=0))]
-    u = col / np.linalg.norm(col)
-    if nw > 1e-3 and np.dot(u, w) < 0:
-        u = -u
-    return u, cos < -1.0 + 1e-6 or nw <= 1e-3
+    det = np.where(np.linalg.det(ops) < 0, -1.0, 1.0)
+    p = ops * det[:, None, None]
+    cos = (np.trace(p, axis1=1, axis2=2) - 1.0) / 2.0
+    w = np.stack([p[:, 2, 1] - p[:, 1, 2], p[:, 0, 2] - p[:, 2, 0], p[:, 1, 0] - p[:, 0, 1]], axis=1)
+    nw = np.sqrt((w * w).sum(1))
+    sym = (p + p.transpose(0, 2, 1)) / 2.0 - cos[:, None, None] * np.eye(3)
+    cols = np.sqrt((sym * sym).sum(1))
+    best = sym[np.arange(len(ops)), :, np.argmax(cols, axis=1)]
+    u_sym = best / np.maximum(np.sqrt((best * best).sum(1)), 1e-300)[:, None]
+    u_sym *= np.where((u_sym * w).sum(1) < 0, -1.0, 1.0)[:, None] * (nw > 1e-3)[:, None] + (nw <= 1e-3)[:, None]
+    use_w = (cos > -0.95) & (nw > 1e-6)
+    axes = np.where(use_w[:, None], w / np.maximum(nw, 1e-300)[:, None], u_sym)
+    axes[cos > 1.0 - 1e-6] = 0.0
+    ambiguous = (~use_w) & ((cos < -1.0 + 1e-6) | (nw <= 1e-3))
+    return axes, ambiguous | (cos > 1.0 - 1e-6)

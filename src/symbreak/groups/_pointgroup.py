@@ -20,7 +20,7 @@ from ._matrices import (
     element_types,
     rot_z,
     rotation_about,
-    rotation_axis,
+    rotation_axes,
 )
 from ._names import format_name, parse_name
 
@@ -318,76 +318,83 @@ def _name_from_types(types: np.ndarray, has_inversion: bool) -> tuple[str, int]:
 
 def _frame(u: np.ndarray, v: np.ndarray | None) -> np.ndarray:
     """Right-handed orthonormal frame (columns) with first column ∥ u and second in span(u, v)."""
-    e1 = u / np.linalg.norm(u)
+    e1 = u / math.sqrt(u @ u)
     if v is None:
         v = np.eye(3)[int(np.argmin(np.abs(e1)))]
-    v = v - np.dot(v, e1) * e1
-    e2 = v / np.linalg.norm(v)
-    return np.stack([e1, e2, np.cross(e1, e2)], axis=1)
+    v = v - (v @ e1) * e1
+    e2 = v / math.sqrt(v @ v)
+    e3 = np.array([e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2], e1[0] * e2[1] - e1[1] * e2[0]])
+    return np.stack([e1, e2, e3], axis=1)
 
 
 def _match_sets(a: np.ndarray, b: np.ndarray, atol: float) -> np.ndarray | None:
     """Index map ``idx`` with ``a[i] ≈ b[idx[i]]`` (Frobenius < atol), or None if not a bijection."""
-    d = np.linalg.norm(a[:, None] - b[None, :], axis=(2, 3))
-    idx = np.argmin(d, axis=1)
-    if d[np.arange(len(a)), idx].max() > atol or len(np.unique(idx)) != len(a):
+    fa, fb = a.reshape(len(a), 9), b.reshape(len(b), 9)
+    d2 = ((fa[:, None, :] - fb[None, :, :]) ** 2).sum(-1)
+    idx = np.argmin(d2, axis=1)
+    if d2[np.arange(len(a)), idx].max() > atol * atol:
+        return None
+    if len(a) > 1 and not (np.bincount(idx, minlength=len(b)) == 1).all():
         return None
     return idx
+
+
+def _orientation_data(group: PointGroup):
+    """Per-group constants for :func:`_orientation` (cached: they depend only on the group)."""
+    return _orientation_data_cached(group.family, group.n, group.axial_order)
+
+
+@functools.lru_cache(maxsize=512)
+def _orientation_data_cached(family: str, n: int, axial_order: int):
+    group = PointGroup._from_family(family, n, axial_order)
+    first, second = _reference_elements(group.family, group.n, group.axial_order)
+    gens = np.stack(_generators(group.family, group.n, group.axial_order))
+    if first is None:
+        return None, None, None, None, gens
+    refs = np.stack([first] if second is None else [first, second])
+    ref_types = element_types(refs, atol=1e-6, max_order=len(group.operations))
+    axes, _ = rotation_axes(refs)
+    f_std = _frame(axes[0], None if second is None else axes[1])
+    cos_std = None if second is None else float(axes[0] @ axes[1])
+    return ref_types, f_std, cos_std, len(refs), gens
 
 
 def _orientation(ops: np.ndarray, types: np.ndarray, group: PointGroup, atol: float) -> tuple[np.ndarray, np.ndarray]:
     """Rotation Q and index map with ``Q @ std[i] @ Q.T ≈ ops[idx[i]]`` for every standard element."""
     std = group.operations
-    std_types = element_types(std, atol=1e-3)
-    first, second = _reference_elements(group.family, group.n, group.axial_order)
-    gens = _generators(group.family, group.n, group.axial_order)
+    ref_types, f_std, cos_std, n_refs, gens = _orientation_data(group)
+    flat_ops = ops.reshape(len(ops), 9)
 
     def attempt(q: np.ndarray) -> np.ndarray | None:
-        # cheap screen on the generators before matching every element
-        for g in gens:
-            if np.linalg.norm(ops - q @ g @ q.T, axis=(1, 2)).min() > atol:
-                return None
+        # a cheap screen on the generators before matching every element
+        g = (q @ gens @ q.T).reshape(len(gens), 9)
+        d2 = ((g[:, None, :] - flat_ops[None, :, :]) ** 2).sum(-1)
+        if d2.min(axis=1).max() > atol * atol:
+            return None
         return _match_sets(q @ std @ q.T, ops, atol)
 
-    if first is None:
-        q = np.eye(3)
-        idx = attempt(q)
+    if ref_types is None:
+        idx = attempt(np.eye(3))
         if idx is None:
             raise GroupError(f"could not orient the operations as {group.name}")
-        return q, idx
+        return np.eye(3), idx
 
-    def candidates(ref: np.ndarray) -> list[np.ndarray]:
-        t_ref = std_types[group.index(ref, atol=1e-9)]
-        out = []
-        for i in np.flatnonzero((types == t_ref).all(axis=1)):
-            axis, ambiguous = rotation_axis(ops[i])
-            if axis is not None:
-                out.append(axis)
-                if ambiguous:
-                    out.append(-axis)
-        return out
+    def candidates(t_ref: np.ndarray) -> np.ndarray:
+        axes, ambiguous = rotation_axes(ops[(types == t_ref).all(axis=1)])
+        return np.concatenate([axes, -axes[ambiguous]])
 
-    a_std, _ = rotation_axis(first)
-    if second is None:
-        f_std = _frame(a_std, None)
-        for a in candidates(first):
-            q = _frame(a, None) @ f_std.T
+    firsts = candidates(ref_types[0])
+    seconds = candidates(ref_types[1]) if n_refs == 2 else None
+    for a in firsts:
+        if seconds is None:
+            partners = [None]
+        else:
+            partners = seconds[np.abs(seconds @ a - cos_std) <= 0.05]
+        for b in partners:
+            q = _frame(a, b) @ f_std.T
             idx = attempt(q)
             if idx is not None:
                 return q, idx
-    else:
-        b_std, _ = rotation_axis(second)
-        cos_std = float(np.dot(a_std, b_std))
-        f_std = _frame(a_std, b_std)
-        b_list = candidates(second)
-        for a in candidates(first):
-            for b in b_list:
-                if abs(float(np.dot(a, b)) - cos_std) > 0.05:
-                    continue
-                q = _frame(a, b) @ f_std.T
-                idx = attempt(q)
-                if idx is not None:
-                    return q, idx
     raise GroupError(f"could not orient the operations as {group.name}")
 
 
@@ -442,7 +449,7 @@ def name_and_orient(
     has_inv = bool(((types[:, 0] < 0) & (types[:, 1] == 1)).any())
     family, n = _name_from_types(types, has_inv)
     group = PointGroup._from_family(family, n, axial_order)
-    if group.order != k:
+    if len(group.operations) != k:
         raise GroupError(f"{k} operations classified as {group.name} of order {group.order}: not a group")
     if match_atol is None:
         match_atol = 0.5 * _min_separation(group)
@@ -450,9 +457,13 @@ def name_and_orient(
     return group, q, idx
 
 
-@functools.lru_cache(maxsize=512)
 def _min_separation(group: PointGroup) -> float:
-    ops = group.operations
+    return _min_separation_cached(group.family, group.n, group.axial_order)
+
+
+@functools.lru_cache(maxsize=512)
+def _min_separation_cached(family: str, n: int, axial_order: int) -> float:
+    ops = _standard_operations(family, n, axial_order)
     if len(ops) == 1:
         return 1.0
     d = np.linalg.norm(ops[:, None] - ops[None, :], axis=(2, 3))
