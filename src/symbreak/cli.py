@@ -51,7 +51,7 @@ def _analyze(args: argparse.Namespace) -> int:
             sym = detect_symmetry(atoms, tol=args.tol, proper=args.proper)
             label = path if len(frames) == 1 else f"{path}[{i}]"
             if args.json:
-                records.append({"file": path, "frame": i, "formula": atoms.get_chemical_formula(), **sym.to_dict()})
+                records.append({"file": path, "index": i, "formula": atoms.get_chemical_formula(), **sym.to_dict()})
             else:
                 blocks.append(_format(label, atoms.get_chemical_formula(), sym))
     if args.json:

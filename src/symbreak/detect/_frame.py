@@ -14,15 +14,14 @@ orientation down, and from atoms where they do not:
 * ``C1`` and ``Ci``: the atoms farthest from the centre, then the atoms farthest from that line.
 
 Among the candidates the frame whose canonical positions have the lexicographically largest
-fingerprint (per-type moments of degree 1 to 4, compared with a tolerance) wins. Two candidates
+fingerprint (per-type moments of degree 1 and 2, then sums of Gaussians at fixed asymmetric
+probe points, compared with a tolerance) wins. Two candidates
 with equal fingerprints give the same typed point set exactly when they differ by a symmetry
 operation, so which of them is taken does not matter: the canonical positions are identical for
 every rotation, reflection, translation and permutation of the input.
 """
 
 from __future__ import annotations
-
-import functools
 
 import numpy as np
 
@@ -42,19 +41,26 @@ def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     )
 
 
-def _fingerprints(x: np.ndarray, onehot: np.ndarray, frames: np.ndarray) -> np.ndarray:
-    """Per-type moments of degree 1–4 of the canonical positions, per candidate frame: (C, F).
+# Fixed probe points with no symmetry: sums of Gaussians centred on them separate any two
+# different point sets, where low-order moments cannot (for T, the first moment that tells two
+# candidate frames apart has degree 6; for I, degree 15).
+_PROBES = np.random.default_rng(1234567).uniform(-1.0, 1.0, size=(24, 3))
+_PROBE_WIDTH2 = 0.35**2
 
-    Columns run degree-major, so low-order moments (the least sensitive to noise) decide first.
+
+def _fingerprints(x: np.ndarray, onehot: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """Per-type invariant features of the canonical positions, per candidate frame: (C, F).
+
+    First moments of degree 1 and 2 (robust to noise, decide most cases), then per-type sums of
+    Gaussians at fixed asymmetric probe points (decide the rest).
     """
     scale = float(np.sqrt((x * x).sum(1).max())) or 1.0
     p1 = np.einsum("ni,cij->cnj", x / scale, frames)  # (C, n, 3)
     c, n = p1.shape[:2]
     p2 = (p1[..., :, None] * p1[..., None, :]).reshape(c, n, 9)
-    p3 = (p2[..., :, None] * p1[..., None, :]).reshape(c, n, 27)
-    p4 = (p3[..., :, None] * p1[..., None, :]).reshape(c, n, 81)
-    mono = np.concatenate([p1, p2, p3, p4], axis=-1)  # (C, n, 120)
-    return np.einsum("cnm,nt->cmt", mono, onehot).reshape(c, -1)
+    d2 = ((p1[:, :, None, :] - _PROBES[None, None]) ** 2).sum(-1)  # (C, n, P)
+    feats = np.concatenate([p1, p2, np.exp(-d2 / _PROBE_WIDTH2)], axis=-1)
+    return np.einsum("cnm,nt->cmt", feats, onehot).reshape(c, -1)
 
 
 def _select(feats: np.ndarray, eps: float = 1e-8) -> int:
@@ -72,28 +78,6 @@ def _select(feats: np.ndarray, eps: float = 1e-8) -> int:
     beats = differs.any(axis=2) & (decided > 0)  # beats[i, j]: i is larger than j
     unbeaten = np.flatnonzero(~beats.any(axis=0))
     return int(unbeaten[0]) if len(unbeaten) else 0
-
-
-def _coset_representatives(group: PointGroup) -> np.ndarray:
-    """One element ``M`` of each right coset ``G M`` of the group in its normalizer: (r, 3, 3).
-
-    Frames ``Q g M`` and ``Q M`` differ by the symmetry ``Q g Q^T`` of the structure, so one frame per
-    coset is enough.
-    """
-    return _coset_representatives_cached(group.name, group.axial_order)
-
-
-@functools.lru_cache(maxsize=256)
-def _coset_representatives_cached(name: str, axial_order: int) -> np.ndarray:
-    group = PointGroup(name, axial_order=axial_order)
-    norm = group.normalizer().operations
-    prods = np.einsum("gij,mjk->gmik", group.operations, norm).reshape(-1, 9)
-    flat = norm.reshape(len(norm), 9)
-    idx = np.argmin(((prods[:, None, :] - flat[None, :, :]) ** 2).sum(-1), axis=1).reshape(len(group.operations), -1)
-    reps = np.unique(idx.min(axis=0))
-    out = norm[reps].copy()
-    out.setflags(write=False)
-    return out
 
 
 def _window(values: np.ndarray, tol: float) -> np.ndarray:
@@ -153,9 +137,13 @@ def canonical_frame(
     """
     if group.family == "Kh":
         return np.eye(3)
-    if group.normalizer() is not None:
-        frames = orientation @ _coset_representatives(group)
-    elif group.family in ("C1", "Ci"):
+    normalizer = group.normalizer()
+    if normalizer is not None:
+        # All of N, not one frame per coset G·M: for a structure that is only nearly symmetric,
+        # Q·g·M and Q·M differ slightly, and which of them a copy would get depends on which Q
+        # (among Q·G) was found. The set Q·N is the same for every such Q.
+        frames = orientation @ normalizer.operations
+    elif group.name in ("C1", "Ci"):
         frames = _atom_frames(x, tol)
     else:
         frames = _axial_frames(x, orientation[:, 2], tol)

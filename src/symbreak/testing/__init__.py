@@ -1,5 +1,5 @@
 """Shipped helpers for testing symmetry code: random symmetric structures and transforms."""
 
-from ._structures import random_symmetric_structure, random_transform
+from ._structures import assert_same_point_set, random_symmetric_structure, random_transform
 
-__all__ = ["random_symmetric_structure", "random_transform"]
+__all__ = ["random_symmetric_structure", "random_transform", "assert_same_point_set"]

@@ -8,7 +8,7 @@ from ..groups import PointGroup
 from ..groups._matrices import rotation_axes
 from ..rotations import random_rotations
 
-__all__ = ["random_symmetric_structure", "random_transform"]
+__all__ = ["random_symmetric_structure", "random_transform", "assert_same_point_set"]
 
 
 def random_symmetric_structure(
@@ -39,7 +39,9 @@ def random_symmetric_structure(
     for _ in range(max_tries):
         # orbits of |G| points need a sphere large enough to keep them apart
         scale = max(2.0, 0.5 * np.sqrt(len(ops)))
-        seeds = rng.normal(size=(n_seeds, 3)) * scale
+        # tiny groups need more atoms before accidental near-symmetry (e.g. coplanarity) is unlikely
+        n_generic = n_seeds + (4 if len(ops) <= 2 else 0)
+        seeds = rng.normal(size=(n_generic, 3)) * scale
         if special and len(axes):
             u = axes[rng.integers(len(axes))]
             seeds = np.vstack([seeds, u * rng.uniform(0.8, 2.5) * scale * rng.choice([-1.0, 1.0])])
@@ -82,3 +84,22 @@ def random_transform(
     if noise:
         new = new + rng.normal(scale=noise, size=new.shape)
     return new, numbers[perm], r, t, perm
+
+
+def assert_same_point_set(a: np.ndarray, types_a: np.ndarray, b: np.ndarray, types_b: np.ndarray, *, atol: float = 1e-6) -> None:
+    """Assert that two typed point sets are equal up to a permutation: every point of ``a`` matches
+    a distinct point of ``b`` of the same type within ``atol`` (optimal assignment per type)."""
+    from scipy.optimize import linear_sum_assignment
+
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    types_a, types_b = np.asarray(types_a), np.asarray(types_b)
+    if a.shape != b.shape or sorted(types_a.tolist()) != sorted(types_b.tolist()):
+        raise AssertionError(f"point sets differ in size or composition: {a.shape} vs {b.shape}")
+    worst = 0.0
+    for t in np.unique(types_a):
+        pa, pb = a[types_a == t], b[types_b == t]
+        cost = np.linalg.norm(pa[:, None] - pb[None], axis=-1)
+        rows, cols = linear_sum_assignment(cost)
+        worst = max(worst, float(cost[rows, cols].max()))
+    if worst > atol:
+        raise AssertionError(f"point sets differ: largest distance between matched points {worst:.3g} > {atol:g}")

@@ -1,0 +1,20 @@
+import numpy as np
+import pytest
+from hypothesis import settings
+
+settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True)
+settings.load_profile("ci")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(20261122)
+
+
+def all_group_names(max_n: int = 12) -> list[str]:
+    names = ["C1", "Cs", "Ci", "T", "Td", "Th", "O", "Oh", "I", "Ih"]
+    for n in range(2, max_n + 1):
+        names += [f"C{n}", f"C{n}v", f"C{n}h", f"D{n}", f"D{n}h", f"D{n}d"]
+        if n % 2 == 0 and n >= 4:
+            names.append(f"S{n}")
+    return names

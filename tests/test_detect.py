@@ -1,0 +1,215 @@
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.collections import g2
+from conftest import all_group_names
+from hypothesis import given
+from hypothesis import strategies as st
+
+import symbreak
+from symbreak import PointGroup, StructureError, SymbreakError, ToleranceError, detect_symmetry
+from symbreak.testing import assert_same_point_set, random_symmetric_structure, random_transform
+
+GROUPS = all_group_names(12)
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def check_operations(sym, pos, atol):
+    """Every operation maps the structure onto itself with the stated permutation."""
+    x = pos - sym.center
+    ops, perms = sym.operations, sym.permutations
+    np.testing.assert_allclose(ops @ ops.transpose(0, 2, 1), np.broadcast_to(np.eye(3), ops.shape), atol=1e-12)
+    images = np.einsum("kij,nj->kni", ops, x)
+    assert np.abs(images - x[perms]).max() < atol
+    assert (np.sort(perms, axis=1) == np.arange(len(pos))).all()
+    assert (sym.numbers[perms] == sym.numbers[None, :]).all()
+    finite = sym.group if sym.group.is_finite else PointGroup(sym.point_group.replace("*", str(sym.group.axial_order)))
+    if sym.point_group != "Kh":
+        assert PointGroup.from_operations(ops, atol=1e-8) == finite
+
+
+def orbit_sets(sym, relabel=None):
+    orbits = sym.orbits if relabel is None else [relabel[o] for o in sym.orbits]
+    return sorted(tuple(sorted(o.tolist())) for o in orbits)
+
+
+@given(name=st.sampled_from(GROUPS), seed=st.integers(0, 2**31 - 1))
+def test_every_family_rotated_reflected_translated_permuted(name, seed):
+    pos, z = random_symmetric_structure(name, seed=seed)
+    ref = detect_symmetry(pos, z, tol=0.02)
+    assert ref.point_group == PointGroup(name).name
+    new, z2, r, t, perm = random_transform(pos, z, seed=seed + 1)
+    sym = detect_symmetry(new, z2, tol=0.02)
+    assert sym.point_group == ref.point_group
+    assert sym.order == PointGroup(name).order
+    check_operations(sym, new, atol=1e-8)
+    # orbits are the same atoms: new atom j is old atom perm[j]
+    assert orbit_sets(sym, relabel=perm) == orbit_sets(ref)
+    assert len(sym.asymmetric_unit) == len(sym.orbits)
+    # canonical form: identical typed point set, whatever the transform
+    assert_same_point_set(sym.canonical_positions, z2, ref.canonical_positions, z, atol=1e-6)
+    np.testing.assert_allclose(sym.canonical_positions, (new - sym.center) @ sym.frame, atol=1e-12)
+    np.testing.assert_allclose(sym.frame.T @ sym.frame, np.eye(3), atol=1e-12)
+
+
+def is_clearly_symmetric(name, seed):
+    """The random structure has no accidental near-symmetry: tolerances 0.02 and 0.15 Å agree.
+
+    (E.g. some C9v structures lie within 0.09 Å of C18v: the right answer then depends on tol.)
+    """
+    pos, z = random_symmetric_structure(name, seed=seed)
+    return detect_symmetry(pos, z, tol=0.02).point_group == detect_symmetry(pos, z, tol=0.15).point_group
+
+
+@pytest.mark.parametrize("name", GROUPS)
+def test_noise_001_angstrom_keeps_the_group(name):
+    """Gaussian noise of 0.01 Å per coordinate: the default tolerance gives the clean answer."""
+    seeds = (s for s in range(100) if is_clearly_symmetric(name, s))
+    for seed in (next(seeds), next(seeds)):
+        pos, z = random_symmetric_structure(name, seed=seed)
+        clean = detect_symmetry(pos, z).point_group
+        new, z2, *_ = random_transform(pos, z, seed=seed + 50, noise=0.01)
+        sym = detect_symmetry(new, z2)
+        assert sym.point_group == clean
+        assert sym.max_residual < 0.1
+        # the symmetrized structure is exactly symmetric and closer to the truth than the input
+        sym2 = detect_symmetry(sym.symmetrized_positions, z2, tol=1e-6)
+        assert sym2.point_group == clean
+        if sym.order > 1:  # averaging over more than the identity removes part of the noise
+            exact = random_transform(pos, z, seed=seed + 50)[0]
+            assert np.abs(sym.symmetrized_positions - exact).mean() < np.abs(new - exact).mean()
+
+
+@pytest.mark.parametrize("name", ["C1", "C3", "D3", "T", "O", "I", "C2", "D6"])
+def test_proper_frame_keeps_enantiomers_apart(name):
+    pos, z = random_symmetric_structure(name, seed=3)
+    sym = detect_symmetry(pos, z, proper=True)
+    assert np.linalg.det(sym.frame) > 0
+    rot, z2, r, *_ = random_transform(pos, z, seed=4, improper=False)
+    assert_same_point_set(detect_symmetry(rot, z2, proper=True).canonical_positions, z2, sym.canonical_positions, z)
+    mirror = pos * np.array([1.0, 1.0, -1.0])
+    other = detect_symmetry(mirror, z, proper=True).canonical_positions
+    with pytest.raises(AssertionError):
+        assert_same_point_set(other, z, sym.canonical_positions, z)
+    # without proper=True the mirror image has the same canonical form
+    assert_same_point_set(detect_symmetry(mirror, z).canonical_positions, z, detect_symmetry(pos, z).canonical_positions, z)
+
+
+def load_g2_truth():
+    with open(Path(__file__).parent / "data" / "g2_point_groups.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_g2_collection_matches_chemistry():
+    """All 162 molecules of ASE's G2 set against chemically assigned point groups."""
+    wrong_tight, wrong_default = [], []
+    for row in load_g2_truth():
+        atoms = g2[row["name"]]
+        tight = detect_symmetry(atoms, tol=0.01)
+        if tight.point_group != row["point_group"]:
+            wrong_tight.append((row["name"], row["point_group"], tight.point_group))
+        check_operations(tight, atoms.positions, atol=0.01)
+        default = detect_symmetry(atoms).point_group
+        if default != row["point_group_at_0.1"]:
+            wrong_default.append((row["name"], row["point_group_at_0.1"], default))
+    assert wrong_tight == [] and wrong_default == []
+
+
+@pytest.mark.parametrize(
+    "name,expected,order",
+    [("COF2", "C2v", 4), ("C4H4NH", "C2v", 4), ("C3H4_D2d", "D2d", 8), ("C6H6", "D6h", 24), ("C2H6", "D3d", 12)],
+)
+def test_cases_other_tools_get_wrong(name, expected, order):
+    sym = detect_symmetry(g2[name])
+    assert (sym.point_group, sym.order) == (expected, order)
+
+
+def test_s4_and_s6_have_all_operations():
+    for name, order in (("S4", 4), ("S6", 6)):
+        pos, z = random_symmetric_structure(name, seed=1)
+        sym = detect_symmetry(*random_transform(pos, z, seed=2)[:2])
+        assert (sym.point_group, sym.order) == (name, order)
+
+
+@pytest.mark.parametrize(
+    "file,group,orbit_sizes",
+    [
+        ("water", "C2v", [1, 2]),
+        ("ammonia", "C3v", [1, 3]),
+        ("methane", "Td", [1, 4]),
+        ("benzene", "D6h", [6, 6]),
+        ("carbon_dioxide", "D*h", [1, 2]),
+        ("sulfur_hexafluoride", "Oh", [1, 6]),
+        ("buckminsterfullerene", "Ih", [60]),
+        ("bromochlorofluoromethane", "C1", [1, 1, 1, 1, 1]),
+        ("ferrocene", "D5d", [1, 10, 10]),
+        ("allene", "D2d", [1, 2, 4]),
+        ("ethane", "D3d", [2, 6]),
+    ],
+)
+def test_examples(file, group, orbit_sizes):
+    (atoms,) = symbreak.read(EXAMPLES / f"{file}.xyz")
+    sym = detect_symmetry(atoms)
+    assert sym.point_group == group
+    assert sorted(len(o) for o in sym.orbits) == sorted(orbit_sizes)
+    # spherical tops, symmetric tops, planar and linear: the canonical form is still exact
+    for seed in range(3):
+        new, z2, *_ = random_transform(atoms.positions, atoms.numbers, seed=seed)
+        assert_same_point_set(detect_symmetry(new, z2).canonical_positions, z2, sym.canonical_positions, atoms.numbers)
+
+
+def test_linear_and_single_atom():
+    co2 = detect_symmetry([[0, 0, -1.16], [0, 0, 0], [0, 0, 1.16]], [8, 6, 8], axial_order=6)
+    assert co2.point_group == "D*h" and co2.order == 24 and not co2.group.is_finite
+    check_operations(co2, np.array([[0, 0, -1.16], [0, 0, 0], [0, 0, 1.16]]), atol=1e-12)
+    hcn = detect_symmetry([[0, 0, -1.06], [0, 0, 0], [0, 0, 1.15]], ["H", "C", "N"])
+    assert hcn.point_group == "C*v" and hcn.order == 24
+    atom = detect_symmetry([[1.0, 2.0, 3.0]], [26])
+    assert atom.point_group == "Kh" and atom.order == 48
+    np.testing.assert_allclose(atom.canonical_positions, 0.0)
+
+
+def test_inputs_ase_symbols_point_cloud():
+    water = g2["H2O"]
+    a = detect_symmetry(water)
+    b = detect_symmetry(water.positions, water.get_chemical_symbols())
+    c = detect_symmetry(water.positions.tolist(), np.array([8, 1, 1], dtype=np.uint8))
+    assert a.point_group == b.point_group == c.point_group == "C2v"
+    cube = np.array([[i, j, k] for i in (-1, 1) for j in (-1, 1) for k in (-1, 1)], dtype=float)
+    assert detect_symmetry(cube).point_group == "Oh"
+    with pytest.raises(AttributeError):
+        a.point_group = "C1"
+    with pytest.raises(ValueError):
+        a.operations[0, 0, 0] = 2.0
+
+
+@pytest.mark.parametrize(
+    "positions,numbers,kwargs,error,match",
+    [
+        (np.zeros((0, 3)), [], {}, StructureError, "empty"),
+        ([[0, 0, np.nan], [1, 0, 0]], [1, 1], {}, StructureError, "NaN"),
+        ([[0, 0, np.inf], [1, 0, 0]], [1, 1], {}, StructureError, "NaN or inf"),
+        ([[0, 0], [1, 0]], [1, 1], {}, StructureError, "shape"),
+        ([[0, 0, 0], [1, 0, 0]], [1, 1, 1], {}, StructureError, "2 atoms but numbers has 3"),
+        ([[0, 0, 0], [1, 0, 0]], ["H", "Xx"], {}, StructureError, "unknown element 'Xx'"),
+        ([[0, 0, 0], [1, 0, 0]], [1.5, 1], {}, StructureError, "whole numbers"),
+        ([[0, 0, 0], [0, 0, 0]], [1, 1], {}, StructureError, "coincide"),
+        ([[0, 0, 0], [1, 0, 0]], [1, 1], {"tol": -0.1}, ToleranceError, "positive"),
+        ([[0, 0, 0], [1, 0, 0]], [1, 1], {"tol": float("nan")}, ToleranceError, "positive"),
+        ([[0, 0, 0], [1, 0, 0]], [1, 1], {"tol": 0.6}, ToleranceError, "too large"),
+        ([[0, 0, 0], [1, 0, 0]], [1, 1], {"tol": "abc"}, ToleranceError, "number"),
+        ("not an array", None, {}, StructureError, "positions"),
+    ],
+)
+def test_bad_input_gives_clear_errors(positions, numbers, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        detect_symmetry(positions, numbers, **kwargs)
+    assert issubclass(error, SymbreakError) and issubclass(error, ValueError)
+
+
+def test_atoms_and_numbers_together_is_an_error():
+    with pytest.raises(StructureError, match="either"):
+        detect_symmetry(Atoms("H2", positions=[[0, 0, 0], [0, 0, 0.74]]), [1, 1])
