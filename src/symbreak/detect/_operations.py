@@ -16,7 +16,7 @@ import numpy as np
 
 __all__ = ["find_operations", "procrustes", "max_displacement"]
 
-_DENSE_LIMIT = 4_000_000  # K·n·n entries per chunk of dense nearest-neighbour search
+_DENSE_LIMIT = 200_000  # above K·n·n entries a k-d tree beats dense distances
 
 
 def procrustes(x: np.ndarray, perms: np.ndarray, dets: np.ndarray) -> np.ndarray:
@@ -40,17 +40,11 @@ def max_displacement(x: np.ndarray, rots: np.ndarray, perms: np.ndarray) -> np.n
 def _nearest(images: np.ndarray, x: np.ndarray, types: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For images (K, n, 3) of atoms, the nearest atom of the same type and its distance: (K, n) each."""
     k, n, _ = images.shape
-    if n <= 256:
-        same = types[:, None] == types[None, :]
-        penalty = np.where(same, 0.0, np.inf)
-        idx = np.empty((k, n), dtype=np.int64)
-        dist = np.empty((k, n))
-        step = max(1, _DENSE_LIMIT // (n * n))
-        for s in range(0, k, step):
-            d2 = ((images[s : s + step, :, None, :] - x[None, None, :, :]) ** 2).sum(-1) + penalty
-            idx[s : s + step] = np.argmin(d2, axis=2)
-            dist[s : s + step] = np.sqrt(np.take_along_axis(d2, idx[s : s + step, :, None], 2)[..., 0])
-        return idx, dist
+    if k * n * n <= _DENSE_LIMIT:
+        penalty = np.where(types[:, None] == types[None, :], 0.0, np.inf)
+        d2 = ((images[:, :, None, :] - x[None, None, :, :]) ** 2).sum(-1) + penalty
+        idx = np.argmin(d2, axis=2)
+        return idx, np.sqrt(np.take_along_axis(d2, idx[:, :, None], 2)[..., 0])
     from scipy.spatial import cKDTree
 
     # A fourth coordinate far apart per type keeps every match within its own type.
