@@ -4,12 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench install clean
+.PHONY: demo test test-fast bench bench-quick install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,bench]"
+	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -24,7 +24,12 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" -x
 
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) bench/pointgroups.py
+
+bench-quick: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[bench]"
+	$(PY) bench/pointgroups.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build src/*.egg-info
