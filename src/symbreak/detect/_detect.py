@@ -9,6 +9,7 @@ import numpy as np
 
 from .._errors import SymbreakError
 from ..groups import DEFAULT_AXIAL_ORDER, PointGroup, name_and_orient
+from ..groups._pointgroup import _frame
 from ._frame import canonical_frame
 from ._operations import find_operations, max_displacement
 from ._validate import as_structure, check_tolerance
@@ -127,12 +128,9 @@ class Symmetry:
 
 
 def _axis_frame(axis: np.ndarray) -> np.ndarray:
-    """A rotation whose third column is ``axis``."""
-    e3 = axis / np.linalg.norm(axis)
-    helper = np.eye(3)[int(np.argmin(np.abs(e3)))]
-    e1 = helper - np.dot(helper, e3) * e3
-    e1 /= np.linalg.norm(e1)
-    return np.stack([e1, np.cross(e3, e1), e3], axis=1)
+    """A rotation whose third column is ``axis`` (the standard orientation's z sent onto it)."""
+    f = _frame(axis, None)  # columns: axis, e2, e3
+    return np.stack([f[:, 1], f[:, 2], f[:, 0]], axis=1)
 
 
 def _match_inversion(x: np.ndarray, types: np.ndarray, tol: float) -> np.ndarray | None:

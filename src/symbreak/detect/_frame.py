@@ -26,20 +26,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..groups import PointGroup
+from ..groups._matrices import cross
 
 __all__ = ["canonical_frame"]
-
-def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    # np.cross costs more than the arithmetic for the tiny arrays used here
-    return np.stack(
-        [
-            a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1],
-            a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2],
-            a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0],
-        ],
-        axis=-1,
-    )
-
 
 # Fixed probe points with no symmetry: sums of Gaussians centred on them separate any two
 # different point sets, where low-order moments cannot (for T, the first moment that tells two
@@ -97,7 +86,7 @@ def _axial_frames(x: np.ndarray, axis: np.ndarray, tol: float) -> np.ndarray:
     frames = []
     for s in (1.0, -1.0):
         e3 = s * axis
-        e2s = _cross(np.broadcast_to(e3, e1s.shape), e1s)
+        e2s = cross(np.broadcast_to(e3, e1s.shape), e1s)
         frames.append(np.stack([e1s, e2s, np.broadcast_to(e3, e1s.shape)], axis=-1))
         frames.append(np.stack([e1s, -e2s, np.broadcast_to(e3, e1s.shape)], axis=-1))
     return np.concatenate(frames)
@@ -114,7 +103,7 @@ def _atom_frames(x: np.ndarray, tol: float) -> np.ndarray:
         e2s = perp_vec[_window(perp, tol)]
         e2s = e2s / np.linalg.norm(e2s, axis=1, keepdims=True)
         e1s = np.broadcast_to(e1, e2s.shape)
-        e3s = _cross(e1s, e2s)
+        e3s = cross(e1s, e2s)
         frames.append(np.stack([e1s, e2s, e3s], axis=-1))
         frames.append(np.stack([e1s, e2s, -e3s], axis=-1))
     return np.concatenate(frames)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..groups._matrices import cross
+
 __all__ = ["find_operations", "procrustes", "max_displacement"]
 
 _DENSE_LIMIT = 200_000  # above K·n·n entries a k-d tree beats dense distances
@@ -62,8 +64,7 @@ def _frames(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     nw = np.linalg.norm(w, axis=-1, keepdims=True)
     ok = nw[:, 0] > 1e-12
     e2 = w / np.where(nw > 1e-12, nw, 1.0)
-    e3 = np.stack([e1[:, 1] * e2[:, 2] - e1[:, 2] * e2[:, 1], e1[:, 2] * e2[:, 0] - e1[:, 0] * e2[:, 2], e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]], axis=-1)
-    return np.stack([e1, e2, e3], axis=-1), ok
+    return np.stack([e1, e2, cross(e1, e2)], axis=-1), ok
 
 
 def _base_pair(x: np.ndarray, r: np.ndarray, compat: np.ndarray, dist: np.ndarray, tol2: float) -> tuple[int, int]:

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 __all__ = [
+    "cross",
     "rot_z",
     "rotation_about",
     "closure",
@@ -28,6 +29,18 @@ C2Z = np.diag([-1.0, -1.0, 1.0])
 C3_111 = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])  # x→y→z→x
 SWAP_XY = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # mirror x = y
 INVERSION = -np.eye(3)
+
+
+def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cross product over the last axis; np.cross costs more than the arithmetic on tiny arrays."""
+    return np.stack(
+        [
+            a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1],
+            a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2],
+            a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0],
+        ],
+        axis=-1,
+    )
 
 
 def rot_z(angle: float) -> np.ndarray:

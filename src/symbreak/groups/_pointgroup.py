@@ -17,6 +17,7 @@ from ._matrices import (
     SIGMA_V,
     SWAP_XY,
     closure,
+    cross,
     element_types,
     rot_z,
     rotation_about,
@@ -318,13 +319,9 @@ def _name_from_types(types: np.ndarray, has_inversion: bool) -> tuple[str, int]:
 
 def _frame(u: np.ndarray, v: np.ndarray | None) -> np.ndarray:
     """Right-handed orthonormal frame (columns) with first column ∥ u and second in span(u, v)."""
-    e1 = u / math.sqrt(u @ u)
     if v is None:
-        v = np.eye(3)[int(np.argmin(np.abs(e1)))]
-    v = v - (v @ e1) * e1
-    e2 = v / math.sqrt(v @ v)
-    e3 = np.array([e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2], e1[0] * e2[1] - e1[1] * e2[0]])
-    return np.stack([e1, e2, e3], axis=1)
+        v = np.eye(3)[int(np.argmin(np.abs(u)))]
+    return _frames_batch(u[None], v[None])[0]
 
 
 def _match_sets(a: np.ndarray, b: np.ndarray, atol: float) -> np.ndarray | None:
@@ -364,8 +361,7 @@ def _frames_batch(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     e1 = u / np.sqrt((u * u).sum(1))[:, None]
     w = v - (v * e1).sum(1)[:, None] * e1
     e2 = w / np.sqrt((w * w).sum(1))[:, None]
-    e3 = np.stack([e1[:, 1] * e2[:, 2] - e1[:, 2] * e2[:, 1], e1[:, 2] * e2[:, 0] - e1[:, 0] * e2[:, 2], e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]], 1)
-    return np.stack([e1, e2, e3], axis=-1)
+    return np.stack([e1, e2, cross(e1, e2)], axis=-1)
 
 
 def _orientation(ops: np.ndarray, types: np.ndarray, group: PointGroup, atol: float) -> tuple[np.ndarray, np.ndarray]:
