@@ -45,7 +45,7 @@ class Symmetry:
         Atom ``i`` is carried onto atom ``permutations[g, i]`` by operation ``g``.
     residuals: (k,)
         Largest displacement (Å) of an atom under each exact operation.
-    orbits: list of (m,) int arrays
+    orbits: tuple of (m,) int arrays
         Symmetry-equivalence classes of atoms, ordered by their smallest index.
     asymmetric_unit: (n_orbits,) int
         One representative (the smallest index) per orbit.
@@ -69,7 +69,7 @@ class Symmetry:
     operations: np.ndarray
     permutations: np.ndarray
     residuals: np.ndarray
-    orbits: list
+    orbits: tuple
     asymmetric_unit: np.ndarray
     center: np.ndarray
     orientation: np.ndarray
@@ -237,7 +237,7 @@ def detect_symmetry(
         operations=_readonly(ops),
         permutations=_readonly(perms.astype(np.int64)),
         residuals=_readonly(residuals),
-        orbits=[_readonly(o) for o in orbits],
+        orbits=tuple(_readonly(o) for o in orbits),
         asymmetric_unit=_readonly(asym),
         center=_readonly(center),
         orientation=_readonly(q),
