@@ -1,0 +1,112 @@
+r"""The symmetry-breaking measure (SANN paper, eq. 3): a loss that does not punish a valid choice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..rotations import act
+from ._distances import chamfer_distance, emd
+
+__all__ = ["symmetry_breaking_measure", "sbcd", "transform_labels", "METRICS"]
+
+
+def _mse(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return ((x - y) ** 2).mean(dim=(-2, -1))
+
+
+METRICS: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "chamfer": chamfer_distance,
+    "cd": chamfer_distance,
+    "emd": emd,
+    "mse": _mse,
+}
+
+
+def transform_labels(target: torch.Tensor, operations: Any, permutations: Any, kind: str) -> torch.Tensor:
+    r"""Every image :math:`g \cdot y` of per-atom labels under a group: (k, n, d).
+
+    Operation g (matrix :math:`R_g`, atom map :math:`\pi_g`) carries the label of atom i, acted on
+    as ``kind`` demands (see :func:`symbreak.rotations.act`), to atom :math:`\pi_g(i)`:
+    :math:`(g \cdot y)_{\pi_g(i)} = R_g \cdot y_i`. Positions must be given relative to the centre
+    the operations fix.
+
+    target: (n, d); operations: (k, 3, 3); permutations: (k, n).
+    """
+    # copies: a Symmetry's arrays are read-only, which torch cannot share
+    ops = torch.tensor(np.array(operations), dtype=target.dtype, device=target.device)
+    perms = torch.tensor(np.array(permutations), dtype=torch.long, device=target.device)
+    k, n = perms.shape
+    if target.shape[0] != n:
+        raise ValueError(f"target has {target.shape[0]} atoms but the permutations act on {n}")
+    if kind in ("tensors",):
+        moved = ops[:, None] @ target.reshape(n, 3, 3)[None] @ ops[:, None].transpose(-1, -2)
+        moved = moved.reshape(k, n, 9)
+    elif kind in ("positions", "vectors", "1o"):
+        moved = torch.einsum("kij,nj->kni", ops, target)
+    else:
+        moved = torch.stack([act(r, target, kind) for r in ops])  # general irreps: k is small
+    out = torch.empty_like(moved)
+    out.scatter_(1, perms[:, :, None].expand_as(moved), moved)
+    return out
+
+
+def symmetry_breaking_measure(
+    pred: torch.Tensor | Sequence[torch.Tensor],
+    target: torch.Tensor | Sequence[torch.Tensor],
+    symmetry: Any,
+    *,
+    metric: str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = "chamfer",
+    kind: str = "vectors",
+) -> torch.Tensor:
+    r"""Symmetry-breaking measure :math:`\mathrm{SBM} = \frac1K \sum_k \min_{g \in \mathrm{Sym}(x_k)} m(f(x_k), g \cdot y_k)`.
+
+    A prediction is scored against the closest of the target's images under the input's own
+    symmetry group, so a model that picks another, equally valid symmetry-broken answer (the other
+    rectangle a square can relax to) is not punished. ``sbcd`` is this with the Chamfer distance.
+
+    Parameters
+    ----------
+    pred, target:
+        One molecule's per-atom predictions and labels, (n, d); or sequences of them (one per
+        molecule, sizes and groups may differ), averaged over molecules.
+    symmetry:
+        A :class:`~symbreak.Symmetry` (or a sequence, one per molecule), or any object with
+        ``operations (k, 3, 3)`` and ``permutations (k, n)``.
+    metric:
+        ``"chamfer"``/``"cd"``, ``"emd"``, ``"mse"``, or a callable ``m(x (..., n, d), y (..., n, d)) -> (...)``.
+    kind:
+        How g acts on the labels: ``"vectors"`` (1o), ``"positions"`` (about the molecule's centre:
+        pass centred positions), ``"pseudovectors"`` (1e), ``"scalars"``, ``"tensors"`` (flattened
+        3×3), or an e3nn Irreps string.
+
+    Returns
+    -------
+    Scalar tensor, differentiable in ``pred``. All group elements of a molecule are evaluated in one
+    batched metric call.
+
+    Notes
+    -----
+    It equals the plain metric when the input has no symmetry (only the identity) and when the
+    target keeps every symmetry of the input (all images coincide).
+    """
+    fn = METRICS[metric] if isinstance(metric, str) else metric
+    if isinstance(pred, torch.Tensor):
+        pred, target, symmetry = [pred], [target], [symmetry]
+    if not (len(pred) == len(target) == len(symmetry)) or len(pred) == 0:
+        raise ValueError(f"need as many predictions, targets and symmetries (got {len(pred)}, {len(target)}, {len(symmetry)})")
+    values = []
+    for p, t, s in zip(pred, target, symmetry):
+        if p.shape != t.shape:
+            raise ValueError(f"prediction {tuple(p.shape)} and target {tuple(t.shape)} differ in shape")
+        images = transform_labels(t, s.operations, s.permutations, kind)  # (k, n, d)
+        values.append(fn(p.expand_as(images), images).min())
+    return torch.stack(values).mean()
+
+
+def sbcd(pred: Any, target: Any, symmetry: Any, *, kind: str = "vectors") -> torch.Tensor:
+    """The symmetry-breaking Chamfer distance: :func:`symmetry_breaking_measure` with ``metric="chamfer"``."""
+    return symmetry_breaking_measure(pred, target, symmetry, metric="chamfer", kind=kind)

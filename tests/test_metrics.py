@@ -1,0 +1,113 @@
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="metrics need torch (install the 'ml' extra)")
+
+from symbreak import detect_symmetry  # noqa: E402
+from symbreak.metrics import chamfer_distance, emd, sbcd, symmetry_breaking_measure, transform_labels  # noqa: E402
+from symbreak.rotations import random_rotations  # noqa: E402
+from symbreak.testing import random_symmetric_structure  # noqa: E402
+
+SQUARE = np.array([[1.0, 1, 0], [-1, 1, 0], [-1, -1, 0], [1, -1, 0]])
+
+
+def t64(a):
+    return torch.tensor(np.array(a), dtype=torch.float64)
+
+
+def test_chamfer_values_and_invariances():
+    rng = np.random.default_rng(0)
+    x, y = t64(rng.normal(size=(7, 3))), t64(rng.normal(size=(5, 3)))
+    direct = sum(min(float(((xi - yj) ** 2).sum()) for yj in y) for xi in x)
+    assert abs(float(chamfer_distance(x, y)) - direct) < 1e-12
+    assert float(chamfer_distance(x, x[torch.randperm(7)])) == 0.0
+    sym = float(chamfer_distance(x, y, symmetric=True))
+    assert abs(sym - float(chamfer_distance(x, y)) - float(chamfer_distance(y, x))) < 1e-12
+    for r in random_rotations(3, improper=True, seed=1):  # O(3)-invariant, float64
+        r = t64(r)
+        assert abs(float(chamfer_distance(x @ r.T, y @ r.T)) - float(chamfer_distance(x, y))) < 1e-10
+    batch = chamfer_distance(torch.stack([x, x + 1]), torch.stack([y, y]))
+    assert batch.shape == (2,) and abs(float(batch[0]) - direct) < 1e-12
+    with pytest.raises(ValueError, match="shapes"):
+        chamfer_distance(x, y[:, :2])
+
+
+def test_emd_finds_the_matching():
+    rng = np.random.default_rng(1)
+    x = t64(rng.normal(size=(6, 3)))
+    assert float(emd(x, x[torch.randperm(6)])) < 1e-12
+    y = x + t64([0.1, 0.0, 0.0])
+    assert abs(float(emd(x, y[torch.randperm(6)])) - 0.1) < 1e-12
+    x.requires_grad_(True)
+    emd(x, y).backward()
+    assert torch.isfinite(x.grad).all()
+
+
+def test_sbm_forgives_the_other_rectangle():
+    """A square stretched along x or along y: both are valid; SBM scores either as perfect."""
+    sym = detect_symmetry(SQUARE)
+    assert sym.point_group == "D4h"
+    along_x = t64(SQUARE * [1.2, 0.8, 1])
+    along_y = t64(SQUARE * [0.8, 1.2, 1])
+    assert float(chamfer_distance(along_x, along_y)) > 0.1
+    assert float(symmetry_breaking_measure(along_x, along_y, sym, kind="positions")) < 1e-24
+    assert float(sbcd(along_x, along_y, sym, kind="positions")) < 1e-24
+
+
+def test_sbm_equals_plain_metric_without_symmetry_and_for_symmetric_targets():
+    rng = np.random.default_rng(2)
+    pos, z = random_symmetric_structure("C1", seed=0)
+    sym = detect_symmetry(pos, z)
+    p, t = t64(rng.normal(size=pos.shape)), t64(rng.normal(size=pos.shape))
+    for metric in ("chamfer", "mse"):
+        plain = chamfer_distance(p, t) if metric == "chamfer" else ((p - t) ** 2).mean()
+        assert abs(float(symmetry_breaking_measure(p, t, sym, metric=metric)) - float(plain)) < 1e-12
+    # a target that keeps the whole group (here: the centred positions themselves)
+    pos, z = random_symmetric_structure("D3h", seed=1)
+    sym = detect_symmetry(pos, z)
+    t = t64(pos - sym.center)
+    p = t64(rng.normal(size=pos.shape))
+    assert abs(float(symmetry_breaking_measure(p, t, sym, metric="mse", kind="positions")) - float(((p - t) ** 2).mean())) < 1e-12
+
+
+def test_sbm_is_invariant_under_the_group_and_differentiable():
+    rng = np.random.default_rng(3)
+    pos, z = random_symmetric_structure("C3v", seed=2)
+    sym = detect_symmetry(pos, z)
+    y = t64(rng.normal(size=pos.shape))
+    images = transform_labels(y, sym.operations, sym.permutations, "vectors")
+    assert images.shape == (6, len(pos), 3)
+    p = t64(rng.normal(size=pos.shape)).requires_grad_(True)
+    base = symmetry_breaking_measure(p, y, sym, metric="mse")
+    for img in images:  # replacing the target by any of its images changes nothing
+        assert abs(float(symmetry_breaking_measure(p, img, sym, metric="mse").detach()) - float(base.detach())) < 1e-12
+    base.backward()
+    assert p.grad is not None and float(p.grad.abs().sum()) > 0
+
+
+def test_transform_labels_kinds():
+    sym = detect_symmetry(SQUARE)
+    y = t64(np.tile([0.0, 0.0, 1.0], (4, 1)))
+    vec = transform_labels(y, sym.operations, sym.permutations, "vectors")
+    pv = transform_labels(y, sym.operations, sym.permutations, "pseudovectors")
+    dets = torch.as_tensor(np.linalg.det(sym.operations))
+    torch.testing.assert_close(pv, vec * dets[:, None, None])
+    # the permutation carries atom i's label to atom perm[g, i]
+    g = 1
+    r, perm = t64(sym.operations[g]), sym.permutations[g]
+    yr = t64(np.random.default_rng(4).normal(size=(4, 3)))
+    moved = transform_labels(yr, sym.operations, sym.permutations, "vectors")[g]
+    for i in range(4):
+        torch.testing.assert_close(moved[perm[i]], r @ yr[i])
+
+
+def test_sbm_over_a_batch_of_molecules():
+    mols = [random_symmetric_structure(g, seed=5) for g in ("C2v", "D3h", "C1")]
+    syms = [detect_symmetry(p, z) for p, z in mols]
+    rng = np.random.default_rng(5)
+    preds = [t64(rng.normal(size=p.shape)) for p, _ in mols]
+    targets = [t64(rng.normal(size=p.shape)) for p, _ in mols]
+    each = [float(sbcd(p, t, s)) for p, t, s in zip(preds, targets, syms)]
+    assert abs(float(sbcd(preds, targets, syms)) - np.mean(each)) < 1e-12
+    with pytest.raises(ValueError, match="as many"):
+        sbcd(preds[:2], targets, syms)
