@@ -1,7 +1,7 @@
 """Rotations: Haar-random elements of SO(3)/O(3), quadrature grids, acting on typed data."""
 
-from ._act import act
+from ._act import act, act_batch
 from ._grid import grid, grid_degree
 from ._random import random_rotations
 
-__all__ = ["random_rotations", "grid", "grid_degree", "act"]
+__all__ = ["random_rotations", "grid", "grid_degree", "act", "act_batch"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["act"]
+__all__ = ["act", "act_batch"]
 
 _KINDS = ("positions", "vectors", "1o", "pseudovectors", "1e", "scalars", "0e", "pseudoscalars", "0o", "tensors")
 
@@ -77,3 +77,33 @@ def act(rotation: Any, data: Any, kind: str) -> Any:
     import torch
 
     return data @ irreps.D_from_matrix(rotation).T
+
+
+def act_batch(rotations: Any, data: Any, kind: str) -> Any:
+    r"""Apply each of ``rotations`` (M, 3, 3) to the matching slice of torch ``data`` (M, ..., d).
+
+    The batched counterpart of :func:`act`, for the kinds it lists (tensors flattened to d = 9).
+    """
+    import torch
+
+    r = _match_rotation(rotations, data)
+    det = torch.linalg.det(r).reshape((-1,) + (1,) * (data.ndim - 1))
+    if kind in ("scalars", "0e"):
+        return data
+    if kind in ("pseudoscalars", "0o"):
+        return det * data
+    if kind in ("positions", "vectors", "1o", "pseudovectors", "1e"):
+        out = torch.einsum("mij,m...j->m...i", r, data)
+        return det * out if kind in ("pseudovectors", "1e") else out
+    if kind == "tensors":
+        t = data.reshape(data.shape[:-1] + (3, 3))
+        shape = (r.shape[0],) + (1,) * (t.ndim - 3) + (3, 3)
+        rr = r.reshape(shape)
+        return (rr @ t @ rr.transpose(-1, -2)).reshape(data.shape)
+    from e3nn import o3
+
+    try:
+        irreps = o3.Irreps(kind)
+    except Exception:
+        raise ValueError(f"unknown kind {kind!r}") from None
+    return torch.einsum("mij,m...j->m...i", irreps.D_from_matrix(r), data)
