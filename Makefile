@@ -26,10 +26,12 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) bench/pointgroups.py
+	$(PY) bench/averaging.py
 
 bench-quick: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) bench/pointgroups.py --quick
+	$(PY) bench/averaging.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build src/*.egg-info

@@ -20,7 +20,7 @@ def test_chamfer_values_and_invariances():
     x, y = t64(rng.normal(size=(7, 3))), t64(rng.normal(size=(5, 3)))
     direct = sum(min(float(((xi - yj) ** 2).sum()) for yj in y) for xi in x)
     assert abs(float(chamfer_distance(x, y)) - direct) < 1e-12
-    assert float(chamfer_distance(x, x[torch.randperm(7)])) == 0.0
+    assert float(chamfer_distance(x, x[torch.randperm(7)])) < 1e-12
     sym = float(chamfer_distance(x, y, symmetric=True))
     assert abs(sym - float(chamfer_distance(x, y)) - float(chamfer_distance(y, x))) < 1e-12
     for r in random_rotations(3, improper=True, seed=1):  # O(3)-invariant, float64
@@ -50,8 +50,8 @@ def test_sbm_forgives_the_other_rectangle():
     along_x = t64(SQUARE * [1.2, 0.8, 1])
     along_y = t64(SQUARE * [0.8, 1.2, 1])
     assert float(chamfer_distance(along_x, along_y)) > 0.1
-    assert float(symmetry_breaking_measure(along_x, along_y, sym, kind="positions")) < 1e-24
-    assert float(sbcd(along_x, along_y, sym, kind="positions")) < 1e-24
+    assert float(symmetry_breaking_measure(along_x, along_y, sym, kind="positions")) < 1e-12
+    assert float(sbcd(along_x, along_y, sym, kind="positions")) < 1e-12
 
 
 def test_sbm_equals_plain_metric_without_symmetry_and_for_symmetric_targets():
