@@ -111,3 +111,9 @@ def test_sbm_over_a_batch_of_molecules():
     assert abs(float(sbcd(preds, targets, syms)) - np.mean(each)) < 1e-12
     with pytest.raises(ValueError, match="as many"):
         sbcd(preds[:2], targets, syms)
+    # the same as a PyG-style batch: concatenated atoms and a batch vector
+    batch = torch.cat([torch.full((len(p),), k) for k, p in enumerate(preds)])
+    together = sbcd(torch.cat(preds), torch.cat(targets), syms, batch=batch)
+    assert abs(float(together) - np.mean(each)) < 1e-12
+    with pytest.raises(ValueError, match="batch describes"):
+        sbcd(torch.cat(preds), torch.cat(targets), syms[:2], batch=batch)

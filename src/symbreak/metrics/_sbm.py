@@ -61,6 +61,7 @@ def symmetry_breaking_measure(
     *,
     metric: str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = "chamfer",
     kind: str = "vectors",
+    batch: torch.Tensor | None = None,
 ) -> torch.Tensor:
     r"""Symmetry-breaking measure :math:`\mathrm{SBM} = \frac1K \sum_k \min_{g \in \mathrm{Sym}(x_k)} m(f(x_k), g \cdot y_k)`.
 
@@ -72,7 +73,8 @@ def symmetry_breaking_measure(
     ----------
     pred, target:
         One molecule's per-atom predictions and labels, (n, d); or sequences of them (one per
-        molecule, sizes and groups may differ), averaged over molecules.
+        molecule, sizes and groups may differ), averaged over molecules; or, with ``batch``, a
+        PyG-style concatenation (N, d) of all molecules' atoms.
     symmetry:
         A :class:`~symbreak.Symmetry` (or a sequence, one per molecule), or any object with
         ``operations (k, 3, 3)`` and ``permutations (k, n)``.
@@ -82,6 +84,9 @@ def symmetry_breaking_measure(
         How g acts on the labels: ``"vectors"`` (1o), ``"positions"`` (about the molecule's centre:
         pass centred positions), ``"pseudovectors"`` (1e), ``"scalars"``, ``"tensors"`` (flattened
         3×3), or an e3nn Irreps string.
+    batch: (N,) long, optional
+        PyG's batch vector: molecule index of each row of ``pred``/``target`` (sorted), with
+        ``symmetry`` a sequence of one symmetry per molecule.
 
     Returns
     -------
@@ -94,7 +99,12 @@ def symmetry_breaking_measure(
     target keeps every symmetry of the input (all images coincide).
     """
     fn = METRICS[metric] if isinstance(metric, str) else metric
-    if isinstance(pred, torch.Tensor):
+    if batch is not None:
+        counts = torch.bincount(batch, minlength=len(symmetry)).tolist()
+        if len(counts) != len(symmetry) or sum(counts) != len(pred) or len(target) != len(pred):
+            raise ValueError(f"batch describes {len(counts)} molecules / {sum(counts)} atoms; got {len(symmetry)} symmetries and {len(pred)} rows")
+        pred, target = list(torch.split(pred, counts)), list(torch.split(target, counts))
+    elif isinstance(pred, torch.Tensor):
         pred, target, symmetry = [pred], [target], [symmetry]
     if not (len(pred) == len(target) == len(symmetry)) or len(pred) == 0:
         raise ValueError(f"need as many predictions, targets and symmetries (got {len(pred)}, {len(target)}, {len(symmetry)})")
@@ -107,6 +117,6 @@ def symmetry_breaking_measure(
     return torch.stack(values).mean()
 
 
-def sbcd(pred: Any, target: Any, symmetry: Any, *, kind: str = "vectors") -> torch.Tensor:
+def sbcd(pred: Any, target: Any, symmetry: Any, *, kind: str = "vectors", batch: torch.Tensor | None = None) -> torch.Tensor:
     """The symmetry-breaking Chamfer distance: :func:`symmetry_breaking_measure` with ``metric="chamfer"``."""
-    return symmetry_breaking_measure(pred, target, symmetry, metric="chamfer", kind=kind)
+    return symmetry_breaking_measure(pred, target, symmetry, metric="chamfer", kind=kind, batch=batch)
