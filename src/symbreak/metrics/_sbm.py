@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..rotations import act
+from ..rotations import act_batch
 from ._distances import chamfer_distance, emd
 
 __all__ = ["symmetry_breaking_measure", "sbcd", "transform_labels", "METRICS"]
@@ -42,13 +42,7 @@ def transform_labels(target: torch.Tensor, operations: Any, permutations: Any, k
     k, n = perms.shape
     if target.shape[0] != n:
         raise ValueError(f"target has {target.shape[0]} atoms but the permutations act on {n}")
-    if kind in ("tensors",):
-        moved = ops[:, None] @ target.reshape(n, 3, 3)[None] @ ops[:, None].transpose(-1, -2)
-        moved = moved.reshape(k, n, 9)
-    elif kind in ("positions", "vectors", "1o"):
-        moved = torch.einsum("kij,nj->kni", ops, target)
-    else:
-        moved = torch.stack([act(r, target, kind) for r in ops])  # general irreps: k is small
+    moved = act_batch(ops, target.expand((k,) + tuple(target.shape)), kind)  # (k, n, d)
     out = torch.empty_like(moved)
     out.scatter_(1, perms[:, :, None].expand_as(moved), moved)
     return out

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..rotations import act_batch, grid, random_rotations
+from ..rotations import act_batch, random_rotations
+from ..rotations import grid as make_grid
 
 __all__ = ["RotationalAverage", "RandomRotation", "rotate_inputs"]
 
@@ -51,7 +52,7 @@ class RotationalAverage(nn.Module):
         self.model = model
         self.output = output
         self.grid_spec = grid
-        rots, weights = _grid(grid)
+        rots, weights = make_grid(grid)
         self.register_buffer("rotations", torch.as_tensor(rots, dtype=torch.float64))
         self.register_buffer("weights", torch.as_tensor(weights, dtype=torch.float64))
 
@@ -67,8 +68,6 @@ class RotationalAverage(nn.Module):
         back = act_batch(r.transpose(-1, -2), out, self.output)  # ρ(R)⁻¹ = ρ(Rᵀ)
         return torch.einsum("m,m...->...", w, back)
 
-
-_grid = grid
 
 
 class RandomRotation(nn.Module):
