@@ -20,7 +20,7 @@ def _elements(group: Any, n: int, seed: int) -> np.ndarray:
         return r
     if isinstance(group, (str, PointGroup)):
         return (PointGroup(group) if isinstance(group, str) else group).operations
-    return np.asarray(group, dtype=float)
+    return np.asarray(group, dtype=float).reshape(-1, 3, 3)
 
 
 def _deviation(f: Any, g: np.ndarray, positions: Any, features: tuple, output: str) -> float:
@@ -125,10 +125,10 @@ def assert_breaks_symmetry(
     (deviation above ``atol``) under every element of ``broken``: it breaks exactly the symmetry it
     should. ``kept``/``broken``: point-group names, :class:`PointGroup` or arrays (k, 3, 3)."""
     pos, feats = _as64(positions, features)
-    if len(kept) if not isinstance(kept, (str, PointGroup)) else True:
-        assert_equivariant(f, pos, *feats, output=output, group=kept, translation=False, atol=atol)
-    if isinstance(broken, (str, PointGroup)) or len(broken):
-        for k, g in enumerate(_elements(broken, 0, 0)):
-            dev = _deviation(f, g, pos, feats, output)
-            if dev <= atol:
-                raise AssertionError(f"element {k} of `broken` is still a symmetry: deviation {dev:.3g} <= atol {atol:g}")
+    kept_ops, broken_ops = _elements(kept, 0, 0), _elements(broken, 0, 0)
+    if len(kept_ops):
+        assert_equivariant(f, pos, *feats, output=output, group=kept_ops, translation=False, atol=atol)
+    for k, g in enumerate(broken_ops):
+        dev = _deviation(f, g, pos, feats, output)
+        if dev <= atol:
+            raise AssertionError(f"element {k} of `broken` is still a symmetry: deviation {dev:.3g} <= atol {atol:g}")
