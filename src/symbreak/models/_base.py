@@ -1,0 +1,69 @@
+r"""The common shape of symbreak's vector-output models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = ["AtomFeatures", "VectorModel", "scatter_sum"]
+
+
+def scatter_sum(src: torch.Tensor, index: torch.Tensor, size: int) -> torch.Tensor:
+    """Sum rows of ``src`` (E, ...) into ``size`` bins by ``index`` (E,)."""
+    out = src.new_zeros((size,) + tuple(src.shape[1:]))
+    return out.index_add_(0, index, src)
+
+
+@dataclass
+class AtomFeatures:
+    """What a model's body computes per atom.
+
+    scalars: (N, F) invariant features; vectors: (N, 3, F) equivariant (1o) features or None;
+    positions: (N, 3) updated positions (EGNN) or None.
+    """
+
+    scalars: torch.Tensor
+    vectors: torch.Tensor | None = None
+    positions: torch.Tensor | None = None
+
+
+class VectorModel(nn.Module):
+    r"""Per-atom vector prediction :math:`f(z, x) \in \mathbb R^{N \times 3}` from a PyG-style batch.
+
+    Subclasses implement :meth:`features` and either set ``gradient_output = True`` (an invariant
+    energy :math:`E = \sum_i e(\mathbf h_i)` whose negative gradient :math:`-\partial E/\partial
+    \mathbf x_i` is the output, the paper's recipe for invariant models) or override
+    :meth:`vector_head`.
+
+    Capability flags (used by the conformance tests): ``output_type`` ("1o"), ``equivariant``
+    (E(3)-equivariant and permutation-equivariant output).
+    """
+
+    output_type: str = "1o"
+    equivariant: bool = True
+    gradient_output: bool = False
+    hidden: int
+    energy_mlp: nn.Module  # (N, hidden) -> (N, 1) atomic energies, for gradient_output models
+
+    def features(self, z: torch.Tensor, pos: torch.Tensor, batch: torch.Tensor) -> AtomFeatures:  # pragma: no cover
+        raise NotImplementedError
+
+    def vector_head(self, feats: AtomFeatures, pos: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
+        """(N, 3) equivariant readout; the default differentiates the invariant energy."""
+        energy = self.energy_mlp(feats.scalars).sum()
+        (grad,) = torch.autograd.grad(energy, pos, create_graph=self.training)
+        return -grad
+
+    def forward(self, data: Any) -> torch.Tensor:
+        """data: has ``z`` (N,) long, ``pos`` (N, 3), ``batch`` (N,) long (optional for one molecule). Returns (N, 3)."""
+        z, pos = data.z, data.pos
+        batch = getattr(data, "batch", None)
+        if batch is None:
+            batch = torch.zeros(len(z), dtype=torch.long, device=z.device)
+        with torch.set_grad_enabled(self.gradient_output or torch.is_grad_enabled()):
+            if self.gradient_output and not pos.requires_grad:
+                pos = pos.detach().requires_grad_(True)
+            return self.vector_head(self.features(z, pos, batch), pos, batch)

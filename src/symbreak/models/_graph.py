@@ -1,0 +1,79 @@
+r"""Graphs in plain torch: fully connected and radius graphs, DimeNet triplets.
+
+No torch-cluster / torch-sparse: PyPI serves them only as source here, and these graphs are small.
+Edges follow PyG's ``source_to_target`` flow: ``edge_index[0]`` is the sender j, ``edge_index[1]``
+the receiver i, and a message :math:`m_{j \to i}` uses :math:`\mathbf r_{ij} = \mathbf x_j - \mathbf x_i`.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["fully_connected_edges", "radius_edges", "triplets", "edge_vectors"]
+
+
+def _block_pairs(batch: torch.Tensor) -> torch.Tensor:
+    same = batch[:, None] == batch[None, :]
+    return same
+
+
+def fully_connected_edges(batch: torch.Tensor, *, self_loops: bool = False) -> torch.Tensor:
+    r"""All ordered pairs (j, i) of atoms in the same molecule.
+
+    batch: (N,) long, molecule index of each atom. Returns edge_index: (2, E) long.
+
+    >>> fully_connected_edges(torch.tensor([0, 0, 1])).tolist()
+    [[1, 0], [0, 1]]
+    """
+    mask = _block_pairs(batch)
+    if not self_loops:
+        mask.fill_diagonal_(False)
+    receiver, sender = mask.nonzero(as_tuple=True)
+    return torch.stack([sender, receiver])
+
+
+def radius_edges(pos: torch.Tensor, batch: torch.Tensor, cutoff: float, *, self_loops: bool = False) -> torch.Tensor:
+    r"""Pairs (j, i) in the same molecule with :math:`\|\mathbf x_j - \mathbf x_i\| < r_c`.
+
+    pos: (N, 3); batch: (N,); cutoff in Å. Returns (2, E). Dense O(N²) per call: meant for
+    molecules, not for periodic crystals.
+    """
+    if cutoff <= 0:
+        raise ValueError(f"cutoff must be positive, got {cutoff}")
+    mask = _block_pairs(batch) & (torch.cdist(pos.detach(), pos.detach()) < cutoff)
+    if not self_loops:
+        mask.fill_diagonal_(False)
+    receiver, sender = mask.nonzero(as_tuple=True)
+    return torch.stack([sender, receiver])
+
+
+def edge_vectors(pos: torch.Tensor, edge_index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Edge vectors :math:`\mathbf r_{ij} = \mathbf x_j - \mathbf x_i` (E, 3) and lengths (E,)."""
+    vec = pos[edge_index[0]] - pos[edge_index[1]]
+    return vec, vec.norm(dim=-1)
+
+
+def triplets(edge_index: torch.Tensor, num_nodes: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""DimeNet's triplets: pairs of edges :math:`k \to j` and :math:`j \to i` with :math:`k \ne i`.
+
+    Returns ``(idx_kj, idx_ji, (i, j, k))``: indices into the edges of the incoming edge k→j and
+    the outgoing edge j→i of every triplet, and the three atom indices (each (T,)).
+
+    >>> e = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])  # a path 0-1-2, both directions
+    >>> kj, ji, _ = triplets(e, 3)
+    >>> sorted(zip(kj.tolist(), ji.tolist()))  # 0→1→2 and 2→1→0
+    [(0, 2), (3, 1)]
+    """
+    sender, receiver = edge_index
+    order = torch.argsort(receiver, stable=True)
+    counts = torch.bincount(receiver, minlength=num_nodes)
+    ptr = torch.cumsum(counts, 0) - counts  # first incoming edge of each node, in `order`
+    # for every edge j→i, every edge k→j entering its sender j
+    n_in = counts[sender]
+    idx_ji = torch.repeat_interleave(torch.arange(len(sender), device=sender.device), n_in)
+    start = torch.repeat_interleave(ptr[sender], n_in)
+    local = torch.arange(len(idx_ji), device=sender.device) - torch.repeat_interleave(torch.cumsum(n_in, 0) - n_in, n_in)
+    idx_kj = order[start + local]
+    i, j, k = receiver[idx_ji], sender[idx_ji], sender[idx_kj]
+    keep = k != i
+    return idx_kj[keep], idx_ji[keep], (i[keep], j[keep], k[keep])

@@ -1,0 +1,92 @@
+r"""Variants of any registered model: +Noise (approximate equivariance) and +MLP (symmetry breaking).
+
+As in the SANN paper (section 6): ``+noise`` adds Gaussian noise to the input positions, so an
+equivariant model sees a slightly less symmetric input than the true one; ``+mlp`` replaces the
+equivariant readout by a two-layer MLP on non-invariant inputs (the model's per-atom features
+together with the raw Cartesian coordinates and vector features), which breaks O(3) equivariance
+but keeps permutation equivariance.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+from torch import nn
+
+from ._base import VectorModel
+from ._basis import mlp
+from ._registry import register_variant
+
+__all__ = ["NoisyInput", "MLPHead"]
+
+
+class NoisyInput(nn.Module):
+    r"""Evaluate ``model`` at :math:`\mathbf x + \boldsymbol\epsilon`, :math:`\epsilon \sim \mathcal N(0, \sigma^2)` per coordinate.
+
+    In training, fresh noise on every call (from a generator seeded with ``seed``); in evaluation,
+    one fixed draw per input size (seeded), so predictions are deterministic and the same input
+    gets the same answer.
+
+    sigma: standard deviation in Å (the paper sweeps 0.001–0.1 and reports the best).
+    """
+
+    equivariant = False
+
+    def __init__(self, model: nn.Module, *, sigma: float = 0.01, seed: int = 0) -> None:
+        super().__init__()
+        if not sigma >= 0.0:
+            raise ValueError(f"sigma must be a non-negative length in Å, got {sigma}")
+        self.model, self.sigma, self.seed = model, float(sigma), int(seed)
+        self.output_type = getattr(model, "output_type", "1o")
+        self._generator = torch.Generator().manual_seed(self.seed)
+
+    def _noise(self, pos: torch.Tensor) -> torch.Tensor:
+        gen = self._generator if self.training else torch.Generator().manual_seed(self.seed + 1)
+        return self.sigma * torch.randn(pos.shape, generator=gen, dtype=pos.dtype).to(pos.device)
+
+    def forward(self, data: Any) -> torch.Tensor:
+        noisy = copy.copy(data)
+        noisy.pos = data.pos + self._noise(data.pos)
+        return self.model(noisy)
+
+
+class MLPHead(nn.Module):
+    r"""Replace the readout of a :class:`VectorModel` by :math:`\mathrm{MLP}_2([\mathbf h_i, \mathbf V_i, \mathbf x_i])`.
+
+    The input concatenates the invariant features :math:`\mathbf h_i`, the flattened vector
+    features (PaiNN) and the raw Cartesian position (EGNN: its updated position): the head sees
+    orientation, so the output is not equivariant. hidden: width of the MLP's hidden layer.
+    """
+
+    equivariant = False
+
+    def __init__(self, model: VectorModel, *, head_hidden: int = 64) -> None:
+        super().__init__()
+        if not isinstance(model, VectorModel):
+            raise TypeError(f"+mlp needs a VectorModel body, got {type(model).__name__}")
+        self.model = model
+        self.output_type = "1o"
+        size = model.hidden + 3 + (3 * model.hidden if hasattr(model, "lin_u") else 0)
+        self.head = mlp([size, head_hidden, 3])
+
+    def forward(self, data: Any) -> torch.Tensor:
+        batch = getattr(data, "batch", None)
+        if batch is None:
+            batch = torch.zeros(len(data.z), dtype=torch.long, device=data.z.device)
+        feats = self.model.features(data.z, data.pos, batch)
+        parts = [feats.scalars, feats.positions if feats.positions is not None else data.pos]
+        if feats.vectors is not None:
+            parts.append(feats.vectors.flatten(1))
+        return self.head(torch.cat(parts, dim=-1))
+
+
+@register_variant("noise")
+def _noise(model: nn.Module, *, sigma: float = 0.01, seed: int = 0) -> nn.Module:
+    return NoisyInput(model, sigma=sigma, seed=seed)
+
+
+@register_variant("mlp")
+def _mlp(model: nn.Module, *, head_hidden: int = 64) -> nn.Module:
+    return MLPHead(model, head_hidden=head_hidden)
