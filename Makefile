@@ -4,12 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench bench-quick install clean
+.PHONY: demo test test-fast bench bench-quick reproduce install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,ml]"
+	$(PY) -m pip install --quiet -e ".[test,ml,chem]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -32,6 +32,13 @@ bench-quick: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) bench/pointgroups.py --quick
 	$(PY) bench/averaging.py --quick
+	$(VENV)/bin/symbreak bench square-ssb --quick --out results/quick/square-ssb
+	$(VENV)/bin/symbreak bench h2o-modes --quick --out results/quick/h2o-modes
+
+# the published tables in full (resumable: rerun after an interruption), reports in docs/results/
+reproduce: $(STAMP)
+	$(VENV)/bin/symbreak bench square-ssb --report docs/results/square-ssb.md
+	$(VENV)/bin/symbreak bench h2o-modes --report docs/results/h2o-modes.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build src/*.egg-info

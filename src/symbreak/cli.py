@@ -1,6 +1,7 @@
 """Command-line interface: a thin layer over the public API.
 
 ``symbreak analyze FILE... [--tol T] [--proper] [--json]``
+``symbreak bench TASK [--models m1,m2] [--loss cd,sbcd] [--folds K] [--epochs E] [--seed S] [--out DIR] [--quick]``
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -62,6 +64,40 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _csv(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .bench import run_benchmark, write_outputs, write_report
+    from .tasks import TASKS, get_task
+
+    if args.list:
+        for name in sorted(TASKS):
+            task = get_task(name)
+            print(f"{name:14s} {task.description}  (sub-tasks: {', '.join(s for s in task.subtasks if s) or '-'}; models: {', '.join(task.models)})")
+        return 0
+    if not args.task:
+        raise SymbreakError("name a task (symbreak bench --list shows them)")
+    task = get_task(args.task)
+    out = args.out or f"results/{task.name}" + ("-quick" if args.quick else "")
+    result = run_benchmark(
+        task, models=_csv(args.models), losses=_csv(args.loss), subtasks=_csv(args.subtasks), folds=args.folds,
+        epochs=args.epochs, lr=args.lr, seed=args.seed, out=out, quick=args.quick, progress=not args.no_progress,
+    )  # fmt: skip
+    outputs = write_outputs(task, result.records, result.out, result.settings)
+    print(f"{task.name}: {result.ran} job(s) run, {result.skipped} already in {result.out / 'results.jsonl'}\n")
+    print("\n\n".join(outputs["texts"]))
+    if outputs["differences"]:
+        print("\nDiffers in kind from the paper (threshold %g):" % task.threshold)
+        print("\n".join("  " + d for d in outputs["differences"]))
+    if args.report:
+        command = "symbreak bench " + " ".join(args.argv)
+        print(f"\nreport: {write_report(task, outputs, result.settings, Path(args.report), command)}")
+    print(f"\ntables, summary.json and plots in {result.out}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="symbreak", description="Symmetry and symmetry breaking for molecules and point clouds.")
     p.add_argument("--version", action="version", version=f"symbreak {__version__}")
@@ -72,12 +108,29 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--proper", action="store_true", help="canonical frame from rotations only (keeps enantiomers apart)")
     a.add_argument("--json", action="store_true", help="machine-readable output with operations and permutations")
     a.set_defaults(run=_analyze)
+    b = sub.add_parser("bench", help="reproduce a published symmetry-breaking experiment (resumable)")
+    b.add_argument("task", nargs="?", help="task name (see --list)")
+    b.add_argument("--list", action="store_true", help="list the registered tasks")
+    b.add_argument("--models", help="comma-separated model specs, e.g. egnn,painn+mlp,egnn+noise (default: the paper's)")
+    b.add_argument("--loss", help="comma-separated training losses: cd, sbcd, mse, sbmse (default: the paper's)")
+    b.add_argument("--subtasks", help="comma-separated sub-tasks (default: all)")
+    b.add_argument("--folds", type=int, help="folds (default: the paper's, 10)")
+    b.add_argument("--epochs", type=int, help="epochs per fold (default: the paper's, 100)")
+    b.add_argument("--lr", type=float, help="peak learning rate of the one-cycle schedule (default: the paper's)")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--out", help="output folder (default results/TASK); a rerun resumes from its results.jsonl")
+    b.add_argument("--quick", action="store_true", help="few folds and epochs: a smoke run")
+    b.add_argument("--report", help="also write a Markdown report here (e.g. docs/results/TASK.md)")
+    b.add_argument("--no-progress", action="store_true", help="no progress bar")
+    b.set_defaults(run=_bench)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``symbreak`` command; returns the exit code (2 on bad input)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
+    args.argv = argv[1:]
     np.set_printoptions(suppress=True)
     try:
         return args.run(args)

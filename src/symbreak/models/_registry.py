@@ -13,10 +13,13 @@ from typing import Any
 
 from torch import nn
 
+from .._errors import SymbreakError
+
 __all__ = ["register_model", "register_variant", "build_model", "available_models", "MODELS", "VARIANTS"]
 
 MODELS: dict[str, Callable[..., nn.Module]] = {}
 VARIANTS: dict[str, Callable[..., nn.Module]] = {}
+ALIASES = {"dimenet": "dimenet++"}  # the SANN paper writes "DimeNet+MLP" for DimeNet++ with an MLP head
 
 
 def register_model(name: str) -> Callable:
@@ -58,20 +61,21 @@ def build_model(spec: str, **options: Any) -> nn.Module:
     >>> build_model("nope")
     Traceback (most recent call last):
     ...
-    ValueError: unknown model 'nope'; registered: dimenet++, egnn, painn, painn-vector, schnet
+    symbreak._errors.SymbreakError: unknown model 'nope'; registered: dimenet++, egnn, painn, painn-vector, schnet
     """
-    base, *variants = spec.strip().lower().split("+")
-    if base == "dimenet" and variants[:1] == [""]:  # "dimenet++" splits into "dimenet", "", ""
-        base, variants = "dimenet++", variants[2:]
+    # "++" belongs to a name (DimeNet++), "+" separates variants: "dimenet+++mlp" or "dimenet+mlp"
+    base, *variants = spec.strip().lower().replace("++", "\0").split("+")
+    base, variants = base.replace("\0", "++"), [v.replace("\0", "++") for v in variants]
+    base = ALIASES.get(base, base)
     if base not in MODELS:
-        raise ValueError(f"unknown model {base!r}; registered: {', '.join(available_models())}")
+        raise SymbreakError(f"unknown model {base!r}; registered: {', '.join(available_models())}")
     for v in variants:
         if v not in VARIANTS:
-            raise ValueError(f"unknown variant {v!r} in {spec!r}; registered: {', '.join(sorted(VARIANTS))}")
+            raise SymbreakError(f"unknown variant {v!r} in {spec!r}; registered: {', '.join(sorted(VARIANTS))}")
     factories = [MODELS[base]] + [VARIANTS[v] for v in variants]
     unused = set(options) - set().union(*(_accepted(f) for f in factories))
     if unused:
-        raise ValueError(f"{spec!r} takes no option(s) {sorted(unused)}")
+        raise SymbreakError(f"{spec!r} takes no option(s) {sorted(unused)}")
     model = MODELS[base](**{k: v for k, v in options.items() if k in _accepted(MODELS[base])})
     for v in variants:
         fn = VARIANTS[v]

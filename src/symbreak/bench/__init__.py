@@ -1,0 +1,31 @@
+r"""The experiment runner behind ``symbreak bench``: folds, resume, tables beside the paper's, plots.
+
+>>> from symbreak.bench import run_benchmark, write_outputs   # doctest: +SKIP
+>>> result = run_benchmark("square-ssb", quick=True, out="runs/square")   # doctest: +SKIP
+>>> print(write_outputs(result.task, result.records, result.out, result.settings)["texts"][0])  # doctest: +SKIP
+"""
+
+from ._losses import LOSSES, measure
+from ._report import Cell, format_table, summarize, write_outputs, write_report
+from ._runner import NOISE_SIGMAS, BenchResult, Job, load_records, plan_jobs, run_benchmark, run_one
+from ._training import FitResult, evaluate, fit
+
+__all__ = [
+    "run_benchmark",
+    "run_one",
+    "plan_jobs",
+    "load_records",
+    "Job",
+    "BenchResult",
+    "NOISE_SIGMAS",
+    "fit",
+    "evaluate",
+    "FitResult",
+    "LOSSES",
+    "measure",
+    "summarize",
+    "format_table",
+    "write_outputs",
+    "write_report",
+    "Cell",
+]

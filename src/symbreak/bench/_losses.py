@@ -1,0 +1,45 @@
+r"""Training losses and test measures over a PyG batch: plain Chamfer/MSE and their symmetry-breaking forms."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from ..metrics import METRICS, symmetry_breaking_measure
+
+__all__ = ["LOSSES", "measure"]
+
+
+def _plain(metric: str) -> Callable:
+    fn = METRICS[metric]
+
+    def loss(pred: torch.Tensor, target: torch.Tensor, batch: Any, kind: str) -> torch.Tensor:
+        counts = torch.bincount(batch.batch, minlength=batch.num_graphs).tolist()
+        return torch.stack([fn(p, t) for p, t in zip(torch.split(pred, counts), torch.split(target, counts))]).mean()
+
+    return loss
+
+
+def _symmetric(metric: str) -> Callable:
+    def loss(pred: torch.Tensor, target: torch.Tensor, batch: Any, kind: str) -> torch.Tensor:
+        return symmetry_breaking_measure(pred, target, list(batch.sym), metric=metric, kind=kind, batch=batch.batch)
+
+    return loss
+
+
+#: name → loss(pred (N, d), target (N, d), batch, kind) → scalar, averaged over the batch's molecules
+LOSSES: dict[str, Callable] = {
+    "cd": _plain("chamfer"),
+    "mse": _plain("mse"),
+    "sbcd": _symmetric("chamfer"),
+    "sbmse": _symmetric("mse"),
+}
+
+
+def measure(name: str, pred: torch.Tensor, target: torch.Tensor, batch: Any, kind: str) -> torch.Tensor:
+    """Evaluate loss/measure ``name`` (one of :data:`LOSSES`)."""
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}")
+    return LOSSES[name](pred, target, batch, kind)

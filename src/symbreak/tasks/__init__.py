@@ -1,0 +1,33 @@
+r"""Benchmark tasks behind one registry, each making its own data in code.
+
+>>> sorted(available_tasks())
+['h2o-modes', 'square-ssb']
+>>> [g.y.shape for g in get_task("square-ssb").dataset("")]
+[torch.Size([4, 3]), torch.Size([4, 3])]
+"""
+
+from ._base import TASKS, TableSpec, Task, available_tasks, get_task, identical_splits, kfold_splits, make_graph, register_task
+from ._h2o import WaterModesTask, water_mode_dataset
+from ._square import SQUARE_STRETCH, SquareSSB, square_and_rectangles
+from ._water import MODE_NAMES, WaterModes, compute_water_modes, load_water_modes
+
+__all__ = [
+    "Task",
+    "TableSpec",
+    "register_task",
+    "get_task",
+    "available_tasks",
+    "TASKS",
+    "make_graph",
+    "identical_splits",
+    "kfold_splits",
+    "SquareSSB",
+    "square_and_rectangles",
+    "SQUARE_STRETCH",
+    "WaterModesTask",
+    "water_mode_dataset",
+    "WaterModes",
+    "compute_water_modes",
+    "load_water_modes",
+    "MODE_NAMES",
+]

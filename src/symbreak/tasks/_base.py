@@ -1,0 +1,134 @@
+r"""What a benchmark task is: data made in code, how to split it, how to score it, the paper's numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._errors import SymbreakError
+
+__all__ = ["Task", "TableSpec", "register_task", "get_task", "available_tasks", "TASKS", "make_graph", "identical_splits", "kfold_splits"]
+
+TASKS: dict[str, Callable[[], "Task"]] = {}
+
+
+def register_task(name: str) -> Callable:
+    """Class decorator: make a :class:`Task` runnable as ``symbreak bench <name>``."""
+
+    def deco(cls: type) -> type:
+        if name in TASKS:
+            raise ValueError(f"task {name!r} is already registered")
+        cls.name = name
+        TASKS[name] = cls
+        return cls
+
+    return deco
+
+
+def available_tasks() -> list[str]:
+    """Names of the registered tasks."""
+    return sorted(TASKS)
+
+
+def get_task(name: str) -> "Task":
+    """An instance of the task registered as ``name``."""
+    if name not in TASKS:
+        raise SymbreakError(f"unknown task {name!r}; registered: {', '.join(available_tasks())}")
+    return TASKS[name]()
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One results table in a paper's layout.
+
+    rows: model specs; columns: (subtask, loss) pairs, each with a header; paper: the published
+    value of a (row, header) cell, as printed there.
+    """
+
+    title: str
+    rows: tuple[str, ...]
+    columns: tuple[tuple[str, str, str], ...]  # (header, subtask, loss)
+    paper: dict[tuple[str, str], str] = field(default_factory=dict)
+    note: str = ""
+
+
+def make_graph(z: Sequence[int], positions: np.ndarray, labels: np.ndarray, symmetry: Any, **extra: Any) -> Any:
+    """A PyG ``Data`` with ``z`` (n,), ``pos`` (n, 3), ``y`` (n, d) and ``sym`` (operations, permutations) for the SBM."""
+    from torch_geometric.data import Data
+
+    sym = SimpleNamespace(operations=np.array(symmetry.operations), permutations=np.array(symmetry.permutations), point_group=symmetry.point_group)
+    return Data(
+        z=torch.tensor(list(z), dtype=torch.long),
+        pos=torch.tensor(np.array(positions), dtype=torch.get_default_dtype()),
+        y=torch.tensor(np.array(labels), dtype=torch.get_default_dtype()),
+        sym=sym,
+        **extra,
+    )
+
+
+def identical_splits(n: int, folds: int, seed: int) -> list[tuple[list[int], list[int], list[int]]]:
+    """Train = validation = test = everything, once per fold (the paper's synthetic tasks: folds differ by seed only)."""
+    every = list(range(n))
+    return [(every, every, every) for _ in range(folds)]
+
+
+def kfold_splits(n: int, folds: int, seed: int, *, fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)) -> list[tuple[list[int], list[int], list[int]]]:
+    """``folds`` random train/validation/test splits in the given fractions (seeded)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(folds):
+        perm = rng.permutation(n).tolist()
+        a = int(round(fractions[0] * n))
+        b = a + int(round(fractions[1] * n))
+        out.append((perm[:a], perm[a:b], perm[b:]))
+    return out
+
+
+class Task:
+    r"""A benchmark: its data, splits, how a model's output becomes a prediction, and its tables.
+
+    Subclass, set the class attributes, implement :meth:`dataset`, and decorate with
+    :func:`register_task`; ``symbreak bench`` then runs it with no edit to the harness.
+
+    Attributes
+    ----------
+    subtasks: sub-datasets (e.g. one per normal mode); ``("",)`` for one.
+    losses: training losses to compare ("cd", "sbcd", "mse").
+    kind: how the input's symmetry acts on the labels (``"positions"``, ``"vectors"``, ...).
+    epochs, lr, folds, batch_size, patience: the paper's training settings.
+    quick: overrides for ``--quick``.
+    models: the default model list.
+    threshold: success threshold of the tables' "learns / fails" verdict.
+    """
+
+    name: str = ""
+    description: str = ""
+    subtasks: tuple[str, ...] = ("",)
+    losses: tuple[str, ...] = ("sbcd",)
+    kind: str = "vectors"
+    epochs: int = 100
+    lr: float = 1e-4
+    folds: int = 10
+    batch_size: int = 1
+    patience: int = 25
+    threshold: float = 0.1  # a model "learns" the task when its mean test metric is below this
+    quick: dict[str, Any] = {"folds": 2, "epochs": 5}
+    models: tuple[str, ...] = ()
+    tables: tuple[TableSpec, ...] = ()
+
+    def dataset(self, subtask: str) -> list[Any]:  # pragma: no cover - abstract
+        """The task's graphs (PyG ``Data``: z, pos, y, sym)."""
+        raise NotImplementedError
+
+    def splits(self, n: int, folds: int, seed: int) -> list[tuple[list[int], list[int], list[int]]]:
+        """(train, validation, test) index lists, one per fold."""
+        return identical_splits(n, folds, seed)
+
+    def predict(self, model: torch.nn.Module, batch: Any) -> torch.Tensor:
+        """The prediction compared with ``batch.y``: by default the model's per-atom output."""
+        return model(batch)

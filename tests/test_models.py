@@ -1,0 +1,161 @@
+"""Conformance suite: every registered model, with its +noise and +mlp variants (the metatrain pattern)."""
+
+import io
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from symbreak import PointGroup, SymbreakError
+from symbreak.metrics import transform_labels
+from symbreak.models import available_models, build_model, fully_connected_edges, radius_edges, triplets
+from symbreak.testing import assert_breaks_symmetry, assert_equivariant
+from symbreak.tasks import square_and_rectangles
+
+BASES = available_models()
+
+
+@pytest.fixture(autouse=True)
+def float64():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
+
+def _two_molecules(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    z = torch.tensor([8, 1, 1, 6, 6, 1, 7])
+    pos = torch.randn(7, 3, generator=g) * 1.2
+    batch = torch.tensor([0, 0, 0, 1, 1, 1, 1])
+    return z, pos, batch
+
+
+def _model(spec, **kw):
+    torch.manual_seed(0)
+    return build_model(spec, hidden=16, **kw).double().eval()
+
+
+def _fn(model):
+    return lambda p, z, b: model(SimpleNamespace(z=z, pos=p, batch=b))
+
+
+@pytest.mark.parametrize("name", BASES)
+def test_base_models_are_o3_and_permutation_equivariant(name):
+    z, pos, batch = _two_molecules()
+    assert_equivariant(_fn(_model(name)), pos, z, batch, output="1o", per_atom=True, n_rotations=6, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", BASES)
+def test_molecules_in_a_batch_do_not_interact(name):
+    z, pos, batch = _two_molecules()
+    model = _model(name)
+    both = model(SimpleNamespace(z=z, pos=pos, batch=batch))
+    first = model(SimpleNamespace(z=z[:3], pos=pos[:3], batch=batch[:3]))
+    moved = pos.clone()
+    moved[3:] += 0.3  # reshaping molecule 1 must not change molecule 0
+    assert torch.allclose(both[:3], first, atol=1e-10)
+    assert torch.allclose(model(SimpleNamespace(z=z, pos=moved, batch=batch))[:3], first, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", BASES)
+def test_mlp_variant_breaks_rotations_but_keeps_permutations(name):
+    z, pos, batch = _two_molecules()
+    f = _fn(_model(name + "+mlp"))
+    assert_equivariant(f, pos, z, batch, output="1o", per_atom=True, group=np.eye(3)[None], translation=False, atol=1e-10)
+    with pytest.raises(AssertionError, match="not equivariant"):
+        assert_equivariant(f, pos, z, batch, output="1o", n_rotations=2, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", BASES)
+def test_equivariant_models_keep_the_square_symmetry_and_mlp_breaks_it(name):
+    # Curie's principle: an equivariant model's output on the D4h square is D4h-symmetric
+    square = torch.tensor(square_and_rectangles()[0])
+    z, batch = torch.full((4,), 6), torch.zeros(4, dtype=torch.long)
+    from symbreak import detect_symmetry
+
+    sym = detect_symmetry(square.numpy(), [6] * 4)
+    for spec, symmetric in ((name, True), (name + "+mlp", False)):
+        out = _model(spec)(SimpleNamespace(z=z, pos=square, batch=batch)).detach()
+        images = transform_labels(out, sym.operations, sym.permutations, "vectors")
+        assert (float((images - out).abs().max()) < 1e-9) == symmetric, spec
+
+
+def test_noise_variant_is_seeded_and_vanishes_at_zero_sigma():
+    z, pos, batch = _two_molecules()
+    data = SimpleNamespace(z=z, pos=pos, batch=batch)
+    base = _model("egnn")(data)
+    assert torch.allclose(_model("egnn+noise", sigma=0.0)(data), base)
+    noisy = _model("egnn+noise", sigma=0.05, seed=3)
+    a, b = noisy(data), noisy(data)
+    assert torch.equal(a, b)  # evaluation: one fixed draw
+    assert not torch.allclose(a, base, atol=1e-6)
+    noisy.train()
+    assert not torch.equal(noisy(data), noisy(data))  # training: fresh noise
+    with pytest.raises(ValueError, match="sigma"):
+        build_model("egnn+noise", sigma=-1.0)
+
+
+def test_noise_breaks_symmetry_only_by_about_sigma():
+    z, pos, batch = _two_molecules()
+    f = _fn(_model("painn+noise", sigma=1e-3))
+    with pytest.raises(AssertionError):
+        assert_equivariant(f, pos, z, batch, output="1o", n_rotations=2, translation=False, atol=1e-9)
+    assert_equivariant(f, pos, z, batch, output="1o", n_rotations=2, translation=False, atol=0.05)
+
+
+@pytest.mark.parametrize("spec", [b + v for b in BASES for v in ("", "+mlp")])
+def test_gradients_and_state_dict_round_trip(spec):
+    z, pos, batch = _two_molecules()
+    data = SimpleNamespace(z=z, pos=pos, batch=batch)
+    model = _model(spec).train()
+    out = model(data)
+    (out**2).sum().backward()
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
+    assert sum(bool(g.abs().sum() > 0) for g in grads) >= 0.7 * len(list(model.parameters()))
+    buf = io.BytesIO()
+    torch.save(model.state_dict(), buf)
+    buf.seek(0)
+    fresh = build_model(spec, hidden=16).double().eval()
+    fresh.load_state_dict(torch.load(buf, weights_only=True))
+    model.eval()
+    assert torch.allclose(fresh(data), model(data))
+
+
+def test_registry_errors_are_clear():
+    with pytest.raises(SymbreakError, match="unknown model 'gnn'"):
+        build_model("gnn")
+    with pytest.raises(SymbreakError, match="unknown variant 'foo'"):
+        build_model("egnn+foo")
+    with pytest.raises(SymbreakError, match="takes no option"):
+        build_model("egnn", sigma=0.1)
+    assert type(build_model("dimenet+mlp").model).__name__ == "DimeNetPlusPlus"
+
+
+def test_graphs_match_brute_force(rng):
+    pos = torch.tensor(rng.normal(size=(9, 3)) * 2)
+    batch = torch.tensor([0] * 4 + [1] * 5)
+    edges = radius_edges(pos, batch, 2.5)
+    expect = {(j, i) for i in range(9) for j in range(9) if i != j and batch[i] == batch[j] and float((pos[i] - pos[j]).norm()) < 2.5}
+    assert set(map(tuple, edges.T.tolist())) == expect
+    full = fully_connected_edges(batch)
+    assert full.shape[1] == 4 * 3 + 5 * 4
+    kj, ji, (i, j, k) = triplets(full, 9)
+    brute = {(a, b) for a in range(full.shape[1]) for b in range(full.shape[1]) if full[1, a] == full[0, b] and full[0, a] != full[1, b]}
+    assert set(zip(kj.tolist(), ji.tolist())) == brute
+    assert torch.equal(full[1, kj], j) and torch.equal(full[0, kj], k) and torch.equal(full[1, ji], i)
+    with pytest.raises(ValueError, match="cutoff"):
+        radius_edges(pos, batch, 0.0)
+
+
+def test_assert_breaks_symmetry_on_a_model():
+    # EGNN+MLP on the square: permutations of the square's own D4h are not kept, yet an
+    # equivariant EGNN keeps all of them
+    square = torch.tensor(square_and_rectangles()[0])
+    z, batch = torch.full((4,), 6), torch.zeros(4, dtype=torch.long)
+    f = _fn(_model("egnn"))
+    assert_breaks_symmetry(lambda p: f(p, z, batch), square, output="1o", kept=PointGroup("D4h").operations, atol=1e-9)
+    g = _fn(_model("egnn+mlp"))
+    assert_breaks_symmetry(lambda p: g(p, z, batch), square, output="1o", broken=PointGroup("D4h").operations[1:], atol=1e-6)

@@ -1,0 +1,85 @@
+"""The benchmark data generators give what they claim."""
+
+import numpy as np
+import pytest
+import torch
+
+from symbreak import SymbreakError, detect_symmetry
+from symbreak.metrics import chamfer_distance, sbcd
+from symbreak.tasks import MODE_NAMES, available_tasks, get_task, load_water_modes, square_and_rectangles, water_mode_dataset
+
+
+def test_square_is_d4h_and_the_threshold_is_a_quarter():
+    square, along_x, along_y = (torch.tensor(a) for a in square_and_rectangles())
+    sym = detect_symmetry(square.numpy(), [6] * 4)
+    assert sym.point_group == "D4h"
+    assert float(chamfer_distance(square, along_x)) == pytest.approx(0.25, abs=1e-12)
+    assert float(chamfer_distance(square, along_y)) == pytest.approx(0.25, abs=1e-12)
+    # the rectangles are distinct outcomes, equivalent under the square's symmetry
+    assert float(chamfer_distance(along_x, along_y)) == pytest.approx(1.0, abs=1e-12)
+    assert float(sbcd(along_x, along_y, sym, kind="positions")) == pytest.approx(0.0, abs=1e-12)
+    assert detect_symmetry(along_x.numpy(), [6] * 4).point_group == "D2h"
+
+
+def test_square_task_has_identical_inputs_and_opposite_targets():
+    graphs = get_task("square-ssb").dataset("")
+    assert torch.equal(graphs[0].pos, graphs[1].pos)
+    assert not torch.allclose(graphs[0].y, graphs[1].y)
+    assert graphs[0].sym.point_group == "D4h" and len(graphs[0].sym.operations) == 16
+
+
+def test_water_modes_are_orthonormal_eigenvectors_of_the_mass_weighted_hessian():
+    w = load_water_modes()
+    assert w.method == "GFN2-xTB" and list(w.numbers) == [8, 1, 1]
+    np.testing.assert_allclose(w.modes @ w.modes.T, np.eye(3), atol=1e-10)
+    inv = np.repeat(w.masses, 3) ** -0.5
+    weighted = w.hessian * inv[:, None] * inv[None, :]
+    for v in w.modes:
+        lam = v @ weighted @ v
+        np.testing.assert_allclose(weighted @ v, lam * v, atol=1e-8)
+    eig = np.linalg.eigvalsh(weighted)
+    assert np.all(np.abs(eig[:6]) < 1e-2 * eig[-3])  # six near-zero translations/rotations
+    assert np.all(np.diff(w.frequencies) > 0) and 1400 < w.frequencies[0] < 1700 and 3400 < w.frequencies[1] < 3900
+
+
+def _vector_field_group(positions, numbers, vectors):
+    # the symmetry of atoms + their arrows: arrow tips as extra pseudo-atoms
+    tips = positions + 0.5 * vectors
+    return detect_symmetry(np.vstack([positions, tips]), list(numbers) + [99] * len(numbers), tol=1e-3).point_group
+
+
+@pytest.mark.parametrize(("mode", "group"), [("symmetric", "C2v"), ("bend", "C2v"), ("asymmetric", "Cs")])
+def test_modes_keep_or_break_c2v(mode, group):
+    w = load_water_modes()
+    assert detect_symmetry(w.positions, w.numbers, tol=1e-3).point_group == "C2v"
+    assert _vector_field_group(w.positions, w.numbers, w.mode(mode)) == group
+
+
+def test_water_dataset_rotates_labels_with_the_molecule():
+    w = load_water_modes()
+    for g in water_mode_dataset("asymmetric", seed=4):
+        pos, y = g.pos.double().numpy(), g.y.double().numpy()
+        np.testing.assert_allclose(pos.mean(axis=0), 0.0, atol=1e-6)
+        # the rotation that takes the reference molecule to this copy takes its mode to the label
+        ref = w.positions - w.positions.mean(axis=0)
+        u, _, vt = np.linalg.svd(pos.T @ ref)
+        rot = u @ vt
+        np.testing.assert_allclose(ref @ rot.T, pos, atol=1e-5)
+        np.testing.assert_allclose(w.mode("asymmetric") @ rot.T, y, atol=1e-5)
+        assert g.sym.point_group == "C2v"
+
+
+def test_water_modes_regenerate_from_gfn2():
+    pytest.importorskip("tblite", reason="tblite (GFN2-xTB) not installed: pip install 'symbreak[chem]'")
+    from symbreak.tasks import compute_water_modes
+
+    fresh, shipped = compute_water_modes(), load_water_modes()
+    np.testing.assert_allclose(fresh.frequencies, shipped.frequencies, rtol=1e-4)
+    np.testing.assert_allclose(np.abs(fresh.modes @ shipped.modes.T), np.eye(3), atol=1e-4)
+
+
+def test_registry():
+    assert set(available_tasks()) >= {"square-ssb", "h2o-modes"}
+    assert get_task("h2o-modes").subtasks == MODE_NAMES[1:2] + MODE_NAMES[:1] + MODE_NAMES[2:]
+    with pytest.raises(SymbreakError, match="unknown task"):
+        get_task("cube")
