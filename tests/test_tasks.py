@@ -83,3 +83,45 @@ def test_registry():
     assert get_task("h2o-modes").subtasks == MODE_NAMES[1:2] + MODE_NAMES[:1] + MODE_NAMES[2:]
     with pytest.raises(SymbreakError, match="unknown task"):
         get_task("cube")
+
+
+def test_shape_targets_have_the_claimed_symmetry():
+    from symbreak.tasks import cube_targets
+
+    groups = {k: detect_symmetry(v, [6] * 8, tol=0.01).point_group for k, v in cube_targets().items()}
+    assert groups == {"input": "Oh", "cube": "Oh", "prism": "D4h", "asymmetric": "C1"}
+
+
+def test_lorentz_trajectory_obeys_the_force_law():
+    from symbreak.tasks import FIELD_B, FIELD_E, lorentz_trajectory
+
+    x, v, f = lorentz_trajectory(200, dt=0.01, seed=3)
+    np.testing.assert_allclose(f, FIELD_E + np.cross(v, FIELD_B), atol=1e-12)
+    # RK4: the velocity change over a step matches the mean force at both ends to O(dt²)
+    np.testing.assert_allclose((v[1:] - v[:-1]) / 0.01, 0.5 * (f[1:] + f[:-1]), atol=1e-4)
+    np.testing.assert_allclose((x[1:] - x[:-1]) / 0.01, 0.5 * (v[1:] + v[:-1]), atol=1e-3)
+
+
+@pytest.mark.slow
+def test_charged_particle_recovers_the_fields_and_equivariance_cannot(tmp_path):
+    from symbreak.bench import run_benchmark
+
+    res = run_benchmark("charged-particle", out=tmp_path, quick=True, progress=False)
+    by = {r["model"]: r for r in res.records}
+    assert by["relaxed-e3nn"]["test"]["mse"] < 1e-4
+    assert by["relaxed-e3nn"]["fields"]["E_error"] < 1e-2 and by["relaxed-e3nn"]["fields"]["B_axis_error"] < 1e-2
+    assert by["e3nn"]["test"]["mse"] > 0.05  # Curie: no fixed direction without breaking symmetry
+
+
+@pytest.mark.slow
+def test_shape_deformation_prism_keeps_d4h(tmp_path):
+    from symbreak.bench import run_benchmark, write_outputs
+
+    res = run_benchmark("shape-deformation", out=tmp_path, subtasks=["prism"], models=["relaxed-e3nn"], folds=1, epochs=250, progress=False)
+    (rec,) = res.records
+    assert rec["kept"] == "D4h" and rec["test"]["mse"] < 1e-3
+    for layer in rec["layers"]:
+        assert set(layer["nonzero"]) <= {"0e", "2e", "4e"}  # every odd-parity block stays 0
+    outputs = write_outputs(res.task, res.records, res.out, res.settings)
+    assert (tmp_path / "shape-deformation-prism-signals.png").exists()
+    assert "D4h" in outputs["texts"][-1]

@@ -139,6 +139,10 @@ def write_outputs(task: Task, records: list[dict], out: Path, settings: dict[str
         plots.append(plot_table(spec, table, out / f"{task.name}-table{k}.png", task.threshold))
         diffs += differences(table, task.threshold)
         summary.append({"title": spec.title, "cells": {r: {h: {"mean": c.mean, "std": c.std, "folds": list(c.values), "sigma": c.sigma, "paper": c.paper} for h, c in cells.items()} for r, cells in table.items()}})
+    extras = task.report_extras(records, out)
+    texts += extras["texts"]
+    markdown += extras["markdown"]
+    plots += extras["plots"]
     diffs = list(dict.fromkeys(diffs))
     (out / "table.md").write_text("\n".join(markdown))
     (out / "summary.json").write_text(json.dumps({"task": task.name, "settings": settings, "tables": summary, "differences": diffs}, indent=1))

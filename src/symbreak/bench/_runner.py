@@ -110,7 +110,12 @@ def _progress(total: int, enabled: bool, desc: str) -> Any:
 
 
 def run_one(job: Job, task: Task, graphs: list, progress: Any = None, *, batch_size: int, patience: int | None) -> dict[str, Any]:
-    """Train and test one job; returns its record."""
+    """Train and test one job; returns its record. A task with its own ``run_job`` runs it itself."""
+    if task.run_job is not None:
+        torch.manual_seed(job.run_seed())
+        start = time.perf_counter()
+        record = task.run_job(job, graphs, progress)
+        return {**asdict(job), "key": job.key(), **record, "seconds": round(time.perf_counter() - start, 3)}
     train_idx, val_idx, test_idx = task.splits(len(graphs), job.fold + 1, job.seed)[job.fold]
     pick = lambda idx: [graphs[i] for i in idx]  # noqa: E731
     torch.manual_seed(job.run_seed())
@@ -182,8 +187,12 @@ def run_benchmark(
     for name in settings["subtasks"]:
         if name not in task.subtasks:
             raise SymbreakError(f"task {task.name!r} has no sub-task {name!r}; it has {list(task.subtasks)}")
-    for spec in settings["models"]:
-        build_model(spec, **({"sigma": 0.01} if _has_variant(spec, "noise") else {}))  # fail before any training
+    for spec in settings["models"]:  # fail before any training
+        if task.run_job is not None:
+            if spec not in task.models:
+                raise SymbreakError(f"task {task.name!r} runs its own models {list(task.models)}; got {spec!r}")
+        else:
+            build_model(spec, **({"sigma": 0.01} if _has_variant(spec, "noise") else {}))
     out = Path(out or Path("results") / task.name)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "results.jsonl"

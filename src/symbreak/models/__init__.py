@@ -17,6 +17,7 @@ from ._dimenet import DimeNetPlusPlus
 from ._egnn import EGNN
 from ._graph import edge_vectors, fully_connected_edges, radius_edges, triplets
 from ._painn import GatedEquivariantBlock, PaiNN, PaiNNVector
+from ._relaxed_e3nn import E3NN, RelaxedE3NN
 from ._registry import MODELS, VARIANTS, available_models, build_model, register_model, register_variant
 from ._schnet import SchNet
 from ._variants import MLPHead, NoisyInput
@@ -37,6 +38,8 @@ __all__ = [
     "EGNN",
     "PaiNN",
     "PaiNNVector",
+    "RelaxedE3NN",
+    "E3NN",
     "GatedEquivariantBlock",
     "NoisyInput",
     "MLPHead",

@@ -1,13 +1,15 @@
 r"""Benchmark tasks behind one registry, each making its own data in code.
 
 >>> sorted(available_tasks())
-['h2o-modes', 'square-ssb']
+['charged-particle', 'h2o-modes', 'shape-deformation', 'square-ssb']
 >>> [g.y.shape for g in get_task("square-ssb").dataset("")]
 [torch.Size([4, 3]), torch.Size([4, 3])]
 """
 
+from ._charged import FIELD_B, FIELD_E, ChargedParticle, lorentz_trajectory
 from ._base import TASKS, TableSpec, Task, available_tasks, get_task, identical_splits, kfold_splits, make_graph, register_task
 from ._h2o import WaterModesTask, water_mode_dataset
+from ._shapes import SHAPE_IRREPS, ShapeDeformation, cube_targets
 from ._square import SQUARE_STRETCH, SquareSSB, square_and_rectangles
 from ._water import MODE_NAMES, WaterModes, compute_water_modes, load_water_modes
 
@@ -30,4 +32,11 @@ __all__ = [
     "compute_water_modes",
     "load_water_modes",
     "MODE_NAMES",
+    "ShapeDeformation",
+    "cube_targets",
+    "SHAPE_IRREPS",
+    "ChargedParticle",
+    "lorentz_trajectory",
+    "FIELD_E",
+    "FIELD_B",
 ]

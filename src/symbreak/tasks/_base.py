@@ -121,6 +121,14 @@ class Task:
     models: tuple[str, ...] = ()
     tables: tuple[TableSpec, ...] = ()
 
+    #: optional ``run_job(job, graphs, progress) -> dict`` for tasks that train something other than
+    #: a per-atom model (the record must hold ``test``: {measure: value}); None: the standard loop
+    run_job: Callable[..., dict[str, Any]] | None = None
+
+    def report_extras(self, records: list[dict[str, Any]], out: Any) -> dict[str, list]:
+        """Extra report content beyond the tables: ``{"texts": [...], "markdown": [...], "plots": [paths]}``."""
+        return {"texts": [], "markdown": [], "plots": []}
+
     def dataset(self, subtask: str) -> list[Any]:  # pragma: no cover - abstract
         """The task's graphs (PyG ``Data``: z, pos, y, sym)."""
         raise NotImplementedError

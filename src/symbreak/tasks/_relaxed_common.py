@@ -1,0 +1,94 @@
+r"""Shared pieces of the relaxed-E(3)-network experiments (Hofgard et al. 2024, §5 and appendix B)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..nn import relaxation_penalty
+
+__all__ = ["train_with_penalty", "plot_signals", "MODELS"]
+
+#: the relaxed network and its equivariant twin (every θ frozen at the scalar)
+MODELS = ("relaxed-e3nn", "e3nn")
+
+
+def train_with_penalty(
+    model: torch.nn.Module,
+    batches: Callable[[int], Sequence[Any]],
+    loss_fn: Callable[[Any], torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    *,
+    epochs: int,
+    lam: float,
+    progress: Any = None,
+    label: str = "",
+    patience: int | None = None,
+    target: float = 0.0,
+) -> tuple[float, list[float]]:
+    r"""Minimise loss + λ·:func:`relaxation_penalty`, stepping the optimiser after every batch.
+
+    ``batches(epoch)`` gives the epoch's batches. The weights with the lowest epoch loss are kept
+    (deep-copied: a reference to the live parameters would silently follow later updates, a bug of
+    the authors' code) and restored at the end. Training stops early once the loss has not
+    improved by 0.1 % for ``patience`` epochs (None: never), or has reached ``target``.
+    Returns (best loss, per-epoch loss).
+    """
+    relaxed = any(p.requires_grad for name, p in model.named_parameters() if name.endswith("theta"))
+    best, best_state, history = float("inf"), copy.deepcopy(model.state_dict()), []
+    last_gain = 0
+    for epoch in range(epochs):
+        total, count = 0.0, 0
+        for batch in batches(epoch):
+            optimizer.zero_grad()
+            loss = loss_fn(batch)
+            objective = loss + relaxation_penalty(model, lam) if relaxed and lam > 0 else loss
+            objective.backward()
+            optimizer.step()
+            total, count = total + float(loss.detach()), count + 1
+        history.append(total / count)
+        if history[-1] < best:
+            if history[-1] < best * (1.0 - 1e-3):
+                last_gain = epoch
+            best, best_state = history[-1], copy.deepcopy(model.state_dict())
+        if best <= target or (patience is not None and epoch - last_gain >= patience):
+            break
+        if progress is not None and epoch % 50 == 0:
+            progress.set_postfix_str(f"{label} epoch {epoch + 1}/{epochs} loss {history[-1]:.3g}", refresh=False)
+    model.load_state_dict(best_state)
+    return best, history
+
+
+def plot_signals(thetas: list[np.ndarray], irreps: Any, path: Any, title: str) -> Any:
+    """Scalar and pseudoscalar signals (eq. 8) of each layer's θ, 0e removed as in the paper's Fig. 1: one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..nn import interpret
+
+    polar, azimuth = np.meshgrid(np.linspace(0, np.pi, 91), np.linspace(-np.pi, np.pi, 181), indexing="ij")
+    dirs = np.stack([np.sin(polar) * np.cos(azimuth), np.sin(polar) * np.sin(azimuth), np.cos(polar)], -1).reshape(-1, 3)
+    fig, axes = plt.subplots(len(thetas), 2, figsize=(9, 2.6 * len(thetas)), squeeze=False)
+    for k, th in enumerate(thetas):
+        th = np.array(th, dtype=float)
+        th[0] = 0.0  # the 0e term only shifts the signal
+        it = interpret(th, irreps)
+        for j, (name, fn) in enumerate((("scalar", it.scalar_signal), ("pseudoscalar", it.pseudoscalar_signal))):
+            values = fn(dirs).reshape(polar.shape)
+            lim = max(float(np.abs(values).max()), 1e-12)
+            im = axes[k, j].imshow(values, extent=(-180, 180, 180, 0), cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
+            axes[k, j].set_title(f"layer {k + 1}: {name} signal", fontsize=9)
+            axes[k, j].set_xlabel("azimuth (°)", fontsize=8)
+            axes[k, j].set_ylabel("polar angle from z (°)", fontsize=8)
+            fig.colorbar(im, ax=axes[k, j], fraction=0.04)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
