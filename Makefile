@@ -34,11 +34,15 @@ bench-quick: $(STAMP)
 	$(PY) bench/averaging.py --quick
 	$(VENV)/bin/symbreak bench square-ssb --quick --out results/quick/square-ssb
 	$(VENV)/bin/symbreak bench h2o-modes --quick --out results/quick/h2o-modes
+	$(VENV)/bin/symbreak bench charged-particle --quick --out results/quick/charged-particle
+	$(VENV)/bin/symbreak bench shape-deformation --quick --out results/quick/shape-deformation
 
 # the published tables in full (resumable: rerun after an interruption), reports in docs/results/
 reproduce: $(STAMP)
 	$(VENV)/bin/symbreak bench square-ssb --report docs/results/square-ssb.md
 	$(VENV)/bin/symbreak bench h2o-modes --report docs/results/h2o-modes.md
+	$(VENV)/bin/symbreak bench charged-particle --report docs/results/charged-particle.md
+	$(VENV)/bin/symbreak bench shape-deformation --report docs/results/shape-deformation.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build src/*.egg-info

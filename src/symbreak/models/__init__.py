@@ -19,6 +19,7 @@ from ._graph import edge_vectors, fully_connected_edges, radius_edges, triplets
 from ._painn import GatedEquivariantBlock, PaiNN, PaiNNVector
 from ._relaxed_e3nn import E3NN, RelaxedE3NN
 from ._registry import MODELS, VARIANTS, available_models, build_model, register_model, register_variant
+from ._sann import SANN, SymmetryGraphs, symmetry_graphs
 from ._schnet import SchNet
 from ._variants import MLPHead, NoisyInput
 
@@ -40,6 +41,9 @@ __all__ = [
     "PaiNNVector",
     "RelaxedE3NN",
     "E3NN",
+    "SANN",
+    "symmetry_graphs",
+    "SymmetryGraphs",
     "GatedEquivariantBlock",
     "NoisyInput",
     "MLPHead",

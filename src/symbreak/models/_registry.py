@@ -61,7 +61,7 @@ def build_model(spec: str, **options: Any) -> nn.Module:
     >>> build_model("nope")
     Traceback (most recent call last):
     ...
-    symbreak._errors.SymbreakError: unknown model 'nope'; registered: dimenet++, e3nn, egnn, painn, painn-vector, relaxed-e3nn, schnet
+    symbreak._errors.SymbreakError: unknown model 'nope'; registered: dimenet++, e3nn, egnn, painn, painn-vector, relaxed-e3nn, sann, schnet
     """
     # "++" belongs to a name (DimeNet++), "+" separates variants: "dimenet+++mlp" or "dimenet+mlp"
     base, *variants = spec.strip().lower().replace("++", "\0").split("+")

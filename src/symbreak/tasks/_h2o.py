@@ -35,7 +35,7 @@ _PAPER = {
     "painn-vector+mlp": ("6.240 ± 2.260", "10.28 ± 4.690", "4.826 ± 1.170"),
     "sann": ("0.003 ± 0.002", "0.002 ± 0.002", "0.041 ± 0.079"),
 }
-_TABLE2 = ("schnet", "dimenet++", "egnn", "painn", "egnn+noise", "painn+noise", "schnet+mlp", "dimenet+mlp", "egnn+mlp", "painn+mlp")
+_TABLE2 = ("schnet", "dimenet++", "egnn", "painn", "egnn+noise", "painn+noise", "schnet+mlp", "dimenet+mlp", "egnn+mlp", "painn+mlp", "sann")
 _TABLE7 = ("painn", "painn+noise", "painn+mlp", "painn-vector", "painn-vector+noise", "painn-vector+mlp")
 
 

@@ -32,7 +32,7 @@ _PAPER = {
     ("painn+mlp", "CD"): "1.394", ("painn+mlp", "SBCD"): "1.243",
     ("sann", "CD"): "0.250", ("sann", "SBCD"): "0.132",
 }  # fmt: skip
-_MODELS = ("schnet", "dimenet++", "egnn", "painn", "egnn+noise", "painn+noise", "schnet+mlp", "dimenet+mlp", "egnn+mlp", "painn+mlp")
+_MODELS = ("schnet", "dimenet++", "egnn", "painn", "egnn+noise", "painn+noise", "schnet+mlp", "dimenet+mlp", "egnn+mlp", "painn+mlp", "sann")
 
 
 def square_and_rectangles(delta: float = SQUARE_STRETCH) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
