@@ -125,3 +125,43 @@ def test_shape_deformation_prism_keeps_d4h(tmp_path):
     outputs = write_outputs(res.task, res.records, res.out, res.settings)
     assert (tmp_path / "shape-deformation-prism-signals.png").exists()
     assert "D4h" in outputs["texts"][-1]
+
+
+def test_qm9_subset_and_ranks():
+    from symbreak.tasks import load_qm9_subset, structure_rank
+
+    mols = load_qm9_subset()
+    assert len(mols) == 191
+    assert np.bincount([structure_rank(p) for _, _, p in mols], minlength=4).tolist() == [0, 11, 40, 140]
+    assert all(len(z) == len(p) and set(z) <= {1, 6, 7, 8, 9} for _, z, p in mols)
+
+
+def test_typed_emd_and_frames():
+    from symbreak.tasks import FRAMES, load_qm9_subset, typed_emd
+    from symbreak.rotations import random_rotations
+
+    _, z, p = load_qm9_subset()[-1]
+    rng = np.random.default_rng(0)
+    perm = rng.permutation(len(z))
+    assert typed_emd(p[perm], p, z[perm], z) == pytest.approx(0.0, abs=1e-12)
+    assert typed_emd(p + [0.1, 0, 0], p, z, z) == pytest.approx(0.1, abs=1e-12)
+    other = z.copy()
+    other[np.flatnonzero(z == 1)[0]] = 6
+    with pytest.raises(SymbreakError, match="not the same molecule"):
+        typed_emd(p, p, z, other)
+    for rot in random_rotations(3, improper=True, seed=1):
+        moved = p[perm] @ rot.T + 3.0
+        for name in ("pca", "symbreak"):
+            ref = FRAMES[name](p, z)
+            assert typed_emd(FRAMES[name](moved, z[perm]), ref, z[perm], z) < 1e-8, name
+
+
+def test_canonicalization_quick_run(tmp_path):
+    from symbreak.bench import run_benchmark, write_outputs
+
+    res = run_benchmark("canonicalization", out=tmp_path, quick=True, limit=30, models=["pca-raw", "symbreak"], subtasks=["exact"], progress=False)
+    by = {r["model"]: r for r in res.records}
+    assert by["symbreak"]["test"]["emd_2"] < 1e-8 < by["pca-raw"]["test"]["emd_2"]  # signs flip for the naive frame
+    assert by["symbreak"]["molecules"] == 30
+    text = "\n".join(write_outputs(res.task, res.records, res.out, res.settings)["texts"])
+    assert "0.82758" in text and "forms/s" in text

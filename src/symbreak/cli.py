@@ -83,7 +83,7 @@ def _bench(args: argparse.Namespace) -> int:
     out = args.out or f"results/{task.name}" + ("-quick" if args.quick else "")
     result = run_benchmark(
         task, models=_csv(args.models), losses=_csv(args.loss), subtasks=_csv(args.subtasks), folds=args.folds,
-        epochs=args.epochs, lr=args.lr, seed=args.seed, out=out, quick=args.quick, progress=not args.no_progress,
+        epochs=args.epochs, lr=args.lr, seed=args.seed, out=out, quick=args.quick, limit=args.limit, progress=not args.no_progress,
     )  # fmt: skip
     outputs = write_outputs(task, result.records, result.out, result.settings)
     print(f"{task.name}: {result.ran} job(s) run, {result.skipped} already in {result.out / 'results.jsonl'}\n")
@@ -118,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--epochs", type=int, help="epochs per fold (default: the paper's, 100)")
     b.add_argument("--lr", type=float, help="peak learning rate of the one-cycle schedule (default: the paper's)")
     b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--limit", type=int, help="use at most this many structures (tasks with large data sets: canonicalization)")
     b.add_argument("--out", help="output folder (default results/TASK); a rerun resumes from its results.jsonl")
     b.add_argument("--quick", action="store_true", help="few folds and epochs: a smoke run")
     b.add_argument("--report", help="also write a Markdown report here (e.g. docs/results/TASK.md)")

@@ -50,7 +50,7 @@ def _fmt(x: float) -> str:
     return f"{x:.3f}" if abs(x) >= 1e-3 or x == 0 else f"{x:.1e}"
 
 
-def _cell(records: list[dict], model: str, subtask: str, loss: str, paper: str | None) -> Cell:
+def _cell(records: list[dict], model: str, subtask: str, loss: str, paper: str | None, measure: str) -> Cell:
     mine = [r for r in records if r["model"] == model and r["subtask"] == subtask and r["loss"] == loss]
     by_sigma: dict[Any, list[dict]] = {}
     for r in mine:
@@ -59,12 +59,18 @@ def _cell(records: list[dict], model: str, subtask: str, loss: str, paper: str |
         return Cell((), paper)
     # best σ chosen on validation (the paper picked on test; here they coincide for train = test tasks)
     sigma = min(by_sigma, key=lambda s: np.mean([r["val"] for r in by_sigma[s]]))
-    return Cell(tuple(r["test"][loss] for r in sorted(by_sigma[sigma], key=lambda r: r["fold"])), paper, sigma)
+    return Cell(tuple(r["test"][measure] for r in sorted(by_sigma[sigma], key=lambda r: r["fold"])), paper, sigma)
 
 
 def summarize(records: list[dict], spec: TableSpec) -> dict[str, dict[str, Cell]]:
-    """row → column header → :class:`Cell`."""
-    return {row: {h: _cell(records, row, sub, loss, spec.paper.get((row, h))) for h, sub, loss in spec.columns} for row in spec.rows}
+    """row → column header → :class:`Cell`. A column is (header, sub-task, loss[, measure]); the
+    measure read from each record's ``test`` defaults to the loss."""
+    out: dict[str, dict[str, Cell]] = {}
+    for row in spec.rows:
+        out[row] = {}
+        for header, sub, loss, *measure in spec.columns:
+            out[row][header] = _cell(records, row, sub, loss, spec.paper.get((row, header)), measure[0] if measure else loss)
+    return out
 
 
 def _verdict(value: float, threshold: float) -> str:
@@ -87,7 +93,7 @@ def differences(table: dict[str, dict[str, Cell]], threshold: float) -> list[str
 
 def format_table(spec: TableSpec, table: dict[str, dict[str, Cell]], *, markdown: bool = False) -> str:
     """The table as aligned text (terminal) or GitHub Markdown: ours and the paper's value per column."""
-    headers = ["Model"] + [f"{h} {who}" for h, _, _ in spec.columns for who in ("(ours)", "(paper)")]
+    headers = ["Model"] + [f"{col[0]} {who}" for col in spec.columns for who in ("(ours)", "(paper)")]
     rows = [[row] + [x for c in cells.values() for x in (c.ours(), c.paper or "—")] for row, cells in table.items()]
     if markdown:
         lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
@@ -105,7 +111,7 @@ def plot_table(spec: TableSpec, table: dict[str, dict[str, Cell]], path: Path, t
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows, headers = list(table), [h for h, _, _ in spec.columns]
+    rows, headers = list(table), [col[0] for col in spec.columns]
     width = 0.8 / len(headers)
     fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(rows) + 2), 4.2))
     for k, h in enumerate(headers):

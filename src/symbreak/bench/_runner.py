@@ -38,9 +38,13 @@ class Job:
     lr: float
     seed: int
     sigma: float | None = None
+    limit: int | None = None
 
     def key(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        fields = asdict(self)
+        if fields["limit"] is None:  # keys written before `limit` existed stay valid
+            del fields["limit"]
+        return json.dumps(fields, sort_keys=True)
 
     def run_seed(self) -> int:
         """A seed derived from everything that defines the job: reruns repeat it exactly."""
@@ -65,6 +69,7 @@ def plan_jobs(
     lr: float,
     seed: int,
     sigmas: Sequence[float] = NOISE_SIGMAS,
+    limit: int | None = None,
 ) -> list[Job]:
     """Every job of a benchmark, in the order they run (fold-major, so early folds of all models finish first)."""
     jobs = []
@@ -73,7 +78,7 @@ def plan_jobs(
             for model in models:
                 for loss in losses:
                     for sigma in sigmas if _has_variant(model, "noise") else (None,):
-                        jobs.append(Job(task.name, subtask, model, loss, fold, epochs, lr, seed, sigma))
+                        jobs.append(Job(task.name, subtask, model, loss, fold, epochs, lr, seed, sigma, limit))
     return jobs
 
 
@@ -157,13 +162,15 @@ def run_benchmark(
     out: str | os.PathLike | None = None,
     quick: bool = False,
     sigmas: Sequence[float] | None = None,
+    limit: int | None = None,
     progress: bool = True,
 ) -> BenchResult:
     """Run (or resume) a benchmark; results stream to ``out/results.jsonl``.
 
     Settings left as None take the task's (the paper's) values, or its ``quick`` overrides when
     ``quick`` is set. A job whose key is already in ``results.jsonl`` is not rerun, so an
-    interrupted run loses at most the job in progress.
+    interrupted run loses at most the job in progress. ``limit`` caps the number of structures of
+    tasks that read a large data set (``canonicalization``).
     """
     task = get_task(task) if isinstance(task, str) else task
     q = task.quick if quick else {}
@@ -178,9 +185,14 @@ def run_benchmark(
         "sigmas": list(sigmas or q.get("sigmas", NOISE_SIGMAS)),
         "batch_size": task.batch_size,
         "patience": task.patience,
+        "limit": limit or q.get("limit"),
     }
+    if settings["limit"] is not None:
+        if settings["limit"] < 1:
+            raise SymbreakError(f"limit must be ≥ 1, got {settings['limit']}")
+        task.limit = settings["limit"]
     for name in settings["losses"]:
-        if name not in LOSSES:
+        if name not in LOSSES and task.run_job is None:
             raise SymbreakError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}")
     if settings["folds"] < 1 or settings["epochs"] < 1 or not settings["lr"] > 0:
         raise SymbreakError(f"need folds ≥ 1, epochs ≥ 1 and lr > 0; got {settings['folds']}, {settings['epochs']}, {settings['lr']}")
@@ -196,7 +208,7 @@ def run_benchmark(
     out = Path(out or Path("results") / task.name)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "results.jsonl"
-    jobs = plan_jobs(task, **{k: settings[k] for k in ("models", "losses", "subtasks", "folds", "epochs", "lr", "seed", "sigmas")})
+    jobs = plan_jobs(task, **{k: settings[k] for k in ("models", "losses", "subtasks", "folds", "epochs", "lr", "seed", "sigmas", "limit")})
     done = {r["key"] for r in load_records(path)}
     todo = [j for j in jobs if j.key() not in done]
     graphs = {s: task.dataset(s) for s in settings["subtasks"]}

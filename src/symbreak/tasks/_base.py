@@ -52,7 +52,7 @@ class TableSpec:
 
     title: str
     rows: tuple[str, ...]
-    columns: tuple[tuple[str, str, str], ...]  # (header, subtask, loss)
+    columns: tuple[tuple[str, ...], ...]  # (header, subtask, loss[, measure read from the record's "test"])
     paper: dict[tuple[str, str], str] = field(default_factory=dict)
     note: str = ""
 
