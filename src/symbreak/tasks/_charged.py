@@ -66,6 +66,7 @@ class ChargedParticle(Task):
     batch_size = 50
     lam = 1e-4
     threshold = 1e-3
+    patience = 300  # epochs without a 0.1 % gain before stopping
     quick = {"folds": 1, "epochs": 150}
     tables = (
         TableSpec(
@@ -122,7 +123,7 @@ class ChargedParticle(Task):
 
         opt = torch.optim.Adam([p for p in conv.parameters() if p.requires_grad], lr=job.lr)
         # the paper trains 5000 epochs; stopping on a plateau (or at float64 round-off) changes no result
-        train_with_penalty(conv, batches, loss_fn, opt, epochs=job.epochs, lam=self.lam, progress=progress, label=job.model, patience=300, target=1e-12)
+        train_with_penalty(conv, batches, loss_fn, opt, epochs=job.epochs, lam=self.lam, progress=progress, label=job.model, patience=self.patience, target=1e-12)
         with torch.no_grad():
             mse = float(loss_fn(torch.arange(n)))
         record = {"test": {"mse": mse}, "val": mse}

@@ -58,6 +58,7 @@ class ShapeDeformation(Task):
     folds = 3
     lam = 1e-6
     threshold = 1e-3
+    patience = 200  # epochs without a 0.1 % gain before stopping
     quick = {"folds": 1, "epochs": 250}
     tables = (
         TableSpec(
@@ -87,7 +88,7 @@ class ShapeDeformation(Task):
 
         opt = torch.optim.SGD(net.parameters(), lr=job.lr, momentum=0.9)
         best, _ = train_with_penalty(
-            net, lambda e: [None], loss_fn, opt, epochs=job.epochs, lam=self.lam, progress=progress, label=f"{job.subtask} {job.model}", patience=200, target=1e-10
+            net, lambda e: [None], loss_fn, opt, epochs=job.epochs, lam=self.lam, progress=progress, label=f"{job.subtask} {job.model}", patience=self.patience, target=1e-10
         )  # fmt: skip
         thetas = [t.detach().numpy().tolist() for t in net.thetas()]
         irreps = net.convs[0].irreps_theta
