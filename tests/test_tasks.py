@@ -165,3 +165,38 @@ def test_canonicalization_quick_run(tmp_path):
     assert by["symbreak"]["molecules"] == 30
     text = "\n".join(write_outputs(res.task, res.records, res.out, res.settings)["texts"])
     assert "0.82758" in text and "forms/s" in text
+
+
+def test_dipole_data_set_is_what_it_claims():
+    from symbreak.tasks import broken_by, load_dipoles
+
+    frames = load_dipoles()
+    assert len(frames) >= 225 and len({f.info["name"] for f in frames}) >= 50
+    for atoms in frames[::25]:
+        group, worst = broken_by(atoms.positions, atoms.numbers, atoms.arrays["dipoles"])
+        assert group != "C1" and group == atoms.info["point_group"]
+        assert worst > 1e-3  # the labels break the (approximate) symmetry of the geometry
+        assert abs(atoms.arrays["atomic_charges"].sum()) < 1e-6  # neutral molecules
+
+
+def test_gfn2_dipoles_regenerate_and_rotate_with_the_molecule():
+    pytest.importorskip("tblite", reason="tblite (GFN2-xTB) not installed: pip install 'symbreak[chem]'")
+    from symbreak.rotations import random_rotations
+    from symbreak.tasks import gfn2_atomic_dipoles, load_dipoles
+
+    frames = load_dipoles()
+    for atoms in (frames[0], frames[len(frames) // 2]):
+        dip, charges = gfn2_atomic_dipoles(atoms.numbers, atoms.positions)
+        np.testing.assert_allclose(dip, atoms.arrays["dipoles"], atol=1e-6)
+        np.testing.assert_allclose(charges, atoms.arrays["atomic_charges"], atol=1e-6)
+        for rot in random_rotations(2, improper=True, seed=7):
+            moved, _ = gfn2_atomic_dipoles(atoms.numbers, atoms.positions @ rot.T + 1.0)
+            np.testing.assert_allclose(moved, dip @ rot.T, atol=1e-6)
+
+
+def test_dipoles_task_uses_random_splits():
+    task = get_task("dipoles")
+    graphs = task.dataset("")
+    (train, val, test), *_ = task.splits(len(graphs), 2, 0)
+    assert len(train) == round(0.6 * len(graphs)) and not set(train) & set(test) and not set(val) & set(test)
+    assert all(g.sym.point_group != "C1" for g in graphs)

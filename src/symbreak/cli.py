@@ -2,6 +2,7 @@
 
 ``symbreak analyze FILE... [--tol T] [--proper] [--json]``
 ``symbreak bench TASK [--models m1,m2] [--loss cd,sbcd] [--folds K] [--epochs E] [--seed S] [--out DIR] [--quick]``
+``symbreak generate dipoles [--out FILE]``
 """
 
 from __future__ import annotations
@@ -98,6 +99,15 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _generate(args: argparse.Namespace) -> int:
+    from .tasks import generate_dipoles
+
+    summary = generate_dipoles(args.out, conformers=args.conformers, amplitude=args.amplitude, seed=args.seed, progress=not args.no_progress)
+    print(f"wrote {args.out}: {summary['structures']} symmetry-breaking structures of {summary['molecules']} molecules "
+          f"({summary['candidates']} candidates) in {summary['seconds']:.0f} s")  # fmt: skip
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="symbreak", description="Symmetry and symmetry breaking for molecules and point clouds.")
     p.add_argument("--version", action="version", version=f"symbreak {__version__}")
@@ -124,6 +134,14 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--report", help="also write a Markdown report here (e.g. docs/results/TASK.md)")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(run=_bench)
+    g = sub.add_parser("generate", help="make a task's data set with real quantum chemistry (GFN2-xTB via tblite)")
+    g.add_argument("dataset", choices=["dipoles"], help="dipoles: symmetry-breaking atomic dipoles of small molecules")
+    g.add_argument("--out", default="dipoles_gfn2.xyz", help="extended XYZ file to write")
+    g.add_argument("--conformers", type=int, default=6, help="displaced structures per molecule")
+    g.add_argument("--amplitude", type=float, default=0.1, help="largest atomic displacement, Å")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--no-progress", action="store_true")
+    g.set_defaults(run=_generate)
     return p
 
 

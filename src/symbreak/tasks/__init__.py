@@ -1,12 +1,13 @@
 r"""Benchmark tasks behind one registry, each making its own data in code.
 
 >>> sorted(available_tasks())
-['canonicalization', 'charged-particle', 'h2o-modes', 'shape-deformation', 'square-ssb']
+['canonicalization', 'charged-particle', 'dipoles', 'h2o-modes', 'shape-deformation', 'square-ssb']
 >>> [g.y.shape for g in get_task("square-ssb").dataset("")]
 [torch.Size([4, 3]), torch.Size([4, 3])]
 """
 
 from ._canonical import FRAMES, Canonicalization, load_qm9, load_qm9_subset, pca_canonical, structure_rank, typed_emd
+from ._dipoles import Dipoles, broken_by, dipole_molecules, generate_dipoles, gfn2_atomic_dipoles, load_dipoles
 from ._charged import FIELD_B, FIELD_E, ChargedParticle, lorentz_trajectory
 from ._base import TASKS, TableSpec, Task, available_tasks, get_task, identical_splits, kfold_splits, make_graph, register_task
 from ._h2o import WaterModesTask, water_mode_dataset
@@ -47,4 +48,10 @@ __all__ = [
     "structure_rank",
     "typed_emd",
     "FRAMES",
+    "Dipoles",
+    "generate_dipoles",
+    "gfn2_atomic_dipoles",
+    "dipole_molecules",
+    "load_dipoles",
+    "broken_by",
 ]
