@@ -200,3 +200,18 @@ def test_dipoles_task_uses_random_splits():
     (train, val, test), *_ = task.splits(len(graphs), 2, 0)
     assert len(train) == round(0.6 * len(graphs)) and not set(train) & set(test) and not set(val) & set(test)
     assert all(g.sym.point_group != "C1" for g in graphs)
+
+
+def test_hirshfeld_charges_sum_to_the_total_charge_and_dipoles_rotate():
+    pytest.importorskip("pyscf", reason="PySCF not installed: pip install 'symbreak[chem]'")
+    from symbreak.rotations import random_rotations
+    from symbreak.tasks import hirshfeld_dft, load_water_modes
+
+    w = load_water_modes()
+    q, mu, _ = hirshfeld_dft(w.numbers, w.positions, basis="def2-SVP")
+    assert abs(q.sum()) < 1e-4
+    assert -0.45 < q[0] < -0.25 and q[1] == pytest.approx(q[2], abs=1e-5)  # Hirshfeld water: O ≈ −0.34
+    rot = random_rotations(1, improper=True, seed=3)[0]
+    q2, mu2, _ = hirshfeld_dft(w.numbers, w.positions @ rot.T)
+    np.testing.assert_allclose(q2, q, atol=1e-4)
+    np.testing.assert_allclose(mu2, mu @ rot.T, atol=1e-4)  # the DFT grid is fixed in the lab frame

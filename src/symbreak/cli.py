@@ -102,7 +102,7 @@ def _bench(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     from .tasks import generate_dipoles
 
-    summary = generate_dipoles(args.out, conformers=args.conformers, amplitude=args.amplitude, seed=args.seed, progress=not args.no_progress)
+    summary = generate_dipoles(args.out, conformers=args.conformers, amplitude=args.amplitude, seed=args.seed, source=args.source, progress=not args.no_progress)
     print(f"wrote {args.out}: {summary['structures']} symmetry-breaking structures of {summary['molecules']} molecules "
           f"({summary['candidates']} candidates) in {summary['seconds']:.0f} s")  # fmt: skip
     return 0
@@ -140,6 +140,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--conformers", type=int, default=6, help="displaced structures per molecule")
     g.add_argument("--amplitude", type=float, default=0.1, help="largest atomic displacement, Å")
     g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--source", choices=["gfn2", "dft"], default="gfn2", help="labels: GFN2-xTB (fast) or Hirshfeld PBE0/def2-SVP (PySCF, slow)")
     g.add_argument("--no-progress", action="store_true")
     g.set_defaults(run=_generate)
     return p

@@ -16,7 +16,9 @@ in e·bohr). These labels are exactly equivariant and take about 20 ms per struc
    of the group moves the dipole field by more than ``min_break`` e·bohr.
 
 The committed file ``tasks/data/dipoles_gfn2.xyz`` is this generator's output. Regenerate it with
-``symbreak generate dipoles``.
+``symbreak generate dipoles``. ``--source dft`` labels the same structures with Hirshfeld dipoles
+from PBE0/def2-SVP densities (:func:`symbreak.tasks.hirshfeld_dft`, PySCF). That data set has not
+been generated yet: it takes one to two hours on 2 cores.
 """
 
 from __future__ import annotations
@@ -112,13 +114,19 @@ def _conformers(atoms: Any, count: int, amplitude: float, rng: np.random.Generat
         yield kind, atoms.positions + shift
 
 
-def generate_dipoles(path: str | Path, *, conformers: int = 6, amplitude: float = 0.1, min_break: float = 1e-3, seed: int = 0, progress: bool = False) -> dict[str, Any]:
+def generate_dipoles(
+    path: str | Path, *, conformers: int = 6, amplitude: float = 0.1, min_break: float = 1e-3, seed: int = 0, source: str = "gfn2", progress: bool = False
+) -> dict[str, Any]:
     """Make the data set and write it as extended XYZ (arrays ``dipoles``, ``atomic_charges``); returns a summary.
 
     conformers: displaced structures per molecule (besides the minimum); amplitude: largest atomic
     shift, Å; min_break: e·bohr a symmetry operation must move the dipoles by for a structure to
-    count as symmetry-breaking.
+    count as symmetry-breaking. source: ``"gfn2"`` (tblite, ~20 ms per structure) or ``"dft"``
+    (Hirshfeld dipoles of PBE0/def2-SVP densities from PySCF, 5–30 s per structure; the selection
+    still uses the GFN2-xTB dipoles, so both sources label the same structures).
     """
+    if source not in ("gfn2", "dft"):
+        raise SymbreakError(f"source must be 'gfn2' or 'dft', got {source!r}")
     import ase.io
     from ase.collections import g2
     from ase.optimize import BFGS
@@ -141,9 +149,15 @@ def generate_dipoles(path: str | Path, *, conformers: int = 6, amplitude: float 
             frame = atoms.copy()
             frame.calc = None
             frame.positions = pos
+            label = "GFN2-xTB (tblite)"
+            if source == "dft":
+                from ._hirshfeld import hirshfeld_dft
+
+                charges, dip, _ = hirshfeld_dft(atoms.numbers, pos)
+                label = "Hirshfeld, PBE0/def2-SVP (PySCF)"
             frame.arrays["dipoles"] = dip
             frame.arrays["atomic_charges"] = charges
-            frame.info.update({"name": name, "conformer": kind, "point_group": group, "dipole_break": worst, "source": "GFN2-xTB (tblite)"})
+            frame.info.update({"name": name, "conformer": kind, "point_group": group, "dipole_break": worst, "source": label})
             kept.append(frame)
     ase.io.write(str(path), kept, format="extxyz")
     return {"structures": len(kept), "candidates": seen, "molecules": len({f.info["name"] for f in kept}), "seconds": time.perf_counter() - start}
