@@ -53,6 +53,7 @@ def hirshfeld_dft(numbers: np.ndarray, positions: np.ndarray, *, xc: str = "PBE0
     mf = dft.RKS(mol)
     mf.xc = xc
     mf.grids.level = grid_level
+    mf.chkfile = None  # no temporary HDF5 file left open
     energy = mf.kernel()
     if not mf.converged:
         raise SymbreakError(f"DFT ({xc}/{basis}) did not converge for {''.join(symbols)}")
