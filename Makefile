@@ -36,6 +36,8 @@ bench-quick: $(STAMP)
 	$(VENV)/bin/symbreak bench h2o-modes --quick --out results/quick/h2o-modes
 	$(VENV)/bin/symbreak bench charged-particle --quick --out results/quick/charged-particle
 	$(VENV)/bin/symbreak bench shape-deformation --quick --out results/quick/shape-deformation
+	$(VENV)/bin/symbreak bench dipoles --quick --out results/quick/dipoles
+	$(VENV)/bin/symbreak bench canonicalization --quick --out results/quick/canonicalization
 
 # the published tables in full (resumable: rerun after an interruption), reports in docs/results/
 reproduce: $(STAMP)
@@ -43,6 +45,8 @@ reproduce: $(STAMP)
 	$(VENV)/bin/symbreak bench h2o-modes --report docs/results/h2o-modes.md
 	$(VENV)/bin/symbreak bench charged-particle --report docs/results/charged-particle.md
 	$(VENV)/bin/symbreak bench shape-deformation --report docs/results/shape-deformation.md
+	$(VENV)/bin/symbreak bench dipoles --report docs/results/dipoles.md
+	$(VENV)/bin/symbreak bench canonicalization --report docs/results/canonicalization.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build src/*.egg-info
