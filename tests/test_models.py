@@ -216,3 +216,19 @@ def test_sann_graphs():
     assert g.within.shape[1] == 1 + 4  # O's self-loop; the two hydrogens pairwise with self-loops
     assert g.across.shape[1] == 4  # two representatives, all ordered pairs
     np.testing.assert_allclose(g.canonical @ g.frame.T, w.positions - w.positions.mean(0), atol=1e-9)
+
+
+@pytest.mark.parametrize("spec", ["egnn", "schnet+mlp", "sann"])
+def test_bad_input_is_a_clear_error(spec):
+    from symbreak import StructureError
+
+    model = _model(spec)
+    z, pos, batch = _two_molecules()
+    bad = pos.clone()
+    bad[2, 1] = float("nan")
+    with pytest.raises(StructureError, match="NaN"):
+        model(SimpleNamespace(z=z, pos=bad, batch=batch))
+    with pytest.raises(StructureError, match="one entry per atom"):
+        model(SimpleNamespace(z=z[:-1], pos=pos, batch=batch))
+    with pytest.raises(StructureError, match="N ≥ 1"):
+        model(SimpleNamespace(z=z[:0], pos=pos[:0], batch=batch[:0]))

@@ -8,7 +8,19 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["AtomFeatures", "VectorModel", "scatter_sum"]
+from .._errors import StructureError
+
+__all__ = ["AtomFeatures", "VectorModel", "scatter_sum", "check_batch"]
+
+
+def check_batch(z: torch.Tensor, pos: torch.Tensor, batch: torch.Tensor) -> None:
+    """Raise :class:`~symbreak.StructureError` on empty, non-finite or mismatched inputs."""
+    if pos.ndim != 2 or pos.shape[-1] != 3 or len(pos) == 0:
+        raise StructureError(f"positions must be (N, 3) with N ≥ 1, got {tuple(pos.shape)}")
+    if len(z) != len(pos) or len(batch) != len(pos):
+        raise StructureError(f"z ({len(z)}), pos ({len(pos)}) and batch ({len(batch)}) must have one entry per atom")
+    if not bool(torch.isfinite(pos).all()):
+        raise StructureError("positions contain NaN or infinity")
 
 
 def scatter_sum(src: torch.Tensor, index: torch.Tensor, size: int) -> torch.Tensor:
@@ -63,6 +75,7 @@ class VectorModel(nn.Module):
         batch = getattr(data, "batch", None)
         if batch is None:
             batch = torch.zeros(len(z), dtype=torch.long, device=z.device)
+        check_batch(z, pos, batch)
         with torch.set_grad_enabled(self.gradient_output or torch.is_grad_enabled()):
             if self.gradient_output and not pos.requires_grad:
                 pos = pos.detach().requires_grad_(True)

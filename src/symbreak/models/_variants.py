@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._base import VectorModel
+from ._base import VectorModel, check_batch
 from ._basis import mlp
 from ._registry import register_variant
 
@@ -75,6 +75,7 @@ class MLPHead(nn.Module):
         batch = getattr(data, "batch", None)
         if batch is None:
             batch = torch.zeros(len(data.z), dtype=torch.long, device=data.z.device)
+        check_batch(data.z, data.pos, batch)
         feats = self.model.features(data.z, data.pos, batch)
         parts = [feats.scalars, feats.positions if feats.positions is not None else data.pos]
         if feats.vectors is not None:
