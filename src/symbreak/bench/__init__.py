@@ -1,8 +1,10 @@
 r"""The experiment runner behind ``symbreak bench``: folds, resume, tables beside the paper's, plots.
 
->>> from symbreak.bench import run_benchmark, write_outputs   # doctest: +SKIP
->>> result = run_benchmark("square-ssb", quick=True, out="runs/square")   # doctest: +SKIP
->>> print(write_outputs(result.task, result.records, result.out, result.settings)["texts"][0])  # doctest: +SKIP
+Example (the same as ``symbreak bench square-ssb --quick --out runs/square``)::
+
+    from symbreak.bench import run_benchmark, write_outputs
+    result = run_benchmark("square-ssb", quick=True, out="runs/square")
+    print(write_outputs(result.task, result.records, result.out, result.settings)["texts"][0])
 """
 
 from ._losses import LOSSES, measure
