@@ -57,6 +57,7 @@ class VectorModel(nn.Module):
     output_type: str = "1o"
     equivariant: bool = True
     gradient_output: bool = False
+    vector_channels: int = 0  # F of AtomFeatures.vectors (N, 3, F), for heads that read them
     hidden: int
     energy_mlp: nn.Module  # (N, hidden) -> (N, 1) atomic energies, for gradient_output models
 

@@ -52,7 +52,7 @@ class PaiNN(VectorModel):
 
     def __init__(self, *, hidden: int = 64, layers: int = 3, num_rbf: int = 20, cutoff: float = 5.0, max_z: int = 100) -> None:
         super().__init__()
-        self.hidden, self.cutoff = hidden, cutoff
+        self.hidden, self.cutoff, self.vector_channels = hidden, cutoff, hidden
         f = hidden
         self.embedding = nn.Embedding(max_z, f)
         self.rbf = BesselRBF(num_rbf, cutoff)

@@ -68,7 +68,7 @@ class MLPHead(nn.Module):
             raise TypeError(f"+mlp needs a VectorModel body, got {type(model).__name__}")
         self.model = model
         self.output_type = "1o"
-        size = model.hidden + 3 + (3 * model.hidden if hasattr(model, "lin_u") else 0)
+        size = model.hidden + 3 + 3 * model.vector_channels
         self.head = mlp([size, head_hidden, 3])
 
     def forward(self, data: Any) -> torch.Tensor:

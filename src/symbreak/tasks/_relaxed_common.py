@@ -38,7 +38,6 @@ def train_with_penalty(
     improved by 0.1 % for ``patience`` epochs (None: never), or has reached ``target``.
     Returns (best loss, per-epoch loss).
     """
-    relaxed = any(p.requires_grad for name, p in model.named_parameters() if name.endswith("theta"))
     best, best_state, history = float("inf"), copy.deepcopy(model.state_dict()), []
     last_gain = 0
     for epoch in range(epochs):
@@ -46,7 +45,7 @@ def train_with_penalty(
         for batch in batches(epoch):
             optimizer.zero_grad()
             loss = loss_fn(batch)
-            objective = loss + relaxation_penalty(model, lam) if relaxed and lam > 0 else loss
+            objective = loss + relaxation_penalty(model, lam)  # frozen θ: 0, with no gradient
             objective.backward()
             optimizer.step()
             total, count = total + float(loss.detach()), count + 1
