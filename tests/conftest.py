@@ -18,3 +18,15 @@ def all_group_names(max_n: int = 12) -> list[str]:
         if n % 2 == 0 and n >= 4:
             names.append(f"S{n}")
     return names
+
+
+@pytest.fixture
+def float64():
+    """Default dtype float64 (e3nn builds Wigner-D matrices and weights in it) and a seeded torch."""
+    import torch
+
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    torch.manual_seed(0)
+    yield
+    torch.set_default_dtype(old)

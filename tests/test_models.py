@@ -16,12 +16,8 @@ from symbreak.tasks import square_and_rectangles
 BASES = available_models()
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+# every test in float64 (the conftest fixture): exactness checks need it
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 def _two_molecules(seed=0):

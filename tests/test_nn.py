@@ -17,13 +17,8 @@ PRISM = np.array([[sx * 0.5, sy * 0.5, sz * 2.0] for sx in (1, -1) for sy in (1,
 CUBE = np.array([[sx, sy, sz] for sx in (1.0, -1.0) for sy in (1.0, -1.0) for sz in (1.0, -1.0)])
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    torch.manual_seed(0)
-    yield
-    torch.set_default_dtype(old)
+# every test in float64 (the conftest fixture): exactness checks need it
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 def _graph(n=6, seed=0):

@@ -8,13 +8,8 @@ torch = pytest.importorskip("torch", reason="the Wigner-D checks use e3nn (insta
 o3 = pytest.importorskip("e3nn.o3")
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    # e3nn builds its Wigner-D matrices in the default dtype; the exactness checks need float64
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+# every test in float64 (the conftest fixture): exactness checks need it
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 @pytest.mark.parametrize("spec,count", [("1", 1), ("2", 18), ("2i", 36), ("3", 75), ("3i", 150), ("4", 196)])

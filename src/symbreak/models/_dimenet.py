@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ._base import AtomFeatures, VectorModel, scatter_sum
-from ._basis import BesselRBF, cosine_cutoff, legendre, mlp
+from ..nn._basis import BesselRBF, cosine_cutoff, legendre, mlp
 from ._graph import edge_vectors, radius_edges, triplets
 from ._registry import register_model
 

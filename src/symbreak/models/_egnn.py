@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ._base import AtomFeatures, VectorModel, scatter_sum
-from ._basis import mlp
+from ..nn._basis import mlp
 from ._graph import radius_edges
 from ._registry import register_model
 

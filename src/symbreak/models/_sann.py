@@ -31,7 +31,7 @@ from torch import nn
 
 from ..detect import detect_symmetry
 from ._base import AtomFeatures, VectorModel, scatter_sum
-from ._basis import BesselRBF, mlp
+from ..nn._basis import BesselRBF, edge_spherical_harmonics, mlp
 from ._registry import register_model
 
 __all__ = ["SANN", "SymmetryGraphs", "symmetry_graphs"]
@@ -91,10 +91,8 @@ class _EdgeBasis(nn.Module):
         self.dim = num_radial * self.irreps.dim
 
     def forward(self, vec: torch.Tensor) -> torch.Tensor:
-        d = vec.norm(dim=-1, keepdim=True)
-        unit = torch.where(d > 0, vec / torch.where(d > 0, d, torch.ones_like(d)), torch.zeros_like(vec))
-        sh = o3.spherical_harmonics(self.irreps, unit, normalize=False, normalization="component")
-        return (self.rbf(d[:, 0])[:, :, None] * sh[:, None, :]).flatten(1)
+        sh = edge_spherical_harmonics(self.irreps, vec)
+        return (self.rbf(vec.norm(dim=-1))[:, :, None] * sh[:, None, :]).flatten(1)
 
 
 class _Layer(nn.Module):

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ._base import AtomFeatures, VectorModel, scatter_sum
-from ._basis import GaussianRBF, ShiftedSoftplus, cosine_cutoff, mlp
+from ..nn._basis import GaussianRBF, ShiftedSoftplus, cosine_cutoff, mlp
 from ._graph import edge_vectors, radius_edges
 from ._registry import register_model
 

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ._base import VectorModel, check_batch
-from ._basis import mlp
+from ..nn._basis import mlp
 from ._registry import register_variant
 
 __all__ = ["NoisyInput", "MLPHead"]

@@ -22,6 +22,8 @@ from e3nn import o3
 from e3nn.nn import FullyConnectedNet
 from torch import nn
 
+from ._basis import cosine_cutoff, edge_spherical_harmonics
+
 __all__ = ["RelaxedWeights", "RelaxedConvolution", "relaxation_penalty", "relaxed_irreps", "relaxed_blocks"]
 
 
@@ -99,13 +101,6 @@ def relaxation_penalty(model: nn.Module, lam: float = 1.0) -> torch.Tensor:
     return lam * torch.stack(terms).sum()
 
 
-def _edge_sh(irreps_sh: o3.Irreps, vec: torch.Tensor) -> torch.Tensor:
-    """Spherical harmonics of edge directions; a zero vector (a self-loop) gives Y = (1, 0, ..., 0)."""
-    d = vec.norm(dim=-1, keepdim=True)
-    unit = torch.where(d > 0, vec / torch.where(d > 0, d, torch.ones_like(d)), torch.zeros_like(vec))
-    return o3.spherical_harmonics(irreps_sh, unit, normalize=False, normalization="component")
-
-
 class RelaxedConvolution(nn.Module):
     r"""One relaxed E(3) graph convolution (eq. 6).
 
@@ -165,7 +160,7 @@ class RelaxedConvolution(nn.Module):
 
     def filter(self, vec: torch.Tensor) -> torch.Tensor:
         r""":math:`\tilde\theta \otimes Y(\hat r)` for edge vectors (E, 3): (E, irreps_filter.dim)."""
-        sh = _edge_sh(self.irreps_sh, vec)
+        sh = edge_spherical_harmonics(self.irreps_sh, vec)
         return self.filter_tp(self.theta.to(sh.dtype).expand(len(sh), -1), sh)
 
     def forward(self, x: torch.Tensor, pos: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
@@ -175,8 +170,7 @@ class RelaxedConvolution(nn.Module):
         centres = torch.linspace(0.0, self.cutoff, self.num_basis, dtype=d.dtype, device=d.device)
         width = self.cutoff / max(self.num_basis - 1, 1)
         basis = torch.exp(-(((d[:, None] - centres) / width) ** 2))
-        envelope = torch.where(d < self.cutoff, 0.5 * (torch.cos(math.pi * d / self.cutoff) + 1.0), torch.zeros_like(d))
-        weight = self.radial(basis) * envelope[:, None]
+        weight = self.radial(basis) * cosine_cutoff(d, self.cutoff)[:, None]
         msg = self.tp(x[sender], self.filter(vec), weight)
         out = msg.new_zeros((len(x), msg.shape[-1])).index_add_(0, receiver, msg)
         return out / math.sqrt(self.num_neighbors)

@@ -74,13 +74,14 @@ def dipole_molecules() -> list[str]:
 
 def broken_by(positions: np.ndarray, numbers: np.ndarray, dipoles: np.ndarray, *, tol: float = 0.2) -> tuple[str, float]:
     """The geometry's point group at ``tol`` Å and the largest move of the dipole field under one of its operations (e·bohr)."""
+    import torch
+
+    from ..metrics import transform_labels
+
     sym = detect_symmetry(positions, numbers, tol=tol)
-    worst = 0.0
-    for op, perm in zip(sym.operations, sym.permutations):
-        moved = np.empty_like(dipoles)
-        moved[perm] = dipoles @ op.T
-        worst = max(worst, float(np.abs(moved - dipoles).max()))
-    return sym.point_group, worst
+    target = torch.as_tensor(np.array(dipoles, dtype=float))
+    images = transform_labels(target, sym.operations, sym.permutations, "vectors")  # every g·μ at once
+    return sym.point_group, float((images - target).abs().max())
 
 
 def _normal_modes(atoms: Any) -> np.ndarray:

@@ -1,4 +1,4 @@
-r"""Radial and angular bases with smooth cutoffs, shared by the baseline models."""
+r"""Radial and angular bases with smooth cutoffs, shared by the layers and models."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["GaussianRBF", "BesselRBF", "cosine_cutoff", "legendre", "ShiftedSoftplus", "mlp"]
+__all__ = ["GaussianRBF", "BesselRBF", "cosine_cutoff", "legendre", "edge_spherical_harmonics", "ShiftedSoftplus", "mlp"]
 
 
 def cosine_cutoff(d: torch.Tensor, cutoff: float) -> torch.Tensor:
@@ -54,6 +54,18 @@ def legendre(cos: torch.Tensor, lmax: int) -> torch.Tensor:
     for n in range(1, lmax):
         out.append(((2 * n + 1) * cos * out[n] - n * out[n - 1]) / (n + 1))
     return torch.stack(out[: lmax + 1], dim=-1)
+
+
+def edge_spherical_harmonics(irreps: str | object, vec: torch.Tensor) -> torch.Tensor:
+    r"""Real spherical harmonics (e3nn, component normalisation) of edge directions (E, 3).
+
+    A zero vector (a self-loop) has no direction: it gets :math:`Y = (1, 0, \dots, 0)` instead of NaN.
+    """
+    from e3nn import o3
+
+    d = vec.norm(dim=-1, keepdim=True)
+    unit = torch.where(d > 0, vec / torch.where(d > 0, d, torch.ones_like(d)), torch.zeros_like(vec))
+    return o3.spherical_harmonics(irreps, unit, normalize=False, normalization="component")
 
 
 class ShiftedSoftplus(nn.Module):
