@@ -9,6 +9,7 @@ import torch
 
 from symbreak import PointGroup, SymbreakError
 from symbreak.metrics import transform_labels
+from symbreak.rotations import random_rotations
 from symbreak.models import available_models, build_model, fully_connected_edges, radius_edges, triplets
 from symbreak.testing import assert_breaks_symmetry, assert_equivariant
 from symbreak.tasks import square_and_rectangles
@@ -171,7 +172,6 @@ def test_sann_is_relaxed_equivariant(group):
     # f(g·x) = g·σ·f(x) for some σ in Sym(x): the SBM of f(g·x) against g·f(x) over Sym(x) is 0
     from symbreak import detect_symmetry
     from symbreak.metrics import symmetry_breaking_measure
-    from symbreak.rotations import random_rotations
     from symbreak.testing import random_symmetric_structure
 
     pos, numbers = random_symmetric_structure(group, seed=3)
@@ -200,6 +200,31 @@ def test_sann_is_exactly_equivariant_without_symmetry():
     pos = torch.tensor([[0.0, 0.0, 0.0], [1.4, 0.1, 0.0], [-0.5, 1.3, 0.2], [-0.4, -0.8, 0.9], [0.3, -0.5, -1.0]])
     assert detect_symmetry(pos.numpy(), z.numpy()).point_group == "C1"
     assert_equivariant(_sann_fn(_model("sann"), z), pos, output="1o", n_rotations=6, atol=1e-9)
+
+
+def test_sann_reads_invariant_dataset_features():
+    from symbreak import StructureError
+
+    z = torch.tensor([6, 7, 8, 1, 1])
+    pos = torch.tensor([[0.0, 0.0, 0.0], [1.4, 0.1, 0.0], [-0.5, 1.3, 0.2], [-0.4, -0.8, 0.9], [0.3, -0.5, -1.0]])
+    x = torch.randn(5, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    model = _model("sann", in_features=2)
+    run = lambda p, feats, perm=slice(None): model(SimpleNamespace(z=z[perm], pos=p, x=feats[perm]))  # noqa: E731
+    out = run(pos, x)
+    assert not torch.allclose(out, run(pos, x + 0.5))  # the features reach the output
+    # invariant features keep SANN's exact equivariance on an asymmetric molecule, permutations included
+    perm = torch.tensor([3, 0, 4, 2, 1])
+    for g in (torch.tensor(r) for r in random_rotations(3, improper=True, seed=2)):
+        torch.testing.assert_close(run(pos[perm] @ g.T, x, perm), out[perm] @ g.T, atol=1e-9, rtol=0)
+    # and +mlp hands them on too
+    mlp = _model("sann+mlp", in_features=2)
+    assert not torch.allclose(mlp(SimpleNamespace(z=z, pos=pos, x=x)), mlp(SimpleNamespace(z=z, pos=pos, x=x + 0.5)))
+    with pytest.raises(StructureError, match=r"data.x of shape \(N, 2\)"):
+        model(SimpleNamespace(z=z, pos=pos))
+    with pytest.raises(StructureError, match="data.x of shape"):
+        model(SimpleNamespace(z=z, pos=pos, x=x[:, :1]))
+    with pytest.raises(StructureError, match="NaN"):
+        model(SimpleNamespace(z=z, pos=pos, x=torch.full_like(x, float("nan"))))
 
 
 def test_sann_graphs():

@@ -64,6 +64,9 @@ class VectorModel(nn.Module):
     def features(self, z: torch.Tensor, pos: torch.Tensor, batch: torch.Tensor) -> AtomFeatures:  # pragma: no cover
         raise NotImplementedError
 
+    def prepare(self, data: Any) -> None:
+        """Read a batch's inputs beyond ``z``, ``pos``, ``batch`` (e.g. dataset features ``data.x``); the default reads none."""
+
     def vector_head(self, feats: AtomFeatures, pos: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
         """(N, 3) equivariant readout; the default differentiates the invariant energy."""
         energy = self.energy_mlp(feats.scalars).sum()
@@ -77,6 +80,7 @@ class VectorModel(nn.Module):
         if batch is None:
             batch = torch.zeros(len(z), dtype=torch.long, device=z.device)
         check_batch(z, pos, batch)
+        self.prepare(data)
         with torch.set_grad_enabled(self.gradient_output or torch.is_grad_enabled()):
             if self.gradient_output and not pos.requires_grad:
                 pos = pos.detach().requires_grad_(True)

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from e3nn import o3
 from torch import nn
 
+from .._errors import StructureError
 from ..detect import detect_symmetry
 from ._base import AtomFeatures, VectorModel, scatter_sum
 from ..nn._basis import BesselRBF, edge_spherical_harmonics, mlp
@@ -124,21 +126,39 @@ class _Layer(nn.Module):
 class SANN(VectorModel):
     """The symmetry-adapted neural network. Hyper-parameters as the paper's Table 6: ``layers``
     ∈ {1, 2, 3}, ``num_spherical``, ``num_radial`` ∈ {3, 4, 6}; ``tol`` is detect_symmetry's (Å).
+
+    in_features: width F of per-atom dataset features ``data.x`` (N, F), added to the initial
+    features through a linear map; they must be invariant (charges, hybridisation, ...) for the
+    relaxed equivariance to hold. 0: the model reads no ``data.x``.
     """
 
     equivariant = False  # relaxed-equivariant: exact up to the input's own symmetry
 
     def __init__(
-        self, *, hidden: int = 64, layers: int = 2, num_radial: int = 4, num_spherical: int = 3, cutoff: float = 8.0, tol: float = 0.1, max_z: int = 100, cache_size: int = 100_000
+        self, *, hidden: int = 64, layers: int = 2, num_radial: int = 4, num_spherical: int = 3, cutoff: float = 8.0, tol: float = 0.1, max_z: int = 100, in_features: int = 0, cache_size: int = 100_000
     ) -> None:
         super().__init__()
         self.hidden, self.cutoff, self.tol, self.cache_size = hidden, cutoff, tol, cache_size
+        self.in_features = in_features
         self.embedding = nn.Embedding(max_z, hidden)
+        self.extra = nn.Linear(in_features, hidden) if in_features else None
+        self._x: torch.Tensor | None = None
         self.coords = nn.Linear(3, hidden)
         self.basis = _EdgeBasis(num_radial, num_spherical, cutoff)
         self.layers = nn.ModuleList(_Layer(hidden, self.basis.dim) for _ in range(layers))
         self.head = mlp([hidden, hidden, 3])
         self._cache: OrderedDict[bytes, SymmetryGraphs] = OrderedDict()
+
+    def prepare(self, data: Any) -> None:
+        """Reads ``data.x`` (N, in_features) when ``in_features`` > 0."""
+        x = getattr(data, "x", None)
+        if self.in_features:
+            if x is None or x.dim() != 2 or x.shape != (len(data.z), self.in_features):
+                got = "none" if x is None else tuple(x.shape)
+                raise StructureError(f"SANN(in_features={self.in_features}) needs data.x of shape (N, {self.in_features}) = ({len(data.z)}, {self.in_features}); got {got}")
+            if not torch.isfinite(x).all():
+                raise StructureError("data.x holds NaN or infinite values")
+        self._x = x if self.in_features else None
 
     def graphs(self, pos: np.ndarray, z: np.ndarray) -> SymmetryGraphs:
         """:func:`symmetry_graphs` of one molecule, memoised on its exact coordinates."""
@@ -181,6 +201,8 @@ class SANN(VectorModel):
     def features(self, z: torch.Tensor, pos: torch.Tensor, batch: torch.Tensor) -> AtomFeatures:
         g, order = self._assemble(z, pos, batch)
         f = self.embedding(z[order]) + self.coords(g["canonical"])
+        if self.extra is not None:
+            f = f + self.extra(self._x[order].to(f.dtype))
         for layer in self.layers:
             f = layer(f, g)
         inverse = torch.argsort(order)

@@ -76,6 +76,7 @@ class MLPHead(nn.Module):
         if batch is None:
             batch = torch.zeros(len(data.z), dtype=torch.long, device=data.z.device)
         check_batch(data.z, data.pos, batch)
+        self.model.prepare(data)
         feats = self.model.features(data.z, data.pos, batch)
         parts = [feats.scalars, feats.positions if feats.positions is not None else data.pos]
         if feats.vectors is not None:

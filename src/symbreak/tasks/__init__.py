@@ -7,7 +7,8 @@ r"""Benchmark tasks behind one registry, each making its own data in code.
 """
 
 from ._canonical import FRAMES, Canonicalization, load_qm9, load_qm9_subset, pca_canonical, structure_rank, typed_emd
-from ._dipoles import Dipoles, broken_by, dipole_molecules, generate_dipoles, gfn2_atomic_dipoles, load_dipoles
+from ._dipole_data import broken_by, dipole_molecules, generate_dipoles, gfn2_atomic_dipoles, nci_smiles
+from ._dipoles import Dipoles, load_dipoles
 from ._hirshfeld import hirshfeld_dft
 from ._charged import FIELD_B, FIELD_E, ChargedParticle, lorentz_trajectory
 from ._base import TASKS, TableSpec, Task, available_tasks, get_task, identical_splits, kfold_splits, make_graph, register_task
@@ -53,6 +54,7 @@ __all__ = [
     "generate_dipoles",
     "gfn2_atomic_dipoles",
     "dipole_molecules",
+    "nci_smiles",
     "load_dipoles",
     "broken_by",
     "hirshfeld_dft",
