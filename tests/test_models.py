@@ -136,6 +136,21 @@ def test_registry_errors_are_clear():
     assert type(build_model("dimenet+mlp").model).__name__ == "DimeNetPlusPlus"
 
 
+def test_options_ride_in_the_spec():
+    from symbreak.models import parse_spec, split_specs
+
+    model = build_model("sann[layers=3, num_radial=6, tol=0.2]")
+    assert len(model.layers) == 3 and len(model.basis.rbf.freq) == 6 and model.tol == 0.2
+    assert build_model("egnn+noise[sigma=0.01]").sigma == 0.01
+    assert parse_spec("dimenet+mlp") == ("dimenet+mlp", {})
+    assert split_specs("egnn, sann[layers=3,num_radial=6],painn+mlp") == ["egnn", "sann[layers=3,num_radial=6]", "painn+mlp"]
+    for bad, message in [("sann[layers]", "expected key=value"), ("sann[layers=three]", "not a number"), ("sann[[", "malformed model spec"), ("sann[depth=3]", "takes no option")]:
+        with pytest.raises(SymbreakError, match=message):
+            build_model(bad)
+    with pytest.raises(SymbreakError, match="both in the spec"):
+        build_model("sann[layers=3]", layers=2)
+
+
 def test_graphs_match_brute_force(rng):
     pos = torch.tensor(rng.normal(size=(9, 3)) * 2)
     batch = torch.tensor([0] * 4 + [1] * 5)

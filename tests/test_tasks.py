@@ -167,6 +167,44 @@ def test_canonicalization_quick_run(tmp_path):
     assert "0.82758" in text and "forms/s" in text
 
 
+def test_canonicalization_resumes_mid_job_with_the_same_numbers(tmp_path):
+    import json
+
+    from symbreak.bench import Job
+    from symbreak.tasks import load_qm9_subset
+
+    task = get_task("canonicalization")
+    task.checkpoint_every = 7
+    graphs = load_qm9_subset()[:20]
+    job = Job("canonicalization", "noise", "pca", "emd", 0, 1, 1e-4, 0, None, 20)
+    whole = task.run_job(job, graphs)
+
+    class Stop(Exception):
+        pass
+
+    class InterruptedOnce(list):  # the 16th molecule raises the first time: saves after 7 and 14 are on disk
+        raised = False
+        read: list[int] = []
+
+        def __getitem__(self, k):
+            InterruptedOnce.read.append(k)
+            if k == 15 and not InterruptedOnce.raised:
+                InterruptedOnce.raised = True
+                raise Stop
+            return list.__getitem__(self, k)
+
+    checkpoint = tmp_path / "partial" / "job.json"
+    with pytest.raises(Stop):
+        task.run_job(job, InterruptedOnce(graphs), None, checkpoint)
+    assert json.loads(checkpoint.read_text())["next"] == 14
+    InterruptedOnce.read.clear()
+    resumed = task.run_job(job, InterruptedOnce(graphs), None, checkpoint)
+    assert InterruptedOnce.read == list(range(14, 20))  # finished work is not redone
+    assert resumed["per_rank"] == whole["per_rank"]
+    for key in ("emd_1", "emd_2", "emd_3"):
+        assert resumed["test"][key] == pytest.approx(whole["test"][key], rel=1e-12, nan_ok=True)
+
+
 @pytest.mark.parametrize("source", ["dft", "gfn2"])
 def test_dipole_data_set_is_what_it_claims(source):
     from symbreak.tasks import broken_by, load_dipoles

@@ -71,6 +71,7 @@ def _csv(text: str | None) -> list[str] | None:
 
 def _bench(args: argparse.Namespace) -> int:
     from .bench import run_benchmark, write_outputs, write_report
+    from .models import split_specs
     from .tasks import TASKS, get_task
 
     if args.list:
@@ -83,7 +84,7 @@ def _bench(args: argparse.Namespace) -> int:
     task = get_task(args.task)
     out = args.out or f"results/{task.name}" + ("-quick" if args.quick else "")
     result = run_benchmark(
-        task, models=_csv(args.models), losses=_csv(args.loss), subtasks=_csv(args.subtasks), folds=args.folds,
+        task, models=split_specs(args.models) if args.models else None, losses=_csv(args.loss), subtasks=_csv(args.subtasks), folds=args.folds,
         epochs=args.epochs, lr=args.lr, seed=args.seed, out=out, quick=args.quick, limit=args.limit, progress=not args.no_progress,
     )  # fmt: skip
     outputs = write_outputs(task, result.records, result.out, result.settings)
@@ -124,7 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="reproduce a published symmetry-breaking experiment (resumable)")
     b.add_argument("task", nargs="?", help="task name (see --list)")
     b.add_argument("--list", action="store_true", help="list the registered tasks")
-    b.add_argument("--models", help="comma-separated model specs, e.g. egnn,painn+mlp,egnn+noise (default: the paper's)")
+    b.add_argument("--models", help="comma-separated model specs, e.g. egnn,painn+mlp,egnn+noise,sann[layers=3,num_radial=6] (default: the paper's)")
     b.add_argument("--loss", help="comma-separated training losses: cd, sbcd, mse, sbmse (default: the paper's)")
     b.add_argument("--subtasks", help="comma-separated sub-tasks (default: all)")
     b.add_argument("--folds", type=int, help="folds (default: the paper's, 10)")

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..models import parse_spec
 from ..tasks import TableSpec, Task
 
 __all__ = ["Cell", "summarize", "format_table", "write_outputs", "write_report"]
@@ -64,12 +65,21 @@ def _cell(records: list[dict], model: str, subtask: str, loss: str, paper: str |
 
 def summarize(records: list[dict], spec: TableSpec) -> dict[str, dict[str, Cell]]:
     """row → column header → :class:`Cell`. A column is (header, sub-task, loss[, measure]); the
-    measure read from each record's ``test`` defaults to the loss."""
+    measure read from each record's ``test`` defaults to the loss.
+
+    Besides the table's rows, every model run with options of a row's model (``sann[layers=3]``
+    beside ``sann``, a hyper-parameter search) gets a row of its own, with that row's paper value.
+    """
+    rows = {row: row for row in spec.rows}
+    for r in records:
+        base = parse_spec(r["model"])[0]
+        if r["model"] not in rows and base in spec.rows:
+            rows[r["model"]] = base
     out: dict[str, dict[str, Cell]] = {}
-    for row in spec.rows:
+    for row, base in rows.items():
         out[row] = {}
         for header, sub, loss, *measure in spec.columns:
-            out[row][header] = _cell(records, row, sub, loss, spec.paper.get((row, header)), measure[0] if measure else loss)
+            out[row][header] = _cell(records, row, sub, loss, spec.paper.get((base, header)), measure[0] if measure else loss)
     return out
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from .._errors import SymbreakError
-from ..models import build_model
+from ..models import build_model, parse_spec
 from ..tasks import Task, get_task
 from ._losses import LOSSES
 from ._training import evaluate, fit
@@ -55,7 +55,7 @@ class Job:
 
 
 def _has_variant(spec: str, variant: str) -> bool:
-    return variant in spec.lower().replace("++", "").split("+")[1:]
+    return variant in parse_spec(spec)[0].lower().replace("++", "").split("+")[1:]
 
 
 def plan_jobs(
@@ -114,12 +114,14 @@ def _progress(total: int, enabled: bool, desc: str) -> Any:
     return tqdm(total=total, disable=not enabled, desc=desc, unit="job", dynamic_ncols=True)
 
 
-def run_one(job: Job, task: Task, graphs: list, progress: Any = None, *, batch_size: int, patience: int | None) -> dict[str, Any]:
-    """Train and test one job; returns its record. A task with its own ``run_job`` runs it itself."""
+def run_one(job: Job, task: Task, graphs: list, progress: Any = None, *, batch_size: int, patience: int | None, scratch: Path | None = None) -> dict[str, Any]:
+    """Train and test one job; returns its record. A task with its own ``run_job`` runs it itself,
+    keeping any partial state in ``scratch / <job seed>.json`` (removed once the record is written)."""
     if task.run_job is not None:
         torch.manual_seed(job.run_seed())
         start = time.perf_counter()
-        record = task.run_job(job, graphs, progress)
+        checkpoint = None if scratch is None else scratch / f"{job.run_seed()}.json"
+        record = task.run_job(job, graphs, progress, checkpoint)
         return {**asdict(job), "key": job.key(), **record, "seconds": round(time.perf_counter() - start, 3)}
     train_idx, val_idx, test_idx = task.splits(len(graphs), job.fold + 1, job.seed)[job.fold]
     pick = lambda idx: [graphs[i] for i in idx]  # noqa: E731
@@ -216,10 +218,11 @@ def run_benchmark(
     bar.update(len(jobs) - len(todo))
     with open(path, "a") as fh:
         for job in todo:
-            record = run_one(job, task, graphs[job.subtask], bar, batch_size=settings["batch_size"], patience=settings["patience"])
+            record = run_one(job, task, graphs[job.subtask], bar, batch_size=settings["batch_size"], patience=settings["patience"], scratch=out / "partial")
             fh.write(json.dumps(record) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
+            (out / "partial" / f"{job.run_seed()}.json").unlink(missing_ok=True)
             bar.update(1)
     bar.close()
     keys = {j.key() for j in jobs}

@@ -18,7 +18,7 @@ from ._egnn import EGNN
 from ._graph import edge_vectors, fully_connected_edges, radius_edges, triplets
 from ._painn import GatedEquivariantBlock, PaiNN, PaiNNVector
 from ._relaxed_e3nn import E3NN, RelaxedE3NN
-from ._registry import MODELS, VARIANTS, available_models, build_model, register_model, register_variant
+from ._registry import MODELS, VARIANTS, available_models, build_model, parse_spec, register_model, register_variant, split_specs
 from ._sann import SANN, SymmetryGraphs, symmetry_graphs
 from ._schnet import SchNet
 from ._variants import MLPHead, NoisyInput
@@ -27,6 +27,8 @@ del _variants
 
 __all__ = [
     "build_model",
+    "parse_spec",
+    "split_specs",
     "register_model",
     "register_variant",
     "available_models",

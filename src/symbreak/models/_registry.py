@@ -2,12 +2,17 @@ r"""One registry of models, and of the variants (+Noise, +MLP) that wrap any of 
 
 A spec string names a base model and any variants: ``"egnn"``, ``"painn+mlp"``,
 ``"egnn+noise"``. Keyword arguments go to whichever factory accepts them, so
-``build_model("egnn+noise", hidden=32, sigma=0.01)`` sizes the EGNN and sets the noise.
+``build_model("egnn+noise", hidden=32, sigma=0.01)`` sizes the EGNN and sets the noise. Options
+can also ride in the spec, in brackets at its end: ``"sann[layers=3,num_radial=6]"`` or
+``"egnn+mlp[hidden=128]"``, so a hyper-parameter setting is one string (a benchmark row, a
+``--models`` entry, a job key).
 """
 
 from __future__ import annotations
 
+import ast
 import inspect
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +20,7 @@ from torch import nn
 
 from .._errors import SymbreakError
 
-__all__ = ["register_model", "register_variant", "build_model", "available_models", "MODELS", "VARIANTS"]
+__all__ = ["register_model", "register_variant", "build_model", "available_models", "parse_spec", "split_specs", "MODELS", "VARIANTS"]
 
 MODELS: dict[str, Callable[..., nn.Module]] = {}
 VARIANTS: dict[str, Callable[..., nn.Module]] = {}
@@ -53,6 +58,33 @@ def _accepted(fn: Callable) -> set[str]:
     return {p.name for p in inspect.signature(fn).parameters.values() if p.kind is p.KEYWORD_ONLY or p.kind is p.POSITIONAL_OR_KEYWORD}
 
 
+def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """Split ``"name[+variant...][k=v,...]"`` into the name part and its options (Python literals).
+
+    >>> parse_spec("sann[layers=3, num_radial=6]")
+    ('sann', {'layers': 3, 'num_radial': 6})
+    """
+    match = re.fullmatch(r"\s*([^\[\]]+?)\s*(?:\[(.*)\])?\s*", spec)
+    if match is None:
+        raise SymbreakError(f"malformed model spec {spec!r}: expected name[+variant...][key=value,...]")
+    name, body = match.group(1), match.group(2)
+    options: dict[str, Any] = {}
+    for item in filter(None, (x.strip() for x in (body or "").split(","))):
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip().isidentifier():
+            raise SymbreakError(f"malformed option {item!r} in model spec {spec!r}: expected key=value")
+        try:
+            options[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            raise SymbreakError(f"option {key.strip()!r} in model spec {spec!r}: {value.strip()!r} is not a number, string or bool") from None
+    return name, options
+
+
+def split_specs(text: str) -> list[str]:
+    """Split a comma-separated list of specs, leaving commas inside brackets alone: ``"egnn,sann[layers=3,num_radial=6]"``."""
+    return [s.strip() for s in re.split(r",(?![^\[]*\])", text) if s.strip()]
+
+
 def build_model(spec: str, **options: Any) -> nn.Module:
     """Build ``"base[+variant...]"``; each option goes to the factories that accept it.
 
@@ -63,8 +95,13 @@ def build_model(spec: str, **options: Any) -> nn.Module:
     ...
     symbreak._errors.SymbreakError: unknown model 'nope'; registered: dimenet++, e3nn, egnn, painn, painn-vector, relaxed-e3nn, sann, schnet
     """
+    name, in_spec = parse_spec(spec)
+    clash = set(in_spec) & set(options)
+    if clash:
+        raise SymbreakError(f"option(s) {sorted(clash)} given both in the spec {spec!r} and as arguments")
+    options = {**in_spec, **options}
     # "++" belongs to a name (DimeNet++), "+" separates variants: "dimenet+++mlp" or "dimenet+mlp"
-    base, *variants = spec.strip().lower().replace("++", "\0").split("+")
+    base, *variants = name.lower().replace("++", "\0").split("+")
     base, variants = base.replace("\0", "++"), [v.replace("\0", "++") for v in variants]
     base = ALIASES.get(base, base)
     if base not in MODELS:

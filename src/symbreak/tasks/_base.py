@@ -121,8 +121,10 @@ class Task:
     models: tuple[str, ...] = ()
     tables: tuple[TableSpec, ...] = ()
 
-    #: optional ``run_job(job, graphs, progress) -> dict`` for tasks that train something other than
-    #: a per-atom model (the record must hold ``test``: {measure: value}); None: the standard loop
+    #: optional ``run_job(job, graphs, progress, checkpoint) -> dict`` for tasks that train something
+    #: other than a per-atom model (the record must hold ``test``: {measure: value}); ``checkpoint``
+    #: is a file the job may keep its partial state in, so an interrupted long job resumes; None:
+    #: the standard loop
     run_job: Callable[..., dict[str, Any]] | None = None
 
     def report_extras(self, records: list[dict[str, Any]], out: Any) -> dict[str, list]:

@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import time
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -95,7 +97,6 @@ def typed_emd(a: np.ndarray, b: np.ndarray, numbers_a: np.ndarray, numbers_b: np
 def load_qm9(limit: int | None = None, seed: int = 0) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """QM9 from the ``qm9pack`` package: (name, numbers, positions) per molecule; a seeded sample of ``limit``."""
     import importlib.util
-    from pathlib import Path
 
     # locate the CSVs without importing qm9pack, whose __init__ needs pandas and pkg_resources
     spec = importlib.util.find_spec("qm9pack")
@@ -126,6 +127,25 @@ def load_qm9_subset() -> list[tuple[str, np.ndarray, np.ndarray]]:
     return [(a.info.get("name", str(i)), a.numbers.copy(), a.positions.copy()) for i, a in enumerate(frames)]
 
 
+def _load_state(path: Path | None, molecules: int) -> dict[str, Any] | None:
+    """A job's saved partial state, if it is for this many molecules and readable."""
+    if path is None or not Path(path).is_file():
+        return None
+    try:
+        state = json.loads(Path(path).read_text())
+    except json.JSONDecodeError:  # cut short: start the job again
+        return None
+    return state if state.get("molecules") == molecules else None
+
+
+def _save_state(path: Path, state: dict[str, Any]) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state))
+    os.replace(tmp, path)  # atomic: a kill leaves the old state or the new, never half of one
+
+
 @register_task("canonicalization")
 class Canonicalization(Task):
     """Canonical forms of QM9 under random O(3) + permutation + translation (SANN Table 4)."""
@@ -140,6 +160,7 @@ class Canonicalization(Task):
     noise = 0.01
     threshold = 1e-3
     quick = {"limit": SUBSET_SIZE}
+    checkpoint_every = 1000  # molecules between saves of a job's partial sums
     limit: int | None = None
     tables = (
         TableSpec(
@@ -164,11 +185,16 @@ class Canonicalization(Task):
             return load_qm9_subset()[: self.limit]
         return load_qm9(self.limit)
 
-    def run_job(self, job: Any, graphs: list, progress: Any = None) -> dict[str, Any]:
+    def run_job(self, job: Any, graphs: list, progress: Any = None, checkpoint: Any = None) -> dict[str, Any]:
         rng = np.random.default_rng(job.run_seed())
         frame = FRAMES[job.model]
-        sums, counts, spent = np.zeros(3), np.zeros(3, dtype=int), 0.0
-        for k, (_, numbers, positions) in enumerate(graphs):
+        sums, counts, spent, start_at = np.zeros(3), np.zeros(3, dtype=int), 0.0, 0
+        state = _load_state(checkpoint, len(graphs))
+        if state is not None:  # resume: the sums so far and the random stream where it stopped
+            sums, counts, spent, start_at = np.array(state["sums"]), np.array(state["counts"]), state["spent"], state["next"]
+            rng.bit_generator.state = state["rng"]
+        for k in range(start_at, len(graphs)):
+            _, numbers, positions = graphs[k]
             start = time.perf_counter()
             ref = frame(positions, numbers)
             errs = []
@@ -185,6 +211,8 @@ class Canonicalization(Task):
             counts[r] += 1
             if progress is not None and k % 100 == 0:
                 progress.set_postfix_str(f"{job.subtask} {job.model} {k}/{len(graphs)}", refresh=False)
+            if checkpoint is not None and (k + 1) % self.checkpoint_every == 0:
+                _save_state(checkpoint, {"molecules": len(graphs), "next": k + 1, "sums": sums.tolist(), "counts": counts.tolist(), "spent": spent, "rng": rng.bit_generator.state})
         means = {f"emd_{r + 1}": float(sums[r] / counts[r]) if counts[r] else float("nan") for r in range(3)}
         return {
             "test": means,

@@ -109,7 +109,7 @@ class ChargedParticle(Task):
         b_dir = b_dir * (1.0 if float(b_dir @ FIELD_B) >= 0 else -1.0)  # an axis: report the orientation nearer ŷ
         return {"E": e_dir.tolist(), "B": b_dir.tolist(), "E_error": float(np.linalg.norm(e_dir - FIELD_E)), "B_axis_error": float(np.linalg.norm(b_dir - FIELD_B))}
 
-    def run_job(self, job: Any, graphs: list, progress: Any = None) -> dict[str, Any]:
+    def run_job(self, job: Any, graphs: list, progress: Any = None, checkpoint: Any = None) -> dict[str, Any]:
         data = graphs[0]
         conv = self.build(job.model)
         gen = torch.Generator().manual_seed(job.run_seed())

@@ -78,7 +78,17 @@ class Dipoles(Task):
     def report_extras(self, records: list[dict], out: Any) -> dict[str, list]:
         """The score of predicting zero dipoles, for scale: mean over structures of Σ_i min_j |μ_j|²."""
         texts = []
-        for source in self.subtasks:
+        for source in [s for s in self.subtasks if any(r["subtask"] == s for r in records)]:
             zero = float(np.mean([len(a) * np.min(np.sum(a.arrays["dipoles"] ** 2, axis=1)) for a in load_dipoles(source)]))
             texts.append(f"Predicting zero dipoles scores CD {zero:.4f} (e·bohr)² on the {source} labels: the scale of that column.")
-        return {"texts": texts, "markdown": [t + "\n" for t in texts], "plots": []}
+        markdown = [t + "\n" for t in texts]
+        # validation scores, which pick among settings of one model (the paper's Table 6 search)
+        rows = {}
+        for r in records:
+            rows.setdefault((r["subtask"], r["model"]), []).append(r["val"])
+        if rows:
+            lines = ["| Labels | Model | Validation SBCD (mean over splits) | Splits |", "|---|---|---|---|"]
+            lines += [f"| {sub} | {model} | {np.mean(v):.4f} | {len(v)} |" for (sub, model), v in sorted(rows.items())]
+            texts.append("Validation SBCD (model selection):\n" + "\n".join(f"  {sub:5s} {model:28s} {np.mean(v):.4f} ({len(v)} splits)" for (sub, model), v in sorted(rows.items())))
+            markdown.append("### Validation scores (what a hyper-parameter search selects on)\n\n" + "\n".join(lines) + "\n")
+        return {"texts": texts, "markdown": markdown, "plots": []}

@@ -78,7 +78,7 @@ class ShapeDeformation(Task):
     def build(self, model: str) -> RelaxedNetwork:
         return RelaxedNetwork("0e", _HIDDEN, SHAPE_IRREPS, layers=2, relaxed=model == "relaxed-e3nn", lmax=2, l_relaxed=4, num_neighbors=8.0).double()
 
-    def run_job(self, job: Any, graphs: list, progress: Any = None) -> dict[str, Any]:
+    def run_job(self, job: Any, graphs: list, progress: Any = None, checkpoint: Any = None) -> dict[str, Any]:
         data = graphs[0]
         net = self.build(job.model)
         x = torch.ones(len(data.pos), 1, dtype=torch.float64)
