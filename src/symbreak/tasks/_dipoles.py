@@ -45,7 +45,9 @@ class Dipoles(Task):
     subtasks = ("dft", "gfn2")
     losses = ("sbcd",)
     kind = "vectors"
-    models = tuple(_PAPER)
+    # the paper tuned SANN over its Table 6 grid; layers=3 is the setting our search preferred on
+    # validation (docs/results/dipoles.md lists both), so both run by default
+    models = (*_PAPER, "sann[layers=3]")
     epochs = 100
     lr = 1e-3
     batch_size = 16
