@@ -45,7 +45,8 @@ reproduce: $(STAMP)
 	$(VENV)/bin/symbreak bench h2o-modes --report docs/results/h2o-modes.md
 	$(VENV)/bin/symbreak bench charged-particle --report docs/results/charged-particle.md
 	$(VENV)/bin/symbreak bench shape-deformation --report docs/results/shape-deformation.md
-	$(VENV)/bin/symbreak bench dipoles --report docs/results/dipoles.md
+	$(VENV)/bin/symbreak bench dipoles --subtasks dft --report docs/results/dipoles.md
+	$(VENV)/bin/symbreak bench dipoles --subtasks gfn2 --folds 3 --report docs/results/dipoles-gfn2.md
 	$(VENV)/bin/symbreak bench canonicalization --report docs/results/canonicalization.md
 
 clean:
