@@ -25,7 +25,7 @@ def test_run_writes_records_tables_and_plots(tmp_path):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert len(summary["tables"][0]["cells"]["egnn"]["CD"]["folds"]) == 2
     report = write_report(res.task, outputs, res.settings, tmp_path / "docs" / "square.md", "symbreak bench square-ssb")
-    assert "symbreak bench square-ssb" in report.read_text() and (tmp_path / "docs" / "square-ssb-table1.png").exists()
+    assert "symbreak bench square-ssb" in report.read_text() and (tmp_path / "docs" / "square-table1.png").exists()  # plots named after the page
 
 
 def test_interrupted_run_resumes_without_recomputing(tmp_path, monkeypatch):

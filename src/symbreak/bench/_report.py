@@ -80,6 +80,10 @@ def summarize(records: list[dict], spec: TableSpec) -> dict[str, dict[str, Cell]
         out[row] = {}
         for header, sub, loss, *measure in spec.columns:
             out[row][header] = _cell(records, row, sub, loss, spec.paper.get((base, header)), measure[0] if measure else loss)
+    # a column nothing was run for (a sub-task left out with --subtasks) is left out of the table
+    empty = {h for h, *_ in spec.columns if all(not cells[h].values for cells in out.values())}
+    if empty and len(empty) < len(spec.columns):
+        out = {row: {h: c for h, c in cells.items() if h not in empty} for row, cells in out.items()}
     return out
 
 
@@ -101,9 +105,13 @@ def differences(table: dict[str, dict[str, Cell]], threshold: float) -> list[str
     return out
 
 
+def _headers(table: dict[str, dict[str, Cell]]) -> list[str]:
+    return list(next(iter(table.values()), {}))
+
+
 def format_table(spec: TableSpec, table: dict[str, dict[str, Cell]], *, markdown: bool = False) -> str:
     """The table as aligned text (terminal) or GitHub Markdown: ours and the paper's value per column."""
-    headers = ["Model"] + [f"{col[0]} {who}" for col in spec.columns for who in ("(ours)", "(paper)")]
+    headers = ["Model"] + [f"{h} {who}" for h in _headers(table) for who in ("(ours)", "(paper)")]
     rows = [[row] + [x for c in cells.values() for x in (c.ours(), c.paper or "—")] for row, cells in table.items()]
     if markdown:
         lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
@@ -121,7 +129,7 @@ def plot_table(spec: TableSpec, table: dict[str, dict[str, Cell]], path: Path, t
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows, headers = list(table), [col[0] for col in spec.columns]
+    rows, headers = list(table), _headers(table)
     width = 0.8 / len(headers)
     fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(rows) + 2), 4.2))
     for k, h in enumerate(headers):
@@ -174,10 +182,12 @@ def write_report(task: Task, outputs: dict[str, Any], settings: dict[str, Any], 
     path.parent.mkdir(parents=True, exist_ok=True)
     images = []
     for png in outputs["plots"]:
-        target = path.parent / png.name
+        # named after the page, so two pages of one task (e.g. per label source) keep their own plots
+        name = png.name.replace(task.name, path.stem, 1) if png.name.startswith(task.name) else f"{path.stem}-{png.name}"
+        target = path.parent / name
         if png.resolve() != target.resolve():
             shutil.copyfile(png, target)
-        images.append(f"![{png.stem}]({png.name})")
+        images.append(f"![{target.stem}]({name})")
     diffs = outputs["differences"]
     lines = [
         f"# `{task.name}`: {task.description}",
