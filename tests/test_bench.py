@@ -112,3 +112,12 @@ def test_quick_mode_smoke_runs_every_model(task, tmp_path):
     assert res.ran == len(res.records) > 0
     models = {r["model"] for r in res.records}
     assert models == set(get_task(task).models)
+
+
+def test_cell_text_gives_spread_only_over_several_runs():
+    from symbreak.bench._report import Cell
+
+    assert Cell((0.25,), "0.250").ours() == "0.250"
+    assert Cell((0.2, 0.4), None).ours() == "0.300 ± 0.100"
+    assert Cell((1e-5, 3e-5), None, sigma=0.01).ours() == "2.0e-05 ± 1.0e-05 (σ=0.01)"
+    assert Cell((), None).ours() == "—"

@@ -38,7 +38,8 @@ class Cell:
     def ours(self) -> str:
         if not self.values:
             return "—"
-        text = f"{_fmt(self.mean)} ± {_fmt(self.std)}"
+        # one run has no spread to report; "± 0.000" would claim one
+        text = _fmt(self.mean) if len(self.values) == 1 else f"{_fmt(self.mean)} ± {_fmt(self.std)}"
         return text + (f" (σ={self.sigma:g})" if self.sigma is not None else "")
 
     def paper_mean(self) -> float | None:
