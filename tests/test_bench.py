@@ -121,3 +121,13 @@ def test_cell_text_gives_spread_only_over_several_runs():
     assert Cell((0.2, 0.4), None).ours() == "0.300 ± 0.100"
     assert Cell((1e-5, 3e-5), None, sigma=0.01).ours() == "2.0e-05 ± 1.0e-05 (σ=0.01)"
     assert Cell((), None).ours() == "—"
+
+
+def test_differences_name_the_task_verdicts():
+    from symbreak.bench._report import Cell, differences
+
+    table = {"pca-raw": {"Rank 2": Cell((1.156,), "0.01793"), "Rank 1": Cell((3.4e-4,), "0.00014")}}
+    assert differences(table, 1e-3, ("canonical", "not canonical")) == []
+    assert differences(table, 0.1, ("canonical", "not canonical")) == [
+        "pca-raw / Rank 2: ours 1.156 (not canonical), paper 0.018 (canonical)"
+    ]

@@ -88,21 +88,24 @@ def summarize(records: list[dict], spec: TableSpec) -> dict[str, dict[str, Cell]
     return out
 
 
-def _verdict(value: float, threshold: float) -> str:
-    return "learns" if value < threshold else "fails"
+def differences(table: dict[str, dict[str, Cell]], threshold: float, verdicts: tuple[str, str] = ("learns", "fails")) -> list[str]:
+    """Cells where we and the paper land on different sides of the task's success threshold.
 
+    ``verdicts`` names the two sides (below, at or above ``threshold``).
+    """
 
-def differences(table: dict[str, dict[str, Cell]], threshold: float) -> list[str]:
-    """Cells where we and the paper land on different sides of the task's success threshold."""
+    def _verdict(value: float) -> str:
+        return verdicts[0] if value < threshold else verdicts[1]
+
     out = []
     for row, cells in table.items():
         for header, cell in cells.items():
             pm = cell.paper_mean()
             if pm is None or not cell.values:
                 continue
-            ours, theirs = _verdict(cell.mean, threshold), _verdict(pm, threshold)
+            ours, theirs = _verdict(cell.mean), _verdict(pm)
             if ours != theirs:
-                out.append(f"{row} / {header}: ours {cell.mean:.3f} ({ours}), paper {pm:.3f} ({theirs})")
+                out.append(f"{row} / {header}: ours {_fmt(cell.mean)} ({ours}), paper {_fmt(pm)} ({theirs})")
     return out
 
 
@@ -162,7 +165,7 @@ def write_outputs(task: Task, records: list[dict], out: Path, settings: dict[str
         texts.append(format_table(spec, table))
         markdown.append(f"### {spec.title}\n\n{format_table(spec, table, markdown=True)}\n" + (f"\n{spec.note}\n" if spec.note else ""))
         plots.append(plot_table(spec, table, out / f"{task.name}-table{k}.png", task.threshold))
-        diffs += differences(table, task.threshold)
+        diffs += differences(table, task.threshold, task.verdicts)
         summary.append({"title": spec.title, "cells": {r: {h: {"mean": c.mean, "std": c.std, "folds": list(c.values), "sigma": c.sigma, "paper": c.paper} for h, c in cells.items()} for r, cells in table.items()}})
     extras = task.report_extras(records, out)
     texts += extras["texts"]
@@ -197,13 +200,13 @@ def write_report(task: Task, outputs: dict[str, Any], settings: dict[str, Any], 
         "",
         f"- Machine: {platform.machine()}, {platform.system()} {platform.release()}, Python {platform.python_version()}, torch {torch.__version__}, symbreak {__version__}",
         f"- Settings: {json.dumps(settings)}",
-        f"- Success threshold for \"learns\": {task.threshold:g}",
+        f"- Verdict: \"{task.verdicts[0]}\" below {task.threshold:g}, \"{task.verdicts[1]}\" otherwise",
         "",
         *outputs["markdown"],
         "",
         "## Where we and the paper differ in kind",
         "",
-        *([f"- {d}" for d in diffs] or ["- none: every model learns or fails as in the paper."]),
+        *([f"- {d}" for d in diffs] or ["- none: our verdict matches the paper's in every cell."]),
         "",
         *images,
         "",

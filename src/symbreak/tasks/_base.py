@@ -103,7 +103,8 @@ class Task:
     epochs, lr, folds, batch_size, patience: the paper's training settings.
     quick: overrides for ``--quick``.
     models: the default model list.
-    threshold: success threshold of the tables' "learns / fails" verdict.
+    threshold: success threshold of the tables' verdict.
+    verdicts: the verdict's words below and above ``threshold``.
     """
 
     name: str = ""
@@ -117,6 +118,7 @@ class Task:
     batch_size: int = 1
     patience: int = 25
     threshold: float = 0.1  # a model "learns" the task when its mean test metric is below this
+    verdicts: tuple[str, str] = ("learns", "fails")
     quick: dict[str, Any] = {"folds": 2, "epochs": 5}
     models: tuple[str, ...] = ()
     tables: tuple[TableSpec, ...] = ()
