@@ -165,6 +165,7 @@ def test_canonicalization_quick_run(tmp_path):
     assert by["symbreak"]["molecules"] == 30
     text = "\n".join(write_outputs(res.task, res.records, res.out, res.settings)["texts"])
     assert "0.82758" in text and "forms/s" in text
+    assert "Table 4" in text and "under 0.01 Å noise" not in text  # no noise jobs ran: that table is left out
 
 
 def test_canonicalization_resumes_mid_job_with_the_same_numbers(tmp_path):

@@ -162,6 +162,8 @@ def write_outputs(task: Task, records: list[dict], out: Path, settings: dict[str
     texts, markdown, plots, diffs, summary = [], [], [], [], []
     for k, spec in enumerate(task.tables, start=1):
         table = summarize(records, spec)
+        if not any(c.values for cells in table.values() for c in cells.values()):
+            continue  # none of its sub-tasks ran (e.g. ``--subtasks noise``): an empty table says nothing
         texts.append(format_table(spec, table))
         markdown.append(f"### {spec.title}\n\n{format_table(spec, table, markdown=True)}\n" + (f"\n{spec.note}\n" if spec.note else ""))
         plots.append(plot_table(spec, table, out / f"{task.name}-table{k}.png", task.threshold))
