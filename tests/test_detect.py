@@ -215,3 +215,16 @@ def test_bad_input_gives_clear_errors(positions, numbers, kwargs, error, match):
 def test_atoms_and_numbers_together_is_an_error():
     with pytest.raises(StructureError, match="either"):
         detect_symmetry(Atoms("H2", positions=[[0, 0, 0], [0, 0, 0.74]]), [1, 1])
+
+
+def test_candidates_that_land_on_one_operation_count_once():
+    # From the canonicalization benchmark: two candidate operations of this noisy C2v copy
+    # converge to the same (permutation, det); counted twice, the group failed to be named.
+    from ase.io import read
+
+    atoms = read(Path(__file__).parent / "data" / "qm9_037005_noisy.xyz")
+    sym = detect_symmetry(atoms)
+    assert sym.point_group == "C2v" and sym.order == 4
+    keys = {(tuple(p), round(float(np.linalg.det(r)))) for p, r in zip(sym.permutations.tolist(), sym.operations)}
+    assert len(keys) == 4
+    assert sym.max_residual < 0.1

@@ -163,6 +163,11 @@ def find_operations(
             rots[idx] = procrustes(x, perm[idx], dets[idx])
             disp[idx] = max_displacement(x, rots[idx], perm[idx])
     keep = disp <= tol2
+    # Two candidates can land on the same operation (the ICP step above can move one onto
+    # another): an operation is its (permutation, det), so keep the first of each.
+    keys = np.concatenate([perm, dets[:, None]], axis=1)
+    first = np.sort(np.unique(keys[keep], axis=0, return_index=True)[1])
+    keep = np.flatnonzero(keep)[first]
     rots, perm, dets = rots[keep], perm[keep], dets[keep]
     if _is_closed(perm, dets):
         return rots, perm
