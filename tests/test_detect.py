@@ -228,3 +228,28 @@ def test_candidates_that_land_on_one_operation_count_once():
     keys = {(tuple(p), round(float(np.linalg.det(r)))) for p, r in zip(sym.permutations.tolist(), sym.operations)}
     assert len(keys) == 4
     assert sym.max_residual < 0.1
+
+
+@settings(max_examples=40, deadline=None)
+@given(index=st.integers(0, 190), seed=st.integers(0, 2**31 - 1))
+def test_noisy_qm9_copies_give_distinct_operations_that_form_the_named_group(index, seed):
+
+    _, z, x = _qm9_subset()[index]
+    new, z2, *_ = random_transform(x, z, seed=seed, noise=0.01)
+    sym = detect_symmetry(new, z2)
+    assert sym.order == len(sym.group.operations)
+    assert sym.max_residual <= sym.tol
+    if sym.group.is_finite:  # about a linear axis many rotations share one permutation
+        keys = {(tuple(p), bool(np.linalg.det(r) > 0)) for p, r in zip(sym.permutations.tolist(), sym.operations)}
+        assert len(keys) == sym.order
+
+
+_SUBSET: list = []
+
+
+def _qm9_subset() -> list:
+    if not _SUBSET:
+        from symbreak.tasks import load_qm9_subset
+
+        _SUBSET.extend(load_qm9_subset())
+    return _SUBSET
