@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -20,7 +21,12 @@ def test_run_writes_records_tables_and_plots(tmp_path):
     assert len(recs) == 8 and {r["loss"] for r in recs} == {"cd", "sbcd"}
     assert all(set(r["test"]) >= {"cd", "sbcd"} and r["test"]["cd"] >= r["test"]["sbcd"] - 1e-6 for r in recs)
     outputs = write_outputs(res.task, res.records, res.out, res.settings)
-    assert "egnn" in outputs["texts"][0] and "0.251" in outputs["texts"][0]  # the paper's value beside ours
+    # ours beside the paper's in the egnn row: the mean over our folds, not only the paper's constant
+    row = next(line for line in outputs["texts"][0].splitlines() if line.startswith("egnn "))
+    ours = np.mean([r["test"]["cd"] for r in recs if r["model"] == "egnn" and r["loss"] == "cd"])
+    assert row.split()[1] == f"{ours:.3f}" and row.split()[4] == "0.251"
+    assert all(set(r["test"]) >= {"sbmse", "sbcd2", "collapsed"} and r["zero"]["sbmse"] > 0 for r in recs)
+    assert all(r["kept_epoch"] == 2 and not r["stopped_early"] for r in recs)  # train = test: the last epoch, no selection
     assert (tmp_path / "table.md").exists() and (tmp_path / "square-ssb-table1.png").stat().st_size > 1000
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert len(summary["tables"][0]["cells"]["egnn"]["CD"]["folds"]) == 2
@@ -58,11 +64,53 @@ def test_same_seed_same_numbers(tmp_path):
     assert [r["test"] for r in a] != [r["test"] for r in c]
 
 
-def test_noise_models_sweep_sigma_and_report_the_best(tmp_path):
+def test_noise_models_sweep_sigma_and_report_the_best_on_validation(tmp_path):
     res = run_benchmark("square-ssb", out=tmp_path, models=["egnn+noise"], losses=["sbcd"], folds=1, epochs=1, sigmas=[0.01, 0.1], progress=False)
     assert sorted(r["sigma"] for r in res.records) == [0.01, 0.1]
+    # validation is another noise draw than the test (train = validation = test structures)
+    assert all(r["val"] != r["test"]["sbcd"] for r in res.records)
+    best = min(res.records, key=lambda r: r["val"])
     outputs = write_outputs(res.task, res.records, res.out, res.settings)
-    assert "σ=" in outputs["texts"][0]
+    row = next(line for line in outputs["texts"][0].splitlines() if line.startswith("egnn+noise"))
+    assert f"(σ={best['sigma']:g})" in row and f"{best['test']['sbcd']:.3f}" in row
+
+
+def _record(model, fold, test, val, *, sigma=None, zero=0.2, collapsed=0.0, sub="", loss="sbcd"):
+    tests = {"sbcd": test, "cd": test, "sbmse": test, "sbcd2": 2 * test, "collapsed": collapsed}
+    return {"model": model, "subtask": sub, "loss": loss, "fold": fold, "sigma": sigma, "val": val, "test": tests, "zero": dict.fromkeys(tests, zero), "key": f"{model}{fold}{sigma}"}
+
+
+def test_sigma_is_chosen_on_validation_never_on_test():
+    from symbreak.bench._report import summarize
+    from symbreak.tasks import TableSpec
+
+    spec = TableSpec("T", ("egnn+noise",), (("SBCD", "", "sbcd"),))
+    # σ=0.1 is best on test, σ=0.01 on validation: the table must report σ=0.01's test values
+    records = [_record("egnn+noise", f, 0.05, 0.01, sigma=0.01) for f in range(2)] + [_record("egnn+noise", f, 0.01, 0.03, sigma=0.1) for f in range(2)]
+    cell = summarize(records, spec)["egnn+noise"]["SBCD"]
+    assert cell.sigma == 0.01 and cell.values == (0.05, 0.05)
+
+
+def test_verdicts_follow_the_papers_rules_on_the_atom_matched_measure():
+    from symbreak.bench._report import differences, summarize
+    from symbreak.tasks import TableSpec
+
+    folds = TableSpec("T2", ("a", "b", "c", "d"), (("Sym", "", "sbcd"),), paper={("a", "Sym"): "0.002 ± 0.001", ("b", "Sym"): "0.142 ± 0.317", ("c", "Sym"): "0.852 ± 0.000"}, rule="folds", fraction=0.5, paper_threshold=0.1)
+    records = [_record("a", f, 0.05, 0) for f in range(3)]  # every fold below 0.5 × 0.2
+    records += [_record("b", 0, 0.05, 0), _record("b", 1, 0.15, 0), _record("b", 2, 0.05, 0)]  # one fold reaches it
+    records += [_record("c", f, 0.1, 0) for f in range(3)]  # every fold reaches it (0.1 is not below 0.1)
+    records += [_record("d", f, 1e-9, 0, collapsed=0.5 * (f == 1)) for f in range(3)]  # perfect score, one fold collapsed
+    table = summarize(records, folds)
+    words = ("learns", "fails")
+    assert [table[m]["Sym"].verdict(folds, words) for m in "abcd"] == ["learns", "mixed", "fails", "collapsed (1/3 folds)"]
+    assert [table[m]["Sym"].paper_verdict(folds, words) for m in "abc"] == ["learns", "mixed", "fails"]
+    assert differences(table, 0.1, words, folds) == []
+    mean = TableSpec("T1", ("a",), (("CD", "", "cd"),), paper={("a", "CD"): "0.250"}, rule="mean", paper_threshold=0.25)
+    cell = summarize([_record("a", 0, 0.19, 0, loss="cd", zero=0.2), _record("a", 1, 0.22, 0, loss="cd", zero=0.2)], mean)["a"]["CD"]
+    assert cell.verdict(mean, words) == "fails" and cell.paper_verdict(mean, words) == "fails"  # mean 0.205 is not below 0.2
+    cell = summarize([_record("a", 0, 0.19, 0, loss="cd", zero=0.2)], mean)["a"]["CD"]
+    assert cell.verdict(mean, words) == "learns"
+    assert differences({"a": {"CD": cell}}, 0.1, words, mean) == ["a / CD: ours learns (SB-MSE 0.190), paper fails (0.250)"]
 
 
 def test_fit_keeps_a_copy_of_the_best_weights():
@@ -98,7 +146,10 @@ def test_cli_bench(tmp_path, capsys):
     args = ["bench", "h2o-modes", "--models", "egnn,egnn+mlp", "--subtasks", "asymmetric", "--folds", "1", "--epochs", "2", "--out", str(tmp_path), "--no-progress", "--report", str(report)]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "Table 2" in out and "0.852 ± 0.000" in out
+    records = load_records(tmp_path / "results.jsonl")
+    ours = np.mean([r["test"]["sbcd"] for r in records if r["model"] == "egnn"])
+    assert "Table 2" in out and any(line.startswith("egnn ") and f"{ours:.3f}" in line and "0.852 ± 0.000" in line for line in out.splitlines())
+    assert "atom-matched" in out and "predicting zero" in out
     assert "Table 7" not in out  # its rows are PaiNN variants, none of which ran
     assert "symbreak bench h2o-modes --models" in report.read_text()
     assert main(["bench", "h2o-modes", "--models", "gnn"]) == 2
@@ -132,3 +183,90 @@ def test_differences_name_the_task_verdicts():
     assert differences(table, 0.1, ("canonical", "not canonical")) == [
         "pca-raw / Rank 2: ours 1.156 (not canonical), paper 0.018 (canonical)"
     ]
+
+
+def test_fit_can_keep_the_last_epoch_and_validates_on_another_noise_draw():
+    from symbreak.bench import evaluate
+    from symbreak.models import build_model
+
+    task = get_task("h2o-modes")
+    graphs = task.dataset("asymmetric")
+    torch.manual_seed(0)
+    model = build_model("egnn+noise", hidden=8, sigma=0.05)
+    result = fit(model, graphs, graphs, predict=task.predict, loss="sbcd", kind="vectors", epochs=5, lr=1e-2, select="last", seed=0)
+    assert result.kept_epoch == 5 and not result.stopped_early
+    on_val = evaluate(model, graphs, task.predict, "vectors", ["sbcd"], draw=1)["sbcd"]
+    on_test = evaluate(model, graphs, task.predict, "vectors", ["sbcd"])["sbcd"]
+    assert on_val == pytest.approx(result.history[-1]["val"], rel=1e-6) and on_val != pytest.approx(on_test, rel=1e-3)
+    with pytest.raises(ValueError, match="patience"):
+        fit(model, graphs, graphs, predict=task.predict, loss="sbcd", kind="vectors", epochs=1, lr=1e-2, select="last", patience=3)
+
+
+@pytest.mark.parametrize("setting", [{"folds": 0}, {"epochs": 0}, {"lr": 0.0}, {"limit": 0}, {"models": []}, {"sigmas": [0.0]}])
+def test_zero_settings_are_refused_not_read_as_the_default(tmp_path, setting):
+    with pytest.raises(SymbreakError, match="≥ 1|> 0|no models"):
+        run_benchmark("square-ssb", out=tmp_path, **{**dict(models=["egnn"], folds=1, epochs=1, progress=False), **setting})
+    assert not (tmp_path / "results.jsonl").exists()  # refused before anything ran
+
+
+def test_job_keys_hold_every_setting_that_changes_the_result():
+    from symbreak import __version__
+    from symbreak.bench import plan_jobs
+
+    task = get_task("dipoles")
+    plan = dict(models=["sann", "egnn"], losses=["sbcd"], subtasks=["dft"], folds=1, epochs=5, lr=1e-3, seed=0)
+    base = plan_jobs(task, **plan)
+    sann = json.loads(base[0].key())["settings"]
+    assert sann["symbreak"] == __version__ and sann["batch_size"] == 16 and sann["schedule"] == "plateau" and "sbmse" in sann["measures"]
+    assert sann["model"]["tol"] == 0.2 and sann["model"]["layers"] == 2  # model defaults, and the task's tolerance
+    assert base[0].options() == {"tol": 0.2} and base[1].options() == {}  # SANN reads the task's symmetry tolerance
+    keys = {j.key() for j in base}
+    assert not keys & {j.key() for j in plan_jobs(task, **plan, batch_size=32)}
+    assert not keys & {j.key() for j in plan_jobs(task, **plan, patience=5)}
+    assert [j.run_seed() for j in base] == [j.run_seed() for j in plan_jobs(task, **plan, batch_size=32)]  # same random numbers
+
+
+def test_records_written_under_other_settings_are_not_reused(tmp_path, caplog):
+    run_benchmark("square-ssb", out=tmp_path, models=["egnn"], losses=["cd"], folds=1, epochs=1, progress=False)
+    path = tmp_path / "results.jsonl"
+    record = json.loads(path.read_text())
+    record["settings"]["symbreak"] = "0.0.1"  # as if written by an older symbreak
+    record["key"] = json.dumps({**{k: record[k] for k in ("task", "subtask", "model", "loss", "fold", "epochs", "lr", "seed", "sigma")}, "settings": record["settings"]}, sort_keys=True)
+    path.write_text(json.dumps(record) + "\n")
+    with caplog.at_level("WARNING", logger="symbreak"):
+        res = run_benchmark("square-ssb", out=tmp_path, models=["egnn"], losses=["cd"], folds=1, epochs=1, progress=False)
+    assert res.ran == 1 and "other settings or another symbreak version" in caplog.text
+
+
+def test_a_cut_off_last_line_is_set_aside_and_its_job_rerun(tmp_path, caplog):
+    small = dict(models=["egnn"], losses=["cd"], folds=2, epochs=1, progress=False)
+    run_benchmark("square-ssb", out=tmp_path, **small)
+    path = tmp_path / "results.jsonl"
+    lines = path.read_text().splitlines()
+    path.write_text(lines[0] + "\n" + lines[1][: len(lines[1]) // 2])  # killed while writing job 2
+    with caplog.at_level("WARNING", logger="symbreak"):
+        res = run_benchmark("square-ssb", out=tmp_path, **small)
+    assert res.ran == 1 and "set aside" in caplog.text
+    assert len(load_records(path)) == 2 and (tmp_path / "results.jsonl.broken").read_text().strip() == lines[1][: len(lines[1]) // 2]
+    # a file a buggy writer left glued (broken text, then a whole record on the same line) keeps the record
+    path.write_text(lines[0] + "\n" + lines[1][:40] + lines[1] + "\n")
+    assert [r["key"] for r in load_records(path)] == [json.loads(lines[0])["key"], json.loads(lines[1])["key"]]
+
+
+def test_bad_output_paths_and_interrupts_are_one_clear_line(tmp_path, capsys, monkeypatch):
+    args = ["bench", "square-ssb", "--models", "egnn", "--loss", "cd", "--folds", "1", "--epochs", "1", "--no-progress"]
+    (tmp_path / "afile").write_text("x")
+    assert main(args + ["--out", str(tmp_path / "afile")]) == 2
+    assert "is a file" in capsys.readouterr().err
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "results.jsonl").write_text('{"not": "a record"}\n')
+    assert main(args + ["--out", str(tmp_path / "other")]) == 2
+    assert "not a symbreak record" in capsys.readouterr().err
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_runner, "run_one", interrupted)
+    assert main(args + ["--out", str(tmp_path / "run")]) == 130
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "0 of 1 jobs are finished" in err and "rerun the same command to resume" in err

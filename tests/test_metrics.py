@@ -117,3 +117,63 @@ def test_sbm_over_a_batch_of_molecules():
     assert abs(float(together) - np.mean(each)) < 1e-12
     with pytest.raises(ValueError, match="batch describes"):
         sbcd(torch.cat(preds), torch.cat(targets), syms[:2], batch=batch)
+
+
+# --- collapse: the paper's one-sided Chamfer is 0 when every atom predicts one target vector ---
+
+
+def _water():
+    from symbreak.tasks import load_water_modes
+
+    w = load_water_modes()
+    return w, detect_symmetry(w.positions - w.positions.mean(0), w.numbers)
+
+
+@pytest.mark.parametrize(("mode", "atom", "sign"), [("symmetric", 0, 1.0), ("asymmetric", 0, -1.0), ("bend", 0, 1.0), ("bend", 1, 1.0)])
+def test_collapsed_water_predictions_score_zero_sbcd_but_not_zero_sbmse(mode, atom, sign):
+    """The audit's cases: EGNN/PaiNN predicting the oxygen's vector at every atom (symmetric
+    stretch), SANN predicting minus it (asymmetric stretch), and the bend, open to the same."""
+    from symbreak.metrics import is_collapsed, sbmse
+
+    w, sym = _water()
+    y = t64(w.mode(mode))
+    images = transform_labels(y, sym.operations, sym.permutations, "vectors")
+    target_vector = (sign * images[:, atom]).unique(dim=0)  # a vector some image of the label holds
+    pred = target_vector[:1].expand(3, 3)
+    assert float(sbcd(pred, y, sym)) < 1e-20  # the paper's measure is fooled ...
+    assert is_collapsed(pred, y)  # ... the collapse check is not ...
+    zero = float(sbmse(torch.zeros_like(y), y, sym))
+    assert float(sbmse(pred, y, sym)) > 0.1 * zero  # ... nor the atom-matched verdict measure
+    assert float(symmetry_breaking_measure(pred, y, sym, metric="cd2")) > 0.1  # the two-sided one sees the missing vectors
+    assert not is_collapsed(images[3], y) and float(sbmse(images[3], y, sym)) < 1e-24  # a true image scores 0
+
+
+def test_sbmse_is_zero_only_on_an_image_of_the_target():
+    from symbreak.metrics import sbmse
+
+    sym = detect_symmetry(SQUARE, [6] * 4)
+    rng = np.random.default_rng(2)
+    y = t64(rng.normal(size=(4, 3)))
+    images = transform_labels(y, sym.operations, sym.permutations, "vectors")
+    assert all(float(sbmse(img, y, sym)) < 1e-24 for img in images)
+    # any prediction other than an image scores its squared distance to the nearest image
+    pred = y + 0.01
+    direct = min(float(((pred - img) ** 2).mean()) for img in images)
+    assert float(sbmse(pred, y, sym)) == pytest.approx(direct, rel=1e-12)
+    # SB-MSE ≥ SBCD/(3n) for every prediction: matching atoms can only cost more than the nearest target
+    for _ in range(5):
+        p = t64(rng.normal(size=(4, 3)))
+        assert float(sbmse(p, y, sym)) * 12 >= float(sbcd(p, y, sym)) - 1e-12
+
+
+def test_distinct_vectors_and_collapse_checks():
+    from symbreak.metrics import distinct_vectors, is_collapsed
+
+    y = t64([[0.0, 0.5, 0], [0.4, -0.2, 0], [-0.4, -0.2, 0]])
+    assert distinct_vectors(y, 1e-3) == 3 and distinct_vectors(y[[0, 0, 1]], 1e-3) == 2
+    assert is_collapsed(y[[1, 1, 2]], y) and not is_collapsed(y + 1e-3, y)  # nearly right is not collapsed
+    assert not is_collapsed(torch.zeros(3, 3), torch.zeros(3, 3))
+    with pytest.raises(ValueError, match="tol"):
+        distinct_vectors(y, -1.0)
+    with pytest.raises(ValueError, match="n ≥ 1"):
+        distinct_vectors(y[:0], 0.1)

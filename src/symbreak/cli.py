@@ -91,7 +91,7 @@ def _bench(args: argparse.Namespace) -> int:
     print(f"{task.name}: {result.ran} job(s) run, {result.skipped} already in {result.out / 'results.jsonl'}\n")
     print("\n\n".join(outputs["texts"]))
     if outputs["differences"]:
-        print("\nDiffers in kind from the paper (threshold %g):" % task.threshold)
+        print("\nDiffers in kind from the paper:")
         print("\n".join("  " + d for d in outputs["differences"]))
     if args.report:
         command = "symbreak bench " + " ".join(args.argv)
@@ -163,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SymbreakError as exc:
         print(f"symbreak: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:  # one line, not a traceback: what finished and how to resume
+        print(f"symbreak: {exc or 'interrupted'}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,7 +6,7 @@ import json
 import platform
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,16 +16,24 @@ import numpy as np
 from ..models import parse_spec
 from ..tasks import TableSpec, Task
 
-__all__ = ["Cell", "summarize", "format_table", "write_outputs", "write_report"]
+__all__ = ["Cell", "summarize", "format_table", "format_verdicts", "differences", "write_outputs", "write_report"]
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One table cell: our folds' test values (for the chosen σ of a +noise model) and the paper's value."""
+    """One table cell: our folds' test values (for the chosen σ of a +noise model) and the paper's value.
+
+    extras: every other recorded test measure, per fold; zero: the same measures for predicting
+    zero on each fold's test set; collapsed: per fold, the fraction of test molecules whose
+    prediction collapsed.
+    """
 
     values: tuple[float, ...]
     paper: str | None
     sigma: float | None = None
+    extras: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    zero: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    collapsed: tuple[float, ...] = ()
 
     @property
     def mean(self) -> float:
@@ -35,17 +43,54 @@ class Cell:
     def std(self) -> float:
         return float(np.std(self.values)) if self.values else float("nan")
 
+    @property
+    def collapsed_folds(self) -> int:
+        return sum(1 for c in self.collapsed if c > 0)
+
     def ours(self) -> str:
-        if not self.values:
-            return "—"
-        # one run has no spread to report; "± 0.000" would claim one
-        text = _fmt(self.mean) if len(self.values) == 1 else f"{_fmt(self.mean)} ± {_fmt(self.std)}"
-        return text + (f" (σ={self.sigma:g})" if self.sigma is not None else "")
+        return _spread(self.values) + (f" (σ={self.sigma:g})" if self.sigma is not None and self.values else "")
 
     def paper_mean(self) -> float | None:
-        if self.paper is None:
+        return None if self.paper is None else _paper_numbers(self.paper)[0]
+
+    def verdict(self, spec: TableSpec, words: tuple[str, str]) -> str:
+        """Our verdict by ``spec.rule`` on ``spec.verdict_measure`` against the zero baseline; a cell
+        with a collapsed fold is never "learns"."""
+        values, zero = self.extras.get(spec.verdict_measure, ()), self.zero.get(spec.verdict_measure, ())
+        if not values or len(zero) != len(values):
+            return "—"
+        if spec.rule == "mean":
+            word = words[0] if np.mean(values) < spec.fraction * np.mean(zero) else words[1]
+        else:
+            below = [v < spec.fraction * z for v, z in zip(values, zero)]
+            word = words[0] if all(below) else words[1] if not any(below) else "mixed"
+        if word == words[0] and self.collapsed_folds:
+            return f"collapsed ({self.collapsed_folds}/{len(values)} folds)"
+        return word
+
+    def paper_verdict(self, spec: TableSpec, words: tuple[str, str]) -> str | None:
+        """The paper's verdict from its printed value: its rule at ``spec.paper_threshold``; for
+        "folds", green/red judged from mean ± std (mean + std below: learns; mean − std at or
+        above: fails; mixed otherwise), because the text we have lost the table's colours."""
+        if self.paper is None or spec.paper_threshold is None:
             return None
-        return float(re.match(r"\s*([0-9.eE+-]+)", self.paper).group(1))
+        mean, std = _paper_numbers(self.paper)
+        t = spec.paper_threshold
+        if spec.rule == "mean":
+            return words[0] if mean < t else words[1]
+        return words[0] if mean + std < t else words[1] if mean - std >= t else "mixed"
+
+
+def _paper_numbers(text: str) -> tuple[float, float]:
+    numbers = [float(x) for x in re.findall(r"[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?", text)]
+    return numbers[0], (numbers[1] if len(numbers) > 1 else 0.0)
+
+
+def _spread(values: tuple[float, ...] | list[float]) -> str:
+    if not len(values):
+        return "—"
+    # one run has no spread to report; "± 0.000" would claim one
+    return _fmt(float(np.mean(values))) if len(values) == 1 else f"{_fmt(float(np.mean(values)))} ± {_fmt(float(np.std(values)))}"
 
 
 def _fmt(x: float) -> str:
@@ -59,9 +104,15 @@ def _cell(records: list[dict], model: str, subtask: str, loss: str, paper: str |
         by_sigma.setdefault(r.get("sigma"), []).append(r)
     if not by_sigma:
         return Cell((), paper)
-    # best σ chosen on validation (the paper picked on test; here they coincide for train = test tasks)
+    # σ is chosen on validation: a held-out set, or on train = test tasks another noise draw
     sigma = min(by_sigma, key=lambda s: np.mean([r["val"] for r in by_sigma[s]]))
-    return Cell(tuple(r["test"][measure] for r in sorted(by_sigma[sigma], key=lambda r: r["fold"])), paper, sigma)
+    chosen = sorted(by_sigma[sigma], key=lambda r: r["fold"])
+    measures = set(chosen[0]["test"]) - {measure, "collapsed"}
+    extras = {m: tuple(r["test"][m] for r in chosen) for m in measures if all(m in r["test"] for r in chosen)}
+    zero = {m: tuple(r["zero"][m] for r in chosen) for m in chosen[0].get("zero", {}) if all(m in r.get("zero", {}) for r in chosen)}
+    extras[measure] = tuple(r["test"][measure] for r in chosen)
+    collapsed = tuple(r["test"].get("collapsed", 0.0) for r in chosen)
+    return Cell(extras[measure], paper, sigma, extras, zero, collapsed)
 
 
 def summarize(records: list[dict], spec: TableSpec) -> dict[str, dict[str, Cell]]:
@@ -88,10 +139,14 @@ def summarize(records: list[dict], spec: TableSpec) -> dict[str, dict[str, Cell]
     return out
 
 
-def differences(table: dict[str, dict[str, Cell]], threshold: float, verdicts: tuple[str, str] = ("learns", "fails")) -> list[str]:
-    """Cells where we and the paper land on different sides of the task's success threshold.
+def differences(
+    table: dict[str, dict[str, Cell]], threshold: float, verdicts: tuple[str, str] = ("learns", "fails"), spec: TableSpec | None = None
+) -> list[str]:
+    """Cells where our verdict and the paper's differ.
 
-    ``verdicts`` names the two sides (below, at or above ``threshold``).
+    With a ``spec`` that has a ``rule``, ours is :meth:`Cell.verdict` and the paper's
+    :meth:`Cell.paper_verdict`; otherwise both compare the mean with ``threshold``, ``verdicts``
+    naming the two sides (below, at or above).
     """
 
     def _verdict(value: float) -> str:
@@ -103,10 +158,58 @@ def differences(table: dict[str, dict[str, Cell]], threshold: float, verdicts: t
             pm = cell.paper_mean()
             if pm is None or not cell.values:
                 continue
+            if spec is not None and spec.rule is not None:
+                ours, theirs = cell.verdict(spec, verdicts), cell.paper_verdict(spec, verdicts)
+                if theirs is None or ours == "—":
+                    continue
+                value = _fmt(float(np.mean(cell.extras[spec.verdict_measure])))
+                if ours != theirs:
+                    out.append(f"{row} / {header}: ours {ours} ({MEASURE_NAMES.get(spec.verdict_measure, spec.verdict_measure)} {value}), paper {theirs} ({cell.paper})")
+                continue
             ours, theirs = _verdict(cell.mean), _verdict(pm)
             if ours != theirs:
                 out.append(f"{row} / {header}: ours {_fmt(cell.mean)} ({ours}), paper {_fmt(pm)} ({theirs})")
     return out
+
+
+#: how the report names the recorded measures
+MEASURE_NAMES = {"cd": "CD", "sbcd": "SBCD", "sbmse": "SB-MSE", "sbcd2": "two-sided SBCD", "cd2": "two-sided CD", "mse": "MSE"}
+
+
+def format_verdicts(spec: TableSpec, table: dict[str, dict[str, Cell]], words: tuple[str, str], *, markdown: bool = False) -> str:
+    """The atom-matched companion of a per-atom table: SB-MSE and two-sided SBCD per column, our
+    verdict and the paper's, and a last row with the zero-prediction baseline."""
+    vm = spec.verdict_measure
+    headers = ["Model"]
+    for h in _headers(table):
+        headers += [f"{h} {MEASURE_NAMES[vm]}", f"{h} two-sided SBCD", f"{h} verdict", f"{h} paper's verdict"]
+    rows = []
+    for row, cells in table.items():
+        line = [row]
+        for c in cells.values():
+            line += [_spread(c.extras.get(vm, ())), _spread(c.extras.get("sbcd2", ())), c.verdict(spec, words) if c.values else "—", c.paper_verdict(spec, words) or "—"]
+        rows.append(line)
+    zero_line = ["predicting zero"]
+    for h in _headers(table):
+        cell = next((c for c in (cells[h] for cells in table.values()) if c.zero), None)
+        zero_line += [_spread(cell.zero.get(vm, ())) if cell else "—", _spread(cell.zero.get("sbcd2", ())) if cell else "—", "", ""]
+    rows.append(zero_line)
+    if spec.fraction != 1.0:
+        thr = ["threshold"]
+        for h in _headers(table):
+            cell = next((c for c in (cells[h] for cells in table.values()) if c.zero), None)
+            thr += [_fmt(spec.fraction * float(np.mean(cell.zero[vm]))) if cell and vm in cell.zero else "—", "", "", ""]
+        rows.append(thr)
+    return _render(spec.title.split(":")[0] + f", atom-matched ({MEASURE_NAMES[vm]}) and two-sided measures with verdicts", headers, rows, markdown)
+
+
+def _render(title: str, headers: list[str], rows: list[list[str]], markdown: bool) -> str:
+    if markdown:
+        lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
+    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths))  # noqa: E731
+    return "\n".join([title, line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
 def _headers(table: dict[str, dict[str, Cell]]) -> list[str]:
@@ -117,17 +220,16 @@ def format_table(spec: TableSpec, table: dict[str, dict[str, Cell]], *, markdown
     """The table as aligned text (terminal) or GitHub Markdown: ours and the paper's value per column."""
     headers = ["Model"] + [f"{h} {who}" for h in _headers(table) for who in ("(ours)", "(paper)")]
     rows = [[row] + [x for c in cells.values() for x in (c.ours(), c.paper or "—")] for row, cells in table.items()]
-    if markdown:
-        lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-        return "\n".join(lines)
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
-    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths))  # noqa: E731
-    return "\n".join([spec.title, line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
+    return _render(spec.title, headers, rows, markdown)
 
 
-def plot_table(spec: TableSpec, table: dict[str, dict[str, Cell]], path: Path, threshold: float | None) -> Path:
-    """Grouped bars (ours, mean ± std over folds) with the paper's means as black marks; log scale."""
+def plot_table(spec: TableSpec, table: dict[str, dict[str, Cell]], path: Path, threshold: float | None, *, measure: str | None = None) -> Path:
+    """Grouped bars (ours, mean ± std over folds), log scale.
+
+    Without ``measure``: the table's own measure, the paper's means as black marks. With
+    ``measure`` (the verdict measure): its values, and each column's verdict threshold
+    (``spec.fraction`` × the zero-prediction baseline) as grey marks.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -138,23 +240,51 @@ def plot_table(spec: TableSpec, table: dict[str, dict[str, Cell]], path: Path, t
     fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(rows) + 2), 4.2))
     for k, h in enumerate(headers):
         x = np.arange(len(rows)) + (k - (len(headers) - 1) / 2) * width
-        means = np.array([table[r][h].mean for r in rows])
-        stds = np.array([table[r][h].std for r in rows])
-        ax.bar(x, np.maximum(means, 1e-5), width, yerr=stds, label=f"{h} (ours)", alpha=0.85, capsize=2)
-        paper = [table[r][h].paper_mean() for r in rows]
-        px = [xi for xi, p in zip(x, paper) if p is not None]
-        ax.scatter(px, [max(p, 1e-5) for p in paper if p is not None], marker="_", s=200, color="black", zorder=3, label="paper" if k == 0 else None)
-    if threshold is not None:
+        vals = [table[r][h].values if measure is None else table[r][h].extras.get(measure, ()) for r in rows]
+        means = np.array([np.mean(v) if len(v) else np.nan for v in vals])
+        stds = np.array([np.std(v) if len(v) else np.nan for v in vals])
+        ax.bar(x, np.maximum(means, 1e-7), width, yerr=stds, label=f"{h} (ours)", alpha=0.85, capsize=2)
+        if measure is None:
+            marks = [table[r][h].paper_mean() for r in rows]
+            label = "paper"
+        else:
+            marks = [spec.fraction * float(np.mean(table[r][h].zero[measure])) if measure in table[r][h].zero else None for r in rows]
+            label = "threshold (× zero prediction)"
+        mx = [xi for xi, p in zip(x, marks) if p is not None]
+        colour = "black" if measure is None else "grey"
+        ax.scatter(mx, [max(p, 1e-7) for p in marks if p is not None], marker="_", s=200, color=colour, zorder=3, label=label if k == 0 else None)
+    if threshold is not None and measure is None and spec.rule is None:
         ax.axhline(threshold, color="grey", ls="--", lw=1, label=f"threshold {threshold:g}")
     ax.set_yscale("log")
     ax.set_xticks(np.arange(len(rows)), rows, rotation=35, ha="right")
-    ax.set_ylabel("test metric")
-    ax.set_title(spec.title.split(":")[0])
+    ax.set_ylabel("test " + (MEASURE_NAMES.get(measure, measure) if measure else "metric"))
+    ax.set_title(spec.title.split(":")[0] + (f", {MEASURE_NAMES.get(measure, measure)}" if measure else ""))
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+_RULES = {
+    "mean": "Verdict: a model learns when its mean atom-matched error over folds is below that of "
+    "predicting zero on the same test sets (the table's last row); a cell with a fold whose prediction collapsed (fewer distinct vectors than the "
+    "target) is flagged and never counts as learning. The paper's one-sided CD/SBCD is 0 when every atom predicts one of "
+    "the target's vectors, so our verdicts use the atom-matched SB-MSE instead.",
+    "folds": "Verdict (the paper's rule for this table): learns when no fold reaches the threshold, fails when every fold "
+    "does, mixed otherwise; the threshold is a fraction of predicting zero on the same test set, in the atom-matched "
+    "SB-MSE; a cell with a collapsed fold (fewer distinct vectors than the target) never counts as learning. The paper's "
+    "one-sided SBCD is 0 when every atom predicts one of the target's vectors, so our verdicts do not use it. The paper's "
+    "verdict is judged from its printed mean ± std (its colours are not in the text we have).",
+}
+
+
+def _cell_summary(spec: TableSpec, c: Cell, words: tuple[str, str]) -> dict[str, Any]:
+    out = {"mean": c.mean, "std": c.std, "folds": list(c.values), "sigma": c.sigma, "paper": c.paper}
+    if spec.rule is not None:
+        out.update(measures={m: list(v) for m, v in c.extras.items()}, zero={m: list(v) for m, v in c.zero.items()}, collapsed=list(c.collapsed),
+                   verdict=c.verdict(spec, words) if c.values else None, paper_verdict=c.paper_verdict(spec, words))  # fmt: skip
+    return out
 
 
 def write_outputs(task: Task, records: list[dict], out: Path, settings: dict[str, Any]) -> dict[str, Any]:
@@ -167,8 +297,12 @@ def write_outputs(task: Task, records: list[dict], out: Path, settings: dict[str
         texts.append(format_table(spec, table))
         markdown.append(f"### {spec.title}\n\n{format_table(spec, table, markdown=True)}\n" + (f"\n{spec.note}\n" if spec.note else ""))
         plots.append(plot_table(spec, table, out / f"{task.name}-table{k}.png", task.threshold))
-        diffs += differences(table, task.threshold, task.verdicts)
-        summary.append({"title": spec.title, "cells": {r: {h: {"mean": c.mean, "std": c.std, "folds": list(c.values), "sigma": c.sigma, "paper": c.paper} for h, c in cells.items()} for r, cells in table.items()}})
+        if spec.rule is not None:
+            texts.append(format_verdicts(spec, table, task.verdicts))
+            markdown.append(f"#### {spec.title.split(':')[0]}, atom-matched\n\n{format_verdicts(spec, table, task.verdicts, markdown=True)}\n\n{_RULES[spec.rule]}\n" + (f"\n{spec.rule_note}\n" if spec.rule_note else ""))
+            plots.append(plot_table(spec, table, out / f"{task.name}-table{k}-{spec.verdict_measure}.png", None, measure=spec.verdict_measure))
+        diffs += differences(table, task.threshold, task.verdicts, spec)
+        summary.append({"title": spec.title, "cells": {r: {h: _cell_summary(spec, c, task.verdicts) for h, c in cells.items()} for r, cells in table.items()}})
     extras = task.report_extras(records, out)
     texts += extras["texts"]
     markdown += extras["markdown"]
@@ -202,7 +336,7 @@ def write_report(task: Task, outputs: dict[str, Any], settings: dict[str, Any], 
         "",
         f"- Machine: {platform.machine()}, {platform.system()} {platform.release()}, Python {platform.python_version()}, torch {torch.__version__}, symbreak {__version__}",
         f"- Settings: {json.dumps(settings)}",
-        f"- Verdict: \"{task.verdicts[0]}\" below {task.threshold:g}, \"{task.verdicts[1]}\" otherwise",
+        *([] if any(t.rule for t in task.tables) else [f"- Verdict: \"{task.verdicts[0]}\" below {task.threshold:g}, \"{task.verdicts[1]}\" otherwise"]),
         "",
         *outputs["markdown"],
         "",

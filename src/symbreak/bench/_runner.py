@@ -3,6 +3,7 @@ r"""The experiment runner: every (sub-task, model, loss, fold) as one resumable 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 import zlib
@@ -14,12 +15,14 @@ from typing import Any
 import torch
 
 from .._errors import SymbreakError
-from ..models import build_model, parse_spec
+from ..models import build_model, model_config, parse_spec
 from ..tasks import Task, get_task
-from ._losses import LOSSES
-from ._training import evaluate, fit
+from ._losses import LOSSES, REPORTED
+from ._training import ZeroModel, evaluate, fit
 
-__all__ = ["Job", "plan_jobs", "run_benchmark", "load_records", "BenchResult", "NOISE_SIGMAS"]
+log = logging.getLogger("symbreak")
+
+__all__ = ["Job", "plan_jobs", "job_settings", "run_benchmark", "load_records", "BenchResult", "BenchInterrupted", "NOISE_SIGMAS"]
 
 #: σ values (Å) tried for every "+noise" model; the table reports the best (SANN paper, §6)
 NOISE_SIGMAS = (0.001, 0.01, 0.1)
@@ -27,7 +30,14 @@ NOISE_SIGMAS = (0.001, 0.01, 0.1)
 
 @dataclass(frozen=True)
 class Job:
-    """One training run. Its :meth:`key` identifies it in ``results.jsonl``: equal keys are not rerun."""
+    """One training run. Its :meth:`key` identifies it in ``results.jsonl``: equal keys are not rerun.
+
+    The identity fields (task … limit) name the run and seed its random numbers (:meth:`run_seed`,
+    unchanged when settings are added, so a rerun draws the same numbers). ``settings`` holds
+    everything else that changes the result: batch size, patience, which epoch is kept, the
+    schedule, the measures recorded, the model's resolved options (defaults included) and the
+    symbreak version. Both go into the key, so a record written under other settings is never reused.
+    """
 
     task: str
     subtask: str
@@ -39,23 +49,51 @@ class Job:
     seed: int
     sigma: float | None = None
     limit: int | None = None
+    settings: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def _identity(self) -> dict[str, Any]:
+        fields = {k: v for k, v in asdict(self).items() if k != "settings"}
+        if fields["limit"] is None:  # seeds of jobs planned before `limit` existed stay the same
+            del fields["limit"]
+        return fields
 
     def key(self) -> str:
-        fields = asdict(self)
-        if fields["limit"] is None:  # keys written before `limit` existed stay valid
-            del fields["limit"]
-        return json.dumps(fields, sort_keys=True)
+        return json.dumps({**self._identity(), "settings": self.settings}, sort_keys=True, default=str)
 
     def run_seed(self) -> int:
-        """A seed derived from everything that defines the job: reruns repeat it exactly."""
-        return zlib.crc32(self.key().encode())
+        """A seed derived from what names the job: reruns repeat it exactly."""
+        return zlib.crc32(json.dumps(self._identity(), sort_keys=True).encode())
 
     def options(self) -> dict[str, Any]:
-        return {} if self.sigma is None else {"sigma": self.sigma, "seed": self.run_seed()}
+        extra = dict(self.settings.get("model_options", {}))
+        return extra if self.sigma is None else {**extra, "sigma": self.sigma, "seed": self.run_seed()}
 
 
 def _has_variant(spec: str, variant: str) -> bool:
     return variant in parse_spec(spec)[0].lower().replace("++", "").split("+")[1:]
+
+
+def _model_options(task: Task, spec: str) -> dict[str, Any]:
+    """Options the task hands every model that takes them: the tolerance its symmetries were detected at."""
+    if task.run_job is not None or "tol" in parse_spec(spec)[1] or "tol" not in model_config(spec):
+        return {}
+    return {"tol": task.symmetry_tol}
+
+
+def job_settings(task: Task, spec: str, *, batch_size: int, patience: int | None) -> dict[str, Any]:
+    """Everything besides a job's identity that changes its result (see :class:`Job`)."""
+    from .. import __version__
+
+    settings: dict[str, Any] = {"symbreak": __version__}
+    if task.run_job is None:
+        options = _model_options(task, spec)
+        settings.update(
+            batch_size=batch_size, patience=patience, select=task.select, schedule=task.schedule, measures=list(REPORTED),
+            model=model_config(spec, **options), model_options=options,
+        )  # fmt: skip
+    else:
+        settings.update(task.job_settings())
+    return settings
 
 
 def plan_jobs(
@@ -70,30 +108,85 @@ def plan_jobs(
     seed: int,
     sigmas: Sequence[float] = NOISE_SIGMAS,
     limit: int | None = None,
+    batch_size: int | None = None,
+    patience: int | None = None,
 ) -> list[Job]:
     """Every job of a benchmark, in the order they run (fold-major, so early folds of all models finish first)."""
+    batch_size = task.batch_size if batch_size is None else batch_size
+    settings = {m: job_settings(task, m, batch_size=batch_size, patience=patience) for m in models}
     jobs = []
     for fold in range(folds):
         for subtask in subtasks:
             for model in models:
                 for loss in losses:
                     for sigma in sigmas if _has_variant(model, "noise") else (None,):
-                        jobs.append(Job(task.name, subtask, model, loss, fold, epochs, lr, seed, sigma, limit))
+                        jobs.append(Job(task.name, subtask, model, loss, fold, epochs, lr, seed, sigma, limit, settings[model]))
     return jobs
 
 
-def load_records(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """Records of ``results.jsonl``; a line cut short by an interruption is skipped, not fatal."""
+def _recover(line: str) -> tuple[str, dict[str, Any] | None]:
+    """Split a line that does not parse into the broken text and a whole record glued after it, if any."""
+    decoder = json.JSONDecoder()
+    for start in [i for i, c in enumerate(line) if c == "{"][1:]:
+        try:
+            obj, end = decoder.raw_decode(line, start)
+        except json.JSONDecodeError:
+            continue
+        if end == len(line.rstrip()) and isinstance(obj, dict):
+            return line[:start], obj
+    return line, None
+
+
+def load_records(path: str | os.PathLike, *, repair: bool = False) -> list[dict[str, Any]]:
+    """Records of ``results.jsonl``.
+
+    A line cut short by a killed write (and a record a later run glued onto it) is not fatal: the
+    whole records are kept, the broken text is set aside in ``results.jsonl.broken`` with a
+    warning, and with ``repair`` the file is rewritten without it, so the next record starts on a
+    line of its own. A line of valid JSON that is not a record is a :class:`SymbreakError`.
+    """
     path = Path(path)
     if not path.exists():
         return []
-    out = []
-    for line in path.read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
+    if path.is_dir():
+        raise SymbreakError(f"{path} is a folder, expected a results.jsonl file")
+    text = path.read_text()
+    out, broken = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
             continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            bad, record = _recover(line)
+            broken.append(bad)
+            if record is None:
+                continue
+        if not isinstance(record, dict) or "key" not in record:
+            raise SymbreakError(f"{path}, line {number}: valid JSON but not a symbreak record (no 'key'); move the file aside or pick another --out")
+        out.append(record)
+    if broken:
+        log.warning("%s: %d broken line(s) (an interrupted write) set aside in %s; their jobs will run again", path, len(broken), path.name + ".broken")
+        if repair:
+            with open(path.with_name(path.name + ".broken"), "a") as fh:
+                fh.write("".join(b + "\n" for b in broken))
+            _write_atomic(path, "".join(json.dumps(r) + "\n" for r in out))
+    elif repair and text and not text.endswith("\n"):
+        _write_atomic(path, text + "\n")
     return out
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class BenchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a benchmark: says what finished and how to resume."""
 
 
 @dataclass
@@ -116,14 +209,20 @@ def _progress(total: int, enabled: bool, desc: str) -> Any:
 
 def run_one(job: Job, task: Task, graphs: list, progress: Any = None, *, batch_size: int, patience: int | None, scratch: Path | None = None) -> dict[str, Any]:
     """Train and test one job; returns its record. A task with its own ``run_job`` runs it itself,
-    keeping any partial state in ``scratch / <job seed>.json`` (removed once the record is written)."""
+    keeping any partial state in ``scratch / <job seed>.json`` (removed once the record is written).
+
+    A per-atom job's record holds, on its test set: every measure of :data:`REPORTED`, the
+    fraction of molecules whose prediction collapsed (fewer distinct vectors than the target), and
+    the same measures for predicting zero (``zero``), the "learned nothing" baseline the verdicts
+    compare with; and the validation curve.
+    """
     if task.run_job is not None:
         torch.manual_seed(job.run_seed())
         start = time.perf_counter()
         checkpoint = None if scratch is None else scratch / f"{job.run_seed()}.json"
         record = task.run_job(job, graphs, progress, checkpoint)
         return {**asdict(job), "key": job.key(), **record, "seconds": round(time.perf_counter() - start, 3)}
-    train_idx, val_idx, test_idx = task.splits(len(graphs), job.fold + 1, job.seed)[job.fold]
+    train_idx, val_idx, test_idx = task.splits(graphs, job.subtask, job.fold + 1, job.seed)[job.fold]
     pick = lambda idx: [graphs[i] for i in idx]  # noqa: E731
     torch.manual_seed(job.run_seed())
     model = build_model(job.model, **job.options())
@@ -134,21 +233,32 @@ def run_one(job: Job, task: Task, graphs: list, progress: Any = None, *, batch_s
             progress.set_postfix_str(f"{job.subtask or job.task} {job.model} {job.loss} fold {job.fold} epoch {epoch}/{job.epochs} val {row['val']:.4f}", refresh=False)
 
     result = fit(
-        model, pick(train_idx), pick(val_idx), predict=task.predict, loss=job.loss, kind=task.kind,
-        epochs=job.epochs, lr=job.lr, batch_size=batch_size, patience=patience, seed=job.run_seed(), on_epoch=on_epoch,
+        model, pick(train_idx), pick(val_idx), predict=task.predict, loss=job.loss, kind=task.kind, epochs=job.epochs, lr=job.lr,
+        batch_size=batch_size, patience=patience, select=task.select, schedule=task.schedule, seed=job.run_seed(), on_epoch=on_epoch,
     )  # fmt: skip
-    test = evaluate(model, pick(test_idx), task.predict, task.kind, sorted({"cd", "sbcd", job.loss}))
+    measures = sorted(set(REPORTED) | {job.loss})
+    test = evaluate(model, pick(test_idx), task.predict, task.kind, measures, collapse=True)
+    zero = evaluate(ZeroModel(), pick(test_idx), task.predict, task.kind, measures)
     return {
         **asdict(job),
         "key": job.key(),
         "test": test,
-        "val": result.best_val,
+        "zero": zero,
+        "val": result.kept_val,
+        "best_val": result.best_val,
         "best_epoch": result.best_epoch,
+        "kept_epoch": result.kept_epoch,
         "stopped_early": result.stopped_early,
         "final_train": result.history[-1]["train"],
+        "val_curve": [float(f"{h['val']:.4g}") for h in result.history],
         "seconds": round(time.perf_counter() - start, 3),
         "parameters": sum(p.numel() for p in model.parameters()),
     }
+
+
+def _given(value: Any, default: Any) -> Any:
+    """``value`` unless it is None: 0 is a value (and is refused by the checks), not "the default"."""
+    return default if value is None else value
 
 
 def run_benchmark(
@@ -170,34 +280,43 @@ def run_benchmark(
     """Run (or resume) a benchmark; results stream to ``out/results.jsonl``.
 
     Settings left as None take the task's (the paper's) values, or its ``quick`` overrides when
-    ``quick`` is set. A job whose key is already in ``results.jsonl`` is not rerun, so an
-    interrupted run loses at most the job in progress. ``limit`` caps the number of structures of
-    tasks that read a large data set (``canonicalization``).
+    ``quick`` is set; 0 folds, epochs, learning rate or limit are refused, never read as "the
+    default". A job whose key (every setting that changes its result, and the symbreak version) is
+    already in ``results.jsonl`` is not rerun, so an interrupted run loses at most the job in
+    progress; Ctrl-C raises :class:`BenchInterrupted`, which says so. ``limit`` caps the number of
+    structures of tasks that read a large data set (``canonicalization``).
     """
     task = get_task(task) if isinstance(task, str) else task
     q = task.quick if quick else {}
     settings = {
-        "models": list(models or q.get("models", task.models)),
-        "losses": list(losses or task.losses),
-        "subtasks": list(subtasks or task.subtasks),
-        "folds": folds or q.get("folds", task.folds),
-        "epochs": epochs or q.get("epochs", task.epochs),
-        "lr": lr or q.get("lr", task.lr),
+        "models": list(_given(models, q.get("models", task.models))),
+        "losses": list(_given(losses, task.losses)),
+        "subtasks": list(_given(subtasks, q.get("subtasks", task.subtasks))),
+        "folds": _given(folds, q.get("folds", task.folds)),
+        "epochs": _given(epochs, q.get("epochs", task.epochs)),
+        "lr": _given(lr, q.get("lr", task.lr)),
         "seed": seed,
-        "sigmas": list(sigmas or q.get("sigmas", NOISE_SIGMAS)),
+        "sigmas": list(_given(sigmas, q.get("sigmas", NOISE_SIGMAS))),
         "batch_size": task.batch_size,
-        "patience": task.patience,
-        "limit": limit or q.get("limit"),
+        "patience": task.patience if task.select == "best" else None,
+        "select": task.select,
+        "schedule": task.schedule,
+        "limit": _given(limit, q.get("limit")),
     }
     if settings["limit"] is not None:
         if settings["limit"] < 1:
             raise SymbreakError(f"limit must be ≥ 1, got {settings['limit']}")
         task.limit = settings["limit"]
+    for key in ("models", "losses", "subtasks", "sigmas"):
+        if not settings[key]:
+            raise SymbreakError(f"no {key} given: name at least one, or leave the option out for the paper's")
     for name in settings["losses"]:
         if name not in LOSSES and task.run_job is None:
             raise SymbreakError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}")
     if settings["folds"] < 1 or settings["epochs"] < 1 or not settings["lr"] > 0:
         raise SymbreakError(f"need folds ≥ 1, epochs ≥ 1 and lr > 0; got {settings['folds']}, {settings['epochs']}, {settings['lr']}")
+    if any(not s > 0 for s in settings["sigmas"]):
+        raise SymbreakError(f"noise σ must be > 0 Å, got {settings['sigmas']}")
     for name in settings["subtasks"]:
         if name not in task.subtasks:
             raise SymbreakError(f"task {task.name!r} has no sub-task {name!r}; it has {list(task.subtasks)}")
@@ -208,23 +327,46 @@ def run_benchmark(
         else:
             build_model(spec, **({"sigma": 0.01} if _has_variant(spec, "noise") else {}))
     out = Path(out or Path("results") / task.name)
+    if out.exists() and not out.is_dir():
+        raise SymbreakError(f"--out {out} is a file; give a folder (it will hold results.jsonl, tables and plots)")
     out.mkdir(parents=True, exist_ok=True)
     path = out / "results.jsonl"
-    jobs = plan_jobs(task, **{k: settings[k] for k in ("models", "losses", "subtasks", "folds", "epochs", "lr", "seed", "sigmas", "limit")})
-    done = {r["key"] for r in load_records(path)}
+    jobs = plan_jobs(
+        task, **{k: settings[k] for k in ("models", "losses", "subtasks", "folds", "epochs", "lr", "seed", "sigmas", "limit", "batch_size", "patience")}
+    )
+    previous = load_records(path, repair=True)
+    done = {r["key"] for r in previous}
     todo = [j for j in jobs if j.key() not in done]
+    planned, names = {j.key() for j in jobs}, {j.run_seed() for j in todo}
+    stale = sum(1 for r in previous if r["key"] not in planned and Job(**_identity_of(r)).run_seed() in names)
+    if stale:
+        log.warning("%s: %d record(s) of these jobs were written under other settings or another symbreak version; they are not reused", path, stale)
     graphs = {s: task.dataset(s) for s in settings["subtasks"]}
     bar = _progress(len(jobs), progress, task.name)
     bar.update(len(jobs) - len(todo))
-    with open(path, "a") as fh:
-        for job in todo:
-            record = run_one(job, task, graphs[job.subtask], bar, batch_size=settings["batch_size"], patience=settings["patience"], scratch=out / "partial")
-            fh.write(json.dumps(record) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-            (out / "partial" / f"{job.run_seed()}.json").unlink(missing_ok=True)
-            bar.update(1)
+    finished = 0
+    try:
+        with open(path, "a") as fh:
+            for job in todo:
+                record = run_one(job, task, graphs[job.subtask], bar, batch_size=settings["batch_size"], patience=settings["patience"], scratch=out / "partial")
+                fh.write(json.dumps(record) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+                (out / "partial" / f"{job.run_seed()}.json").unlink(missing_ok=True)
+                finished += 1
+                bar.update(1)
+    except KeyboardInterrupt:
+        bar.close()
+        raise BenchInterrupted(
+            f"interrupted: {len(jobs) - len(todo) + finished} of {len(jobs)} jobs are finished and saved in {path}; "
+            "rerun the same command to resume (long jobs continue from their checkpoint)"
+        ) from None
     bar.close()
     keys = {j.key() for j in jobs}
     records = [r for r in load_records(path) if r["key"] in keys]
     return BenchResult(task, records, ran=len(todo), skipped=len(jobs) - len(todo), out=out, settings=settings)
+
+
+def _identity_of(record: dict[str, Any]) -> dict[str, Any]:
+    names = ("task", "subtask", "model", "loss", "fold", "epochs", "lr", "seed", "sigma", "limit")
+    return {k: record.get(k) for k in names}

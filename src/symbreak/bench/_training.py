@@ -1,4 +1,14 @@
-r"""One training run: AdamW, one-cycle learning rate, early stopping on validation, best weights kept."""
+r"""One training run: AdamW, a one-cycle or on-plateau learning rate, and which epoch's weights to keep.
+
+Two ways to end a run, because they answer different questions:
+
+- ``select="last"``: train the fixed number of epochs and keep the last weights. The only honest
+  choice when validation *is* the test set (the SANN paper's synthetic tasks): picking the best
+  epoch there would select on the test set.
+- ``select="best"``: keep the weights of the best validation epoch; with ``patience``, stop once
+  validation has not improved for that many epochs. With ``schedule="plateau"`` the learning rate
+  halves whenever validation stalls, so a run trains until it has converged (capped at ``epochs``).
+"""
 
 from __future__ import annotations
 
@@ -9,19 +19,35 @@ from typing import Any
 
 import torch
 
+from ..metrics import is_collapsed
 from ._losses import measure
 
-__all__ = ["fit", "evaluate", "FitResult"]
+__all__ = ["fit", "evaluate", "FitResult", "ZeroModel", "SCHEDULES"]
+
+SCHEDULES = ("onecycle", "plateau")
 
 
 @dataclass
 class FitResult:
-    """best_epoch: epoch (1-based) of the lowest validation loss, whose weights the model now holds."""
+    """best_epoch: epoch (1-based) of the lowest validation loss; kept_epoch: the epoch whose weights the model holds."""
 
     best_epoch: int
     best_val: float
     history: list[dict[str, float]] = field(default_factory=list)
     stopped_early: bool = False
+    kept_epoch: int = 0
+
+    @property
+    def kept_val(self) -> float:
+        """Validation loss of the weights the model holds."""
+        return self.history[self.kept_epoch - 1]["val"]
+
+
+class ZeroModel(torch.nn.Module):
+    """Predicts zeros of the labels' width: through a task's ``predict``, the 'learned nothing' baseline."""
+
+    def forward(self, data: Any) -> torch.Tensor:
+        return data.pos.new_zeros((len(data.pos), data.y.shape[-1]))
 
 
 def _loader(graphs: Sequence[Any], batch_size: int, shuffle: bool, seed: int) -> Any:
@@ -31,15 +57,34 @@ def _loader(graphs: Sequence[Any], batch_size: int, shuffle: bool, seed: int) ->
     return DataLoader(list(graphs), batch_size=batch_size, shuffle=shuffle, generator=gen)
 
 
-def evaluate(model: torch.nn.Module, graphs: Sequence[Any], predict: Callable, kind: str, measures: Sequence[str]) -> dict[str, float]:
-    """Mean of each measure over ``graphs`` (every molecule weighted equally), model in eval mode."""
+def evaluate(
+    model: torch.nn.Module, graphs: Sequence[Any], predict: Callable, kind: str, measures: Sequence[str], *, draw: int = 0, collapse: bool = False
+) -> dict[str, float]:
+    """Mean of each measure over ``graphs`` (every molecule weighted equally), model in eval mode.
+
+    draw: which fixed noise draw a ``+noise`` model evaluates with (validation and test use
+    different ones, so a σ chosen on validation is not chosen on the test draw).
+    collapse: also return ``"collapsed"``, the fraction of molecules whose prediction has fewer
+    distinct vectors than their target (:func:`symbreak.metrics.is_collapsed`).
+    """
+    from ..models import set_noise_draw
+
     model.eval()
+    set_noise_draw(model, draw)
     sums = dict.fromkeys(measures, 0.0)
+    collapsed = 0
     for batch in _loader(graphs, 64, False, 0):
         pred = predict(model, batch).detach()
         for m in measures:
             sums[m] += float(measure(m, pred, batch.y, batch, kind)) * batch.num_graphs
-    return {m: s / len(graphs) for m, s in sums.items()}
+        if collapse:
+            counts = torch.bincount(batch.batch, minlength=batch.num_graphs).tolist()
+            collapsed += sum(is_collapsed(p, t) for p, t in zip(torch.split(pred, counts), torch.split(batch.y, counts)))
+    set_noise_draw(model, 0)
+    out = {m: s / len(graphs) for m, s in sums.items()}
+    if collapse:
+        out["collapsed"] = collapsed / len(graphs)
+    return out
 
 
 def fit(
@@ -55,20 +100,31 @@ def fit(
     batch_size: int = 1,
     weight_decay: float = 1e-2,
     patience: int | None = None,
+    select: str = "best",
+    schedule: str = "onecycle",
     seed: int = 0,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
 ) -> FitResult:
-    """Train ``model`` in place with AdamW and a one-cycle schedule (peak ``lr``), stepping every batch.
+    """Train ``model`` in place with AdamW, stepping every batch.
 
-    Early stopping: stop when the validation loss has not improved for ``patience`` epochs (None:
-    never); the weights of the best validation epoch are restored (a deep copy, not a reference to
-    the live parameters).
+    schedule: ``"onecycle"`` (peak ``lr``, annealed over ``epochs``) or ``"plateau"`` (``lr``,
+    halved after 10 epochs without a better validation loss).
+    select: ``"best"`` restores the weights of the best validation epoch (a deep copy, not a
+    reference to the live parameters) and stops after ``patience`` epochs without improvement
+    (None: never); ``"last"`` keeps the last epoch's weights and never stops early.
     """
     if epochs < 1 or not lr > 0:
         raise ValueError(f"need epochs ≥ 1 and lr > 0, got {epochs}, {lr}")
+    if select not in ("best", "last") or schedule not in SCHEDULES:
+        raise ValueError(f"select must be 'best' or 'last' and schedule one of {SCHEDULES}; got {select!r}, {schedule!r}")
+    if select == "last" and patience is not None:
+        raise ValueError("select='last' trains every epoch: patience must be None")
     loader = _loader(train, batch_size, True, seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * len(loader))
+    if schedule == "onecycle":
+        sched: Any = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * len(loader))
+    else:
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=10)
     best = FitResult(0, float("inf"))
     best_state = copy.deepcopy(model.state_dict())
     for epoch in range(1, epochs + 1):
@@ -79,18 +135,26 @@ def fit(
             value = measure(loss, predict(model, batch), batch.y, batch, kind)
             value.backward()
             opt.step()
-            sched.step()
+            if schedule == "onecycle":
+                sched.step()
             total += float(value.detach()) * batch.num_graphs
-        val_loss = evaluate(model, val, predict, kind, [loss])[loss]
-        row = {"epoch": epoch, "train": total / len(train), "val": val_loss}
+        val_loss = evaluate(model, val, predict, kind, [loss], draw=1)[loss]
+        if schedule == "plateau":
+            sched.step(val_loss)
+        row = {"epoch": epoch, "train": total / len(train), "val": val_loss, "lr": opt.param_groups[0]["lr"]}
         best.history.append(row)
         if on_epoch is not None:
             on_epoch(epoch, row)
         if val_loss < best.best_val:
             best.best_epoch, best.best_val = epoch, val_loss
-            best_state = copy.deepcopy(model.state_dict())
+            if select == "best":
+                best_state = copy.deepcopy(model.state_dict())
         elif patience is not None and epoch - best.best_epoch >= patience:
             best.stopped_early = True
             break
-    model.load_state_dict(best_state)
+    if select == "best":
+        model.load_state_dict(best_state)
+        best.kept_epoch = best.best_epoch
+    else:
+        best.kept_epoch = len(best.history)
     return best

@@ -11,16 +11,24 @@ import torch
 from ..rotations import act_batch
 from ._distances import chamfer_distance, emd
 
-__all__ = ["symmetry_breaking_measure", "sbcd", "transform_labels", "METRICS"]
+__all__ = ["symmetry_breaking_measure", "sbcd", "sbmse", "transform_labels", "METRICS"]
 
 
 def _mse(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return ((x - y) ** 2).mean(dim=(-2, -1))
 
 
+def _two_sided(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return chamfer_distance(x, y, symmetric=True)
+
+
+#: name → m(x (..., n, d), y (..., n, d)) -> (...). "chamfer"/"cd" is the paper's one-sided Chamfer
+#: distance, which every atom predicting one target vector minimises (collapse); "cd2" adds the
+#: reverse term and "mse" matches atoms, so neither can be gamed that way.
 METRICS: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "chamfer": chamfer_distance,
     "cd": chamfer_distance,
+    "cd2": _two_sided,
     "emd": emd,
     "mse": _mse,
 }
@@ -73,7 +81,8 @@ def symmetry_breaking_measure(
         A :class:`~symbreak.Symmetry` (or a sequence, one per molecule), or any object with
         ``operations (k, 3, 3)`` and ``permutations (k, n)``.
     metric:
-        ``"chamfer"``/``"cd"``, ``"emd"``, ``"mse"``, or a callable ``m(x (..., n, d), y (..., n, d)) -> (...)``.
+        ``"chamfer"``/``"cd"`` (one-sided, the paper's), ``"cd2"`` (two-sided), ``"emd"``,
+        ``"mse"`` (atom-matched: with ``"mse"`` this is SB-MSE), or a callable ``m(x (..., n, d), y (..., n, d)) -> (...)``.
     kind:
         How g acts on the labels: ``"vectors"`` (1o), ``"positions"`` (about the molecule's centre:
         pass centred positions), ``"pseudovectors"`` (1e), ``"scalars"``, ``"tensors"`` (flattened
@@ -114,3 +123,12 @@ def symmetry_breaking_measure(
 def sbcd(pred: Any, target: Any, symmetry: Any, *, kind: str = "vectors", batch: torch.Tensor | None = None) -> torch.Tensor:
     """The symmetry-breaking Chamfer distance: :func:`symmetry_breaking_measure` with ``metric="chamfer"``."""
     return symmetry_breaking_measure(pred, target, symmetry, metric="chamfer", kind=kind, batch=batch)
+
+
+def sbmse(pred: Any, target: Any, symmetry: Any, *, kind: str = "vectors", batch: torch.Tensor | None = None) -> torch.Tensor:
+    r"""The atom-matched symmetry-breaking error :math:`\min_{g \in \mathrm{Sym}(x)} \frac{1}{nd} \sum_i \|f(x)_i - (g \cdot y)_i\|^2`.
+
+    Unlike the one-sided Chamfer distance it is 0 only when the prediction *is* one of the
+    target's images, so a collapsed prediction (every atom predicting one vector) cannot score 0.
+    """
+    return symmetry_breaking_measure(pred, target, symmetry, metric="mse", kind=kind, batch=batch)

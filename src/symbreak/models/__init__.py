@@ -18,16 +18,17 @@ from ._egnn import EGNN
 from ._graph import edge_vectors, fully_connected_edges, radius_edges, triplets
 from ._painn import GatedEquivariantBlock, PaiNN, PaiNNVector
 from ._relaxed_e3nn import E3NN, RelaxedE3NN
-from ._registry import MODELS, VARIANTS, available_models, build_model, parse_spec, register_model, register_variant, split_specs
+from ._registry import MODELS, VARIANTS, available_models, build_model, model_config, parse_spec, register_model, register_variant, split_specs
 from ._sann import SANN, SymmetryGraphs, symmetry_graphs
 from ._schnet import SchNet
-from ._variants import MLPHead, NoisyInput
+from ._variants import MLPHead, NoisyInput, set_noise_draw
 
 del _variants
 
 __all__ = [
     "build_model",
     "parse_spec",
+    "model_config",
     "split_specs",
     "register_model",
     "register_variant",
@@ -49,6 +50,7 @@ __all__ = [
     "GatedEquivariantBlock",
     "NoisyInput",
     "MLPHead",
+    "set_noise_draw",
     "fully_connected_edges",
     "radius_edges",
     "edge_vectors",

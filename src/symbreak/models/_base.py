@@ -51,13 +51,17 @@ class VectorModel(nn.Module):
     :meth:`vector_head`.
 
     Capability flags (used by the conformance tests): ``output_type`` ("1o"), ``equivariant``
-    (E(3)-equivariant and permutation-equivariant output).
+    (E(3)-equivariant and permutation-equivariant output), ``lab_frame_features`` (the features'
+    positions and vectors are in the lab frame, so ``+mlp`` can read them).
     """
 
     output_type: str = "1o"
     equivariant: bool = True
     gradient_output: bool = False
     vector_channels: int = 0  # F of AtomFeatures.vectors (N, 3, F), for heads that read them
+    # False when features() works in a per-molecule frame (SANN's canonical frame): a head that
+    # reads them as lab-frame quantities (+mlp) would be rotation-invariant, not symmetry-breaking
+    lab_frame_features: bool = True
     hidden: int
     energy_mlp: nn.Module  # (N, hidden) -> (N, 1) atomic energies, for gradient_output models
 

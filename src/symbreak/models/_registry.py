@@ -20,7 +20,7 @@ from torch import nn
 
 from .._errors import SymbreakError
 
-__all__ = ["register_model", "register_variant", "build_model", "available_models", "parse_spec", "split_specs", "MODELS", "VARIANTS"]
+__all__ = ["register_model", "register_variant", "build_model", "available_models", "parse_spec", "split_specs", "model_config", "MODELS", "VARIANTS"]
 
 MODELS: dict[str, Callable[..., nn.Module]] = {}
 VARIANTS: dict[str, Callable[..., nn.Module]] = {}
@@ -85,6 +85,35 @@ def split_specs(text: str) -> list[str]:
     return [s.strip() for s in re.split(r",(?![^\[]*\])", text) if s.strip()]
 
 
+def _resolve(spec: str) -> tuple[str, list[str], dict[str, Any]]:
+    name, in_spec = parse_spec(spec)
+    # "++" belongs to a name (DimeNet++), "+" separates variants: "dimenet+++mlp" or "dimenet+mlp"
+    base, *variants = name.lower().replace("++", "\0").split("+")
+    base, variants = base.replace("\0", "++"), [v.replace("\0", "++") for v in variants]
+    base = ALIASES.get(base, base)
+    if base not in MODELS:
+        raise SymbreakError(f"unknown model {base!r}; registered: {', '.join(available_models())}")
+    for v in variants:
+        if v not in VARIANTS:
+            raise SymbreakError(f"unknown variant {v!r} in {spec!r}; registered: {', '.join(sorted(VARIANTS))}")
+    return base, variants, in_spec
+
+
+def model_config(spec: str, **options: Any) -> dict[str, Any]:
+    """Every option of ``spec``'s factories, defaults included, as they would build it: a model's identity in a job key.
+
+    >>> model_config("egnn+noise[hidden=32]", sigma=0.1)["hidden"], model_config("egnn+noise", sigma=0.1)["sigma"]
+    (32, 0.1)
+    """
+    base, variants, in_spec = _resolve(spec)
+    config: dict[str, Any] = {"model": base, "variants": variants}
+    for fn in [MODELS[base]] + [VARIANTS[v] for v in variants]:
+        for p in inspect.signature(fn).parameters.values():
+            if p.name != "model" and p.default is not p.empty and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
+                config[p.name] = p.default
+    return {**config, **in_spec, **options}
+
+
 def build_model(spec: str, **options: Any) -> nn.Module:
     """Build ``"base[+variant...]"``; each option goes to the factories that accept it.
 
@@ -95,20 +124,11 @@ def build_model(spec: str, **options: Any) -> nn.Module:
     ...
     symbreak._errors.SymbreakError: unknown model 'nope'; registered: dimenet++, e3nn, egnn, painn, painn-vector, relaxed-e3nn, sann, schnet
     """
-    name, in_spec = parse_spec(spec)
+    base, variants, in_spec = _resolve(spec)
     clash = set(in_spec) & set(options)
     if clash:
         raise SymbreakError(f"option(s) {sorted(clash)} given both in the spec {spec!r} and as arguments")
     options = {**in_spec, **options}
-    # "++" belongs to a name (DimeNet++), "+" separates variants: "dimenet+++mlp" or "dimenet+mlp"
-    base, *variants = name.lower().replace("++", "\0").split("+")
-    base, variants = base.replace("\0", "++"), [v.replace("\0", "++") for v in variants]
-    base = ALIASES.get(base, base)
-    if base not in MODELS:
-        raise SymbreakError(f"unknown model {base!r}; registered: {', '.join(available_models())}")
-    for v in variants:
-        if v not in VARIANTS:
-            raise SymbreakError(f"unknown variant {v!r} in {spec!r}; registered: {', '.join(sorted(VARIANTS))}")
     factories = [MODELS[base]] + [VARIANTS[v] for v in variants]
     unused = set(options) - set().union(*(_accepted(f) for f in factories))
     if unused:

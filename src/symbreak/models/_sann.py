@@ -133,6 +133,7 @@ class SANN(VectorModel):
     """
 
     equivariant = False  # relaxed-equivariant: exact up to the input's own symmetry
+    lab_frame_features = False  # features and positions are canonical: "+mlp" is refused
 
     def __init__(
         self, *, hidden: int = 64, layers: int = 2, num_radial: int = 4, num_spherical: int = 3, cutoff: float = 8.0, tol: float = 0.1, max_z: int = 100, in_features: int = 0, cache_size: int = 100_000

@@ -15,19 +15,23 @@ from typing import Any
 import torch
 from torch import nn
 
+from .._errors import SymbreakError
 from ._base import VectorModel, check_batch
 from ..nn._basis import mlp
 from ._registry import register_variant
 
-__all__ = ["NoisyInput", "MLPHead"]
+__all__ = ["NoisyInput", "MLPHead", "set_noise_draw"]
 
 
 class NoisyInput(nn.Module):
     r"""Evaluate ``model`` at :math:`\mathbf x + \boldsymbol\epsilon`, :math:`\epsilon \sim \mathcal N(0, \sigma^2)` per coordinate.
 
     In training, fresh noise on every call (from a generator seeded with ``seed``); in evaluation,
-    one fixed draw per input size (seeded), so predictions are deterministic and the same input
-    gets the same answer.
+    one fixed draw per input size (seeded by ``seed`` and ``draw``), so predictions are
+    deterministic and the same input gets the same answer. Set ``draw`` (or call
+    :func:`set_noise_draw`) to evaluate with another fixed draw: validation and test use different
+    draws, so σ chosen on validation is not chosen on the test set even when they hold the same
+    structures.
 
     sigma: standard deviation in Å (the paper sweeps 0.001–0.1 and reports the best).
     """
@@ -39,17 +43,25 @@ class NoisyInput(nn.Module):
         if not sigma >= 0.0:
             raise ValueError(f"sigma must be a non-negative length in Å, got {sigma}")
         self.model, self.sigma, self.seed = model, float(sigma), int(seed)
+        self.draw = 0
         self.output_type = getattr(model, "output_type", "1o")
         self._generator = torch.Generator().manual_seed(self.seed)
 
     def _noise(self, pos: torch.Tensor) -> torch.Tensor:
-        gen = self._generator if self.training else torch.Generator().manual_seed(self.seed + 1)
+        gen = self._generator if self.training else torch.Generator().manual_seed(self.seed + 1 + 7919 * self.draw)
         return self.sigma * torch.randn(pos.shape, generator=gen, dtype=pos.dtype).to(pos.device)
 
     def forward(self, data: Any) -> torch.Tensor:
         noisy = copy.copy(data)
         noisy.pos = data.pos + self._noise(data.pos)
         return self.model(noisy)
+
+
+def set_noise_draw(model: nn.Module, draw: int) -> None:
+    """Make every :class:`NoisyInput` inside ``model`` evaluate with fixed noise draw ``draw`` (0: the default)."""
+    for module in model.modules():
+        if isinstance(module, NoisyInput):
+            module.draw = int(draw)
 
 
 class MLPHead(nn.Module):
@@ -66,6 +78,11 @@ class MLPHead(nn.Module):
         super().__init__()
         if not isinstance(model, VectorModel):
             raise TypeError(f"+mlp needs a VectorModel body, got {type(model).__name__}")
+        if not model.lab_frame_features:
+            raise SymbreakError(
+                f"+mlp cannot wrap {type(model).__name__}: its features live in each molecule's canonical frame, so an MLP "
+                "head on them gives a rotation-invariant output, not a symmetry-breaking one; use the model alone"
+            )
         self.model = model
         self.output_type = "1o"
         size = model.hidden + 3 + 3 * model.vector_channels

@@ -11,7 +11,7 @@ from ._dipole_data import broken_by, dipole_molecules, generate_dipoles, gfn2_at
 from ._dipoles import Dipoles, load_dipoles
 from ._hirshfeld import hirshfeld_dft
 from ._charged import FIELD_B, FIELD_E, ChargedParticle, lorentz_trajectory
-from ._base import TASKS, TableSpec, Task, available_tasks, get_task, identical_splits, kfold_splits, make_graph, register_task
+from ._base import TASKS, TableSpec, Task, available_tasks, get_task, grouped_splits, identical_splits, kfold_splits, make_graph, register_task
 from ._h2o import WaterModesTask, water_mode_dataset
 from ._shapes import SHAPE_IRREPS, ShapeDeformation, cube_targets
 from ._square import SQUARE_STRETCH, SquareSSB, square_and_rectangles
@@ -27,6 +27,7 @@ __all__ = [
     "make_graph",
     "identical_splits",
     "kfold_splits",
+    "grouped_splits",
     "SquareSSB",
     "square_and_rectangles",
     "SQUARE_STRETCH",

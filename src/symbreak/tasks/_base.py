@@ -12,7 +12,7 @@ import torch
 
 from .._errors import SymbreakError
 
-__all__ = ["Task", "TableSpec", "register_task", "get_task", "available_tasks", "TASKS", "make_graph", "identical_splits", "kfold_splits"]
+__all__ = ["Task", "TableSpec", "register_task", "get_task", "available_tasks", "TASKS", "make_graph", "identical_splits", "kfold_splits", "grouped_splits"]
 
 TASKS: dict[str, Callable[[], "Task"]] = {}
 
@@ -55,6 +55,18 @@ class TableSpec:
     columns: tuple[tuple[str, ...], ...]  # (header, subtask, loss[, measure read from the record's "test"])
     paper: dict[tuple[str, str], str] = field(default_factory=dict)
     note: str = ""
+    #: how a per-atom cell is judged, on ``verdict_measure`` against the zero-prediction baseline
+    #: z of the same measure on the same test set: "mean" — learns when the mean over folds is
+    #: below ``fraction`` × mean z; "folds" — learns when no fold reaches ``fraction`` × its z,
+    #: fails when every fold does, mixed otherwise. None: the task's own ``threshold`` on the mean.
+    rule: str | None = None
+    fraction: float = 1.0
+    verdict_measure: str = "sbmse"
+    #: the paper's own threshold on its printed values (its rule, judged from mean ± std for
+    #: "folds"); None where the paper has no rule
+    paper_threshold: float | None = None
+    #: why the thresholds are what they are, on the scale of our labels (printed on the page)
+    rule_note: str = ""
 
 
 def make_graph(z: Sequence[int], positions: np.ndarray, labels: np.ndarray, symmetry: Any, **extra: Any) -> Any:
@@ -75,6 +87,20 @@ def identical_splits(n: int, folds: int, seed: int) -> list[tuple[list[int], lis
     """Train = validation = test = everything, once per fold (the paper's synthetic tasks: folds differ by seed only)."""
     every = list(range(n))
     return [(every, every, every) for _ in range(folds)]
+
+
+def grouped_splits(groups: Sequence[Any], folds: int, seed: int, *, fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)) -> list[tuple[list[int], list[int], list[int]]]:
+    """``folds`` random train/validation/test splits of the *groups* (e.g. molecules) in the given
+    fractions: every member of a group lands in the same part, so no test structure has a conformer
+    of its molecule in training (seeded)."""
+    names = list(dict.fromkeys(groups))
+    members: dict[Any, list[int]] = {}
+    for i, g in enumerate(groups):
+        members.setdefault(g, []).append(i)
+    out = []
+    for train, val, test in kfold_splits(len(names), folds, seed, fractions=fractions):
+        out.append(tuple(sorted(i for k in part for i in members[names[k]]) for part in (train, val, test)))
+    return out
 
 
 def kfold_splits(n: int, folds: int, seed: int, *, fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)) -> list[tuple[list[int], list[int], list[int]]]:
@@ -101,6 +127,11 @@ class Task:
     losses: training losses to compare ("cd", "sbcd", "mse").
     kind: how the input's symmetry acts on the labels (``"positions"``, ``"vectors"``, ...).
     epochs, lr, folds, batch_size, patience: the paper's training settings.
+    select: ``"last"`` (train ``epochs``, keep the last weights: the only choice when validation
+    is the test set) or ``"best"`` (best validation epoch, early stopping after ``patience``).
+    schedule: ``"onecycle"`` or ``"plateau"`` (see :func:`symbreak.bench.fit`).
+    symmetry_tol: the tolerance (Å) the task's symmetries are detected at; models that detect
+    symmetry themselves (SANN) get the same.
     quick: overrides for ``--quick``.
     models: the default model list.
     threshold: success threshold of the tables' verdict.
@@ -117,6 +148,9 @@ class Task:
     folds: int = 10
     batch_size: int = 1
     patience: int = 25
+    select: str = "best"
+    schedule: str = "onecycle"
+    symmetry_tol: float = 0.1
     threshold: float = 0.1  # a model "learns" the task when its mean test metric is below this
     verdicts: tuple[str, str] = ("learns", "fails")
     quick: dict[str, Any] = {"folds": 2, "epochs": 5}
@@ -137,9 +171,13 @@ class Task:
         """The task's graphs (PyG ``Data``: z, pos, y, sym)."""
         raise NotImplementedError
 
-    def splits(self, n: int, folds: int, seed: int) -> list[tuple[list[int], list[int], list[int]]]:
-        """(train, validation, test) index lists, one per fold."""
-        return identical_splits(n, folds, seed)
+    def splits(self, graphs: Sequence[Any], subtask: str, folds: int, seed: int) -> list[tuple[list[int], list[int], list[int]]]:
+        """(train, validation, test) index lists into ``graphs``, one per fold; the first k of k+1 folds are the k folds."""
+        return identical_splits(len(graphs), folds, seed)
+
+    def job_settings(self) -> dict[str, Any]:
+        """For tasks with their own ``run_job``: settings beyond the job's identity that change its result (part of its key)."""
+        return {}
 
     def predict(self, model: torch.nn.Module, batch: Any) -> torch.Tensor:
         """The prediction compared with ``batch.y``: by default the model's per-atom output."""

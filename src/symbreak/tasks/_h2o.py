@@ -52,6 +52,22 @@ _NOTE = (
 )
 
 
+#: the paper's 0.1 on its scale, where models that cannot move at all (SchNet and EGNN on the
+#: asymmetric stretch, 0.852 ± 0.000) mark "learned nothing"; on ours, predicting zero marks it
+_PAPER_NOTHING = 0.852
+_RULE = dict(
+    rule="folds",
+    fraction=0.1 / _PAPER_NOTHING,
+    paper_threshold=0.1,
+    rule_note=(
+        "The paper's rule (green: no fold reaches 0.1; red: every fold does) is on the scale of its labels, where its "
+        f"models that cannot move at all score {_PAPER_NOTHING} (SchNet and EGNN, asymmetric stretch, ± 0.000). Our labels "
+        f"are orthonormal mass-weighted modes, so the threshold is the same fraction, 0.1/{_PAPER_NOTHING} = "
+        f"{0.1 / _PAPER_NOTHING:.3f}, of predicting zero on the same molecules, in the atom-matched SB-MSE."
+    ),
+)
+
+
 def _paper_cells(rows: tuple[str, ...]) -> dict[tuple[str, str], str]:
     return {(r, header): _PAPER[r][i] for r in rows if r in _PAPER for i, (header, _, _) in enumerate(_COLUMNS)}
 
@@ -76,15 +92,17 @@ class WaterModesTask(Task):
     subtasks = ("symmetric", "bend", "asymmetric")
     losses = ("sbcd",)
     kind = "vectors"
+    select = "last"  # train = validation = test: the paper's fixed 100 epochs, no selection on the test set
     models = tuple(dict.fromkeys(_TABLE2 + _TABLE7))
     tables = (
-        TableSpec("Table 2: normal modes of H2O, test SBCD (mean ± std over folds)", _TABLE2, _COLUMNS, _paper_cells(_TABLE2), note=_NOTE),
+        TableSpec("Table 2: normal modes of H2O, test SBCD (mean ± std over folds)", _TABLE2, _COLUMNS, _paper_cells(_TABLE2), note=_NOTE, **_RULE),
         TableSpec(
             "Table 7: PaiNN, tensor-valued (gated equivariant output) vs vector-valued (energy gradient)",
             _TABLE7,
             _COLUMNS,
             _paper_cells(_TABLE7),
             note=_NOTE,
+            **_RULE,
         ),
     )
 
