@@ -235,6 +235,50 @@ def test_sann_is_relaxed_equivariant(group):
     assert float((images - out).abs().amax(dim=(1, 2)).max()) > 1e-3
 
 
+@pytest.mark.parametrize("group", ["C2v", "D4h", "Td", "C3v"])
+def test_sann_is_relaxed_equivariant_on_noisy_near_symmetric_molecules(group):
+    """0.01 Å of noise: the group is still detected (tol 0.1 Å), and f(g·x) = g·σ·f(x) must hold
+    with σ from the *detected* group, exactly: a frame built from noisy data must not drift."""
+    from symbreak import detect_symmetry
+    from symbreak.metrics import symmetry_breaking_measure
+    from symbreak.testing import random_symmetric_structure
+
+    pos, numbers = random_symmetric_structure(group, seed=3)
+    pos = pos + np.random.default_rng(1).normal(scale=0.01, size=pos.shape)
+    pos = torch.tensor(pos - pos.mean(0))
+    assert detect_symmetry(pos.numpy(), numbers).point_group == group
+    f = _sann_fn(_model("sann"), torch.as_tensor(numbers))
+    out = f(pos).detach()
+    rots = random_rotations(4, seed=6)
+    rots[::2] *= -1
+    for g in (torch.tensor(r) for r in rots):
+        sym = detect_symmetry((pos @ g.T).numpy(), numbers)
+        assert float(symmetry_breaking_measure(f(pos @ g.T).detach(), out @ g.T, sym, metric="mse")) < 1e-16
+
+
+@pytest.mark.parametrize(("name", "positions", "numbers", "flip"), [
+    ("HCN", [[0, 0, -1.065], [0, 0, 0.0], [0, 0, 1.153]], [1, 6, 7], None),
+    ("CO2", [[0, 0, -1.16], [0, 0, 0.0], [0, 0, 1.16]], [8, 6, 8], [2, 1, 0]),
+])  # fmt: skip
+def test_sann_is_relaxed_equivariant_on_linear_molecules(name, positions, numbers, flip):
+    """C∞v and D∞h are infinite: f(g·x) = g·σ·f(x) with σ any rotation about the axis (and, for
+    D∞h, the flip). The Gram matrix f_i·f_j and the axial components f_i·u fix the output up to
+    exactly those, so they must agree (for D∞h, possibly with the atoms reversed and u → −u)."""
+    pos = torch.tensor(positions, dtype=torch.float64)
+    f = _sann_fn(_model("sann"), torch.tensor(numbers))
+    out, axis = f(pos).detach(), torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64)
+    rots = random_rotations(4, seed=7)
+    rots[1::2] *= -1
+    for g in (torch.tensor(r) for r in rots):
+        moved = f(pos @ g.T).detach()
+        gram, axial = moved @ moved.T, moved @ (g @ axis)
+        same = torch.allclose(gram, out @ out.T, atol=1e-10) and torch.allclose(axial, out @ axis, atol=1e-10)
+        if not same and flip is not None:
+            same = torch.allclose(gram, (out @ out.T)[flip][:, flip], atol=1e-10) and torch.allclose(axial, -(out @ axis)[flip], atol=1e-10)
+        assert same, f"{name}: SANN's output on a rotated copy is not the rotated output up to the axial group"
+    assert float(out[:, :2].norm()) > 1e-3  # and it breaks the axial symmetry: the output is not along the axis
+
+
 def test_sann_is_exactly_equivariant_without_symmetry():
     from symbreak import detect_symmetry
 

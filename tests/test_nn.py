@@ -77,11 +77,28 @@ def test_layer_keeps_exactly_the_stabilizer_of_theta():
 
 
 def test_frozen_layer_stays_equivariant_and_gets_no_theta_gradient():
+    """After training steps the frozen layer is still O(3)-equivariant (a θ that moved, or a
+    frozen flag that only skipped the gradient check, fails), while the relaxed one is not."""
     layer = _layer(relaxed=False)
     pos, edges = _graph()
     x = torch.randn(len(pos), layer.irreps_in.dim)
-    layer(x, pos, edges).pow(2).sum().backward()
-    assert layer.theta.grad is None
+    target = torch.randn(len(pos), layer.irreps_out.dim)
+    opt = torch.optim.Adam(layer.parameters(), lr=0.05)
+    for _ in range(3):
+        opt.zero_grad()
+        (layer(x, pos, edges) - target).pow(2).sum().backward()
+        assert layer.theta.grad is None
+        opt.step()
+    rots = random_rotations(4, seed=2)
+    rots[::2] *= -1
+    assert max(_deviation(layer, x, pos, edges, g) for g in rots) < 1e-10
+    trained = _layer()
+    opt = torch.optim.Adam(trained.parameters(), lr=0.05)
+    for _ in range(3):
+        opt.zero_grad()
+        (trained(x, pos, edges) - target).pow(2).sum().backward()
+        opt.step()
+    assert min(_deviation(trained, x, pos, edges, g) for g in rots) > 1e-4
     relaxed = _layer()
     relaxed(x, pos, edges).pow(2).sum().backward()
     assert relaxed.theta.grad is not None and relaxed.theta.grad[1:].abs().sum() > 0  # symmetry-breaking directions are reachable
@@ -89,16 +106,18 @@ def test_frozen_layer_stays_equivariant_and_gets_no_theta_gradient():
 
 def test_relaxation_penalty_finds_every_relaxed_block_through_wrappers():
     net = RelaxedNetwork("0e", "4x0e+2x1o+2x1e", "1o", layers=2, l_relaxed=2)
-    assert float(relaxation_penalty(net)) == 0.0  # only 0e: nothing is broken yet
+    # the paper's eq. 9 includes 0e: at initialisation (θ = 0e = 1 in both layers) the penalty is 2
+    assert float(relaxation_penalty(net)) == pytest.approx(2.0, rel=1e-12)
+    assert float(relaxation_penalty(net, scalar=False)) == 0.0  # nothing is broken yet
     with torch.no_grad():
         for th in net.thetas():
             th[1:] = torch.arange(1, len(th))  # non-zero in every non-scalar block
-    expect = sum(float(block.norm()) for th in net.thetas() for block in _blocks(th, net.convs[0].irreps_theta)[1:])
+    expect = sum(float(block.norm()) for th in net.thetas() for block in _blocks(th, net.convs[0].irreps_theta))
     wrapped = torch.nn.Sequential(torch.nn.ModuleDict({"body": net}), torch.nn.Identity())
     for model in (net, wrapped, copy.deepcopy(wrapped)):
         assert float(relaxation_penalty(model, lam=0.5)) == pytest.approx(0.5 * expect, rel=1e-12)
     relaxation_penalty(net).backward()
-    assert all(th.grad is not None and th.grad[0] == 0 and th.grad[1:].abs().sum() > 0 for th in net.thetas())
+    assert all(th.grad is not None and th.grad[0] == 1 and th.grad[1:].abs().sum() > 0 for th in net.thetas())
     assert len(list(relaxed_blocks(wrapped))) == 2 * len(net.convs[0].irreps_theta)
     with pytest.raises(ValueError, match="no relaxed weights"):
         relaxation_penalty(torch.nn.Linear(2, 2))

@@ -66,7 +66,9 @@ class ChargedParticle(Task):
     batch_size = 50
     lam = 1e-4
     threshold = 1e-3
-    patience = 300  # epochs without a 0.1 % gain before stopping
+    # the paper's fixed epochs: a plateau rule stopped the equivariant cube → cube run of one seed on a
+    # saddle at 0.332, 50 epochs before it escapes to 1e-11 (only reaching `target` ends a run early)
+    patience = None
     quick = {"folds": 1, "epochs": 150}
     tables = (
         TableSpec(
@@ -80,6 +82,9 @@ class ChargedParticle(Task):
     def dataset(self, subtask: str) -> list:
         _, v, f = lorentz_trajectory()
         return [SimpleNamespace(velocity=torch.tensor(v), force=torch.tensor(f))]
+
+    def job_settings(self) -> dict[str, Any]:
+        return {"patience": self.patience, "lam": self.lam, "penalty": "eq. 9 with 0e"}
 
     def build(self, model: str) -> RelaxedConvolution:
         return RelaxedConvolution("0e+1o", "1o", lmax=1, l_relaxed=1, relaxed=model == "relaxed-e3nn").double()
@@ -122,7 +127,7 @@ class ChargedParticle(Task):
             return ((self.predict_force(conv, data.velocity[idx]) - data.force[idx]) ** 2).mean()
 
         opt = torch.optim.Adam([p for p in conv.parameters() if p.requires_grad], lr=job.lr)
-        # the paper trains 5000 epochs; stopping on a plateau (or at float64 round-off) changes no result
+        # the paper trains 5000 epochs; only reaching float64 round-off ends a run early
         train_with_penalty(conv, batches, loss_fn, opt, epochs=job.epochs, lam=self.lam, progress=progress, label=job.model, patience=self.patience, target=1e-12)
         with torch.no_grad():
             mse = float(loss_fn(torch.arange(n)))

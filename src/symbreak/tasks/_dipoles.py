@@ -80,9 +80,10 @@ class Dipoles(Task):
             "itself, so values are comparable in kind (which model learns), not in size. The paper's values are for its "
             "QM7-X subset and its random split. Models train with SBCD and are scored by plain CD, as the paper's table is.",
             rule="mean",
+            fraction=0.998,
             rule_note="The paper gives no rule for this table. A model learns something when its mean atom-matched error "
-            "is below predicting zero dipoles on the same test structures (the last row); which model is better is read "
-            "from the numbers, not from a threshold.",
+            "is below predicting zero dipoles on the same test structures (less 0.2 %, the threshold row); which model is "
+            "better is read from the numbers, not from a threshold.",
         ),
     )
 

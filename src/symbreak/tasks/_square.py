@@ -51,7 +51,7 @@ class SquareSSB(Task):
     """Square → rectangle (SANN paper, Table 1): CD vs SBCD training, train = validation = test."""
 
     description = "square → rectangle, two copies with opposite stretch (SANN Table 1)"
-    losses = ("cd", "sbcd")
+    losses = ("cd", "sbcd", "sbmse")  # SB-MSE: the atom-matched loss (not in the paper's table)
     kind = "positions"
     threshold = 0.249  # strictly better than the undeformed square (0.250)
     select = "last"  # train = validation = test: the paper's fixed 100 epochs, no selection on the test set
@@ -60,16 +60,19 @@ class SquareSSB(Task):
         TableSpec(
             "Table 1: square → rectangle, mean test metric over folds (threshold: the undeformed square, 0.250)",
             rows=_MODELS,
-            columns=(("CD", "", "cd"), ("SBCD", "", "sbcd")),
+            columns=(("CD", "", "cd"), ("SBCD", "", "sbcd"), ("SB-MSE (ours)", "", "sbmse")),
             paper=_PAPER,
             note="Each column trains with that loss and reports the same measure on the test set, after the last of the "
-            "paper's 100 epochs (train = validation = test, so no epoch is selected).",
+            "paper's 100 epochs (train = validation = test, so no epoch is selected). The SB-MSE column (atom-matched "
+            "loss and measure) is not in the paper.",
             rule="mean",
+            fraction=0.998,
             paper_threshold=0.25,
             rule_note="The paper's rule: a model learns when its mean is below the undeformed square's 0.250 (its CD and "
             "SBCD). Ours is the same rule on the atom-matched SB-MSE: below the undeformed square's SB-MSE, "
             "2δ²/3 = 0.0208 Å² (every atom displaced by δ = 1/(4√2) along x and y; the mean is over atoms and "
-            "coordinates). Predicting the undeformed square is predicting zero displacement.",
+            "coordinates), by more than the paper's printed digits resolve (0.250 → 0.2495: 0.2 %). Predicting the "
+            "undeformed square is predicting zero displacement.",
         ),
     )
 
