@@ -45,7 +45,8 @@ class Cell:
 
     @property
     def collapsed_folds(self) -> int:
-        return sum(1 for c in self.collapsed if c > 0)
+        """Folds where at least half the test molecules' predictions collapsed."""
+        return sum(1 for c in self.collapsed if c >= 0.5)
 
     def ours(self) -> str:
         return _spread(self.values) + (f" (σ={self.sigma:g})" if self.sigma is not None and self.values else "")
@@ -67,6 +68,11 @@ class Cell:
         if word == words[0] and self.collapsed_folds:
             return f"collapsed ({self.collapsed_folds}/{len(values)} folds)"
         return word
+
+    def collapse_note(self) -> str:
+        """Share of test molecules whose prediction collapsed, over all folds: '' when none did."""
+        share = float(np.mean(self.collapsed)) if self.collapsed else 0.0
+        return f"{100 * share:.0f} %" if share > 0 else "0"
 
     def paper_verdict(self, spec: TableSpec, words: tuple[str, str]) -> str | None:
         """The paper's verdict from its printed value: its rule at ``spec.paper_threshold``; for
@@ -187,24 +193,26 @@ def format_verdicts(spec: TableSpec, table: dict[str, dict[str, Cell]], words: t
     verdict and the paper's, and a last row with the zero-prediction baseline."""
     vm = spec.verdict_measure
     headers = ["Model"]
+    paper = spec.paper_threshold is not None  # no column of paper verdicts where the paper has no rule
     for h in _headers(table):
-        headers += [f"{h} {MEASURE_NAMES[vm]}", f"{h} two-sided SBCD", f"{h} verdict", f"{h} paper's verdict"]
+        headers += [f"{h} {MEASURE_NAMES[vm]}", f"{h} two-sided SBCD", f"{h} collapsed", f"{h} verdict"] + ([f"{h} paper's verdict"] if paper else [])
     rows = []
     for row, cells in table.items():
         line = [row]
         for c in cells.values():
-            line += [_spread(c.extras.get(vm, ()), _sig), _spread(c.extras.get("sbcd2", ()), _sig), c.verdict(spec, words) if c.values else "—", c.paper_verdict(spec, words) or "—"]
+            line += [_spread(c.extras.get(vm, ()), _sig), _spread(c.extras.get("sbcd2", ()), _sig), c.collapse_note() if c.values else "—", c.verdict(spec, words) if c.values else "—"]
+            line += [c.paper_verdict(spec, words) or "—"] if paper else []
         rows.append(line)
     zero_line = ["predicting zero"]
     for h in _headers(table):
         cell = next((c for c in (cells[h] for cells in table.values()) if c.zero), None)
-        zero_line += [_spread(cell.zero.get(vm, ()), _sig) if cell else "—", _spread(cell.zero.get("sbcd2", ()), _sig) if cell else "—", "", ""]
+        zero_line += [_spread(cell.zero.get(vm, ()), _sig) if cell else "—", _spread(cell.zero.get("sbcd2", ()), _sig) if cell else "—", "100 %", ""] + ([""] if paper else [])
     rows.append(zero_line)
     if spec.fraction != 1.0:
         thr = ["threshold"]
         for h in _headers(table):
             cell = next((c for c in (cells[h] for cells in table.values()) if c.zero), None)
-            thr += [_sig(spec.fraction * float(np.mean(cell.zero[vm]))) if cell and vm in cell.zero else "—", "", "", ""]
+            thr += [_sig(spec.fraction * float(np.mean(cell.zero[vm]))) if cell and vm in cell.zero else "—", "", "", ""] + ([""] if paper else [])
         rows.append(thr)
     return _render(spec.title.split(":")[0] + f", atom-matched ({MEASURE_NAMES[vm]}) and two-sided measures with verdicts", headers, rows, markdown)
 
@@ -276,11 +284,13 @@ _RULES = {
     "mean": "Verdict: a model learns when its mean atom-matched error over folds is below the threshold row: predicting "
     "zero on the same test sets, less the 0.2 % that the paper's three printed digits resolve (a difference at round-off "
     "or noise level is not learning); a cell with a fold whose prediction collapsed (fewer distinct vectors than the "
-    "target) is flagged and never counts as learning. The paper's one-sided CD/SBCD is 0 when every atom predicts one of "
-    "the target's vectors, so our verdicts use the atom-matched SB-MSE instead.",
+    "target) in at least half the test molecules of a fold is flagged and never counts as learning (the collapsed column "
+    "gives the share of test molecules over all folds). The paper's one-sided CD/SBCD is 0 when every atom predicts one "
+    "of the target's vectors, so our verdicts use the atom-matched SB-MSE instead.",
     "folds": "Verdict (the paper's rule for this table): learns when no fold reaches the threshold, fails when every fold "
     "does, mixed otherwise; the threshold is a fraction of predicting zero on the same test set, in the atom-matched "
-    "SB-MSE; a cell with a collapsed fold (fewer distinct vectors than the target) never counts as learning. The paper's "
+    "SB-MSE; a cell with a fold where at least half the test molecules' predictions collapsed (fewer distinct vectors than "
+    "the target) never counts as learning. The paper's "
     "one-sided SBCD is 0 when every atom predicts one of the target's vectors, so our verdicts do not use it. The paper's "
     "verdict is judged from its printed mean ± std (its colours are not in the text we have).",
 }
