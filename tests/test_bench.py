@@ -11,7 +11,7 @@ from symbreak.bench import _runner, fit, load_records, run_benchmark, write_outp
 from symbreak.cli import main
 from symbreak.tasks import get_task
 
-SMALL = dict(models=["egnn", "painn+mlp"], folds=2, epochs=2, progress=False)
+SMALL = dict(models=["egnn", "painn+mlp"], losses=["cd", "sbcd"], folds=2, epochs=2, progress=False)
 
 
 def test_run_writes_records_tables_and_plots(tmp_path):
