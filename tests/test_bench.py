@@ -110,7 +110,7 @@ def test_verdicts_follow_the_papers_rules_on_the_atom_matched_measure():
     assert cell.verdict(mean, words) == "fails" and cell.paper_verdict(mean, words) == "fails"  # mean 0.205 is not below 0.2
     cell = summarize([_record("a", 0, 0.19, 0, loss="cd", zero=0.2)], mean)["a"]["CD"]
     assert cell.verdict(mean, words) == "learns"
-    assert differences({"a": {"CD": cell}}, 0.1, words, mean) == ["a / CD: ours learns (SB-MSE 0.190), paper fails (0.250)"]
+    assert differences({"a": {"CD": cell}}, 0.1, words, mean) == ["a / CD: ours learns (SB-MSE 0.19), paper fails (0.250)"]
 
 
 def test_fit_keeps_a_copy_of_the_best_weights():
