@@ -270,3 +270,14 @@ def test_bad_output_paths_and_interrupts_are_one_clear_line(tmp_path, capsys, mo
     assert main(args + ["--out", str(tmp_path / "run")]) == 130
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "0 of 1 jobs are finished" in err and "rerun the same command to resume" in err
+
+
+def test_report_keeps_a_hand_written_discussion(tmp_path):
+    res = run_benchmark("square-ssb", out=tmp_path, models=["egnn"], losses=["cd"], folds=1, epochs=1, progress=False)
+    outputs = write_outputs(res.task, res.records, res.out, res.settings)
+    page = tmp_path / "page.md"
+    write_report(res.task, outputs, res.settings, page, "cmd")
+    page.write_text(page.read_text() + "\n## Discussion\n\nWhy the numbers are what they are.\n")
+    write_report(res.task, outputs, res.settings, page, "cmd again")
+    text = page.read_text()
+    assert "cmd again" in text and text.count("## Discussion") == 1 and text.rstrip().endswith("Why the numbers are what they are.")

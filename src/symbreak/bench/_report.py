@@ -257,7 +257,7 @@ def plot_table(spec: TableSpec, table: dict[str, dict[str, Cell]], path: Path, t
         vals = [table[r][h].values if measure is None else table[r][h].extras.get(measure, ()) for r in rows]
         means = np.array([np.mean(v) if len(v) else np.nan for v in vals])
         stds = np.array([np.std(v) if len(v) else np.nan for v in vals])
-        ax.bar(x, np.maximum(means, 1e-7), width, yerr=stds, label=f"{h} (ours)", alpha=0.85, capsize=2)
+        ax.bar(x, np.maximum(means, 1e-7), width, yerr=stds, label=f"{h} (ours)" if measure is None else f"column {h}", alpha=0.85, capsize=2)
         if measure is None:
             marks = [table[r][h].paper_mean() for r in rows]
             label = "paper"
@@ -331,7 +331,10 @@ def write_outputs(task: Task, records: list[dict], out: Path, settings: dict[str
 
 
 def write_report(task: Task, outputs: dict[str, Any], settings: dict[str, Any], path: Path, command: str) -> Path:
-    """A Markdown page for ``docs/results/``: command, date, machine, our tables beside the paper's, plots."""
+    """A Markdown page for ``docs/results/``: command, date, machine, our tables beside the paper's, plots.
+
+    A section headed ``## Discussion`` on the existing page is kept, at the end.
+    """
     import torch
 
     from .. import __version__
@@ -364,5 +367,13 @@ def write_report(task: Task, outputs: dict[str, Any], settings: dict[str, Any], 
         *images,
         "",
     ]
+    # a hand-written discussion of the numbers survives regeneration (it is checked against them by hand)
+    previous = path.read_text() if path.exists() else ""
+    if DISCUSSION in previous:
+        lines += [previous[previous.index(DISCUSSION) :].rstrip(), ""]
     path.write_text("\n".join(lines))
     return path
+
+
+#: the heading from which a results page is written by hand and kept by :func:`write_report`
+DISCUSSION = "\n## Discussion\n"

@@ -60,7 +60,7 @@ class SquareSSB(Task):
         TableSpec(
             "Table 1: square → rectangle, mean test metric over folds (threshold: the undeformed square, 0.250)",
             rows=_MODELS,
-            columns=(("CD", "", "cd"), ("SBCD", "", "sbcd"), ("SB-MSE (ours)", "", "sbmse")),
+            columns=(("CD", "", "cd"), ("SBCD", "", "sbcd"), ("SB-MSE", "", "sbmse")),
             paper=_PAPER,
             note="Each column trains with that loss and reports the same measure on the test set, after the last of the "
             "paper's 100 epochs (train = validation = test, so no epoch is selected). The SB-MSE column (atom-matched "
