@@ -206,7 +206,7 @@ def format_verdicts(spec: TableSpec, table: dict[str, dict[str, Cell]], words: t
     zero_line = ["predicting zero"]
     for h in _headers(table):
         cell = next((c for c in (cells[h] for cells in table.values()) if c.zero), None)
-        zero_line += [_spread(cell.zero.get(vm, ()), _sig) if cell else "—", _spread(cell.zero.get("sbcd2", ()), _sig) if cell else "—", "100 %", ""] + ([""] if paper else [])
+        zero_line += [_spread(cell.zero.get(vm, ()), _sig) if cell else "—", _spread(cell.zero.get("sbcd2", ()), _sig) if cell else "—", _zero_collapse(cell), ""] + ([""] if paper else [])
     rows.append(zero_line)
     if spec.fraction != 1.0:
         thr = ["threshold"]
@@ -215,6 +215,12 @@ def format_verdicts(spec: TableSpec, table: dict[str, dict[str, Cell]], words: t
             thr += [_sig(spec.fraction * float(np.mean(cell.zero[vm]))) if cell and vm in cell.zero else "—", "", "", ""] + ([""] if paper else [])
         rows.append(thr)
     return _render(spec.title.split(":")[0] + f", atom-matched ({MEASURE_NAMES[vm]}) and two-sided measures with verdicts", headers, rows, markdown)
+
+
+def _zero_collapse(cell: Cell | None) -> str:
+    """Share of test molecules on which predicting zero collapses ("—" for records written before it was recorded)."""
+    values = cell.zero.get("collapsed", ()) if cell else ()
+    return f"{100 * float(np.mean(values)):.0f} %" if len(values) else "—"
 
 
 def _render(title: str, headers: list[str], rows: list[list[str]], markdown: bool) -> str:

@@ -238,7 +238,7 @@ def run_one(job: Job, task: Task, graphs: list, progress: Any = None, *, batch_s
     )  # fmt: skip
     measures = sorted(set(REPORTED) | {job.loss})
     test = evaluate(model, pick(test_idx), task.predict, task.kind, measures, collapse=True)
-    zero = evaluate(ZeroModel(), pick(test_idx), task.predict, task.kind, measures)
+    zero = evaluate(ZeroModel(), pick(test_idx), task.predict, task.kind, measures, collapse=True)
     return {
         **asdict(job),
         "key": job.key(),
