@@ -67,7 +67,7 @@ class ChargedParticle(Task):
     lam = 1e-4
     threshold = 1e-3
     # the paper's fixed epochs: a plateau rule stopped the equivariant cube → cube run of one seed on a
-    # saddle at 0.332, 50 epochs before it escapes to 1e-11 (only reaching `target` ends a run early)
+    # saddle at 0.332, about 100 epochs before it escapes to 1e-11 (only reaching `target` ends a run early)
     patience = None
     quick = {"folds": 1, "epochs": 150}
     tables = (
