@@ -70,7 +70,7 @@ class Cell:
         return word
 
     def collapse_note(self) -> str:
-        """Share of test molecules whose prediction collapsed, over all folds: '' when none did."""
+        """Share of test molecules whose prediction collapsed, over all folds ("0" when none did)."""
         share = float(np.mean(self.collapsed)) if self.collapsed else 0.0
         return f"{100 * share:.0f} %" if share > 0 else "0"
 

@@ -134,7 +134,8 @@ class Task:
     symmetry themselves (SANN) get the same.
     quick: overrides for ``--quick``.
     models: the default model list.
-    threshold: success threshold of the tables' verdict.
+    threshold: success threshold of the verdict of tables without a ``rule`` (per-atom tables
+    judge against predicting zero instead, see :class:`TableSpec`).
     verdicts: the verdict's words below and above ``threshold``.
     """
 
