@@ -1,0 +1,20 @@
+"""Short benchmark jobs reach the stored numbers: refactors keep every published page reproducible."""
+
+import json
+import math
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent / "golden"
+sys.path.insert(0, str(HERE))
+
+from make_golden import golden_jobs  # noqa: E402
+
+
+def test_short_jobs_reach_the_stored_numbers():
+    stored = json.loads((HERE / "golden.json").read_text())
+    got = dict(golden_jobs())
+    assert set(got) == set(stored)
+    for name, measures in stored.items():
+        for key, value in measures.items():
+            assert math.isclose(got[name][key], value, rel_tol=1e-6, abs_tol=1e-12), (name, key, got[name][key], value)
