@@ -70,17 +70,19 @@ def _csv(text: str | None) -> list[str] | None:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from .bench import run_benchmark, write_outputs, write_report
-    from .models import split_specs
     from .tasks import TASKS, get_task
 
-    if args.list:
+    if args.list:  # names and descriptions only: no torch, e3nn or torch-geometric
+
         for name in sorted(TASKS):
             task = get_task(name)
             print(f"{name:14s} {task.description}  (sub-tasks: {', '.join(s for s in task.subtasks if s) or '-'}; models: {', '.join(task.models)})")
         return 0
     if not args.task:
         raise SymbreakError("name a task (symbreak bench --list shows them)")
+    from .bench import run_benchmark, write_outputs, write_report
+    from .models import split_specs
+
     task = get_task(args.task)
     out = args.out or f"results/{task.name}" + ("-quick" if args.quick else "")
     result = run_benchmark(

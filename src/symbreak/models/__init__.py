@@ -11,20 +11,19 @@ vectors (N, 3). Build by name with :func:`build_model`; add your own with :func:
 torch.Size([3, 3])
 """
 
-from . import _variants
-from ._base import AtomFeatures, VectorModel, scatter_sum
-from ._dimenet import DimeNetPlusPlus
-from ._egnn import EGNN
-from ._graph import edge_vectors, fully_connected_edges, radius_edges, triplets
-from ._painn import GatedEquivariantBlock, PaiNN, PaiNNVector
-from ._relaxed_e3nn import E3NN, RelaxedE3NN
+from .._lazy import lazy_exports
 from ._registry import MODELS, VARIANTS, available_models, build_model, model_config, parse_spec, register_model, register_variant, split_specs
-from ._sann import SANN, SymmetryGraphs, symmetry_graphs
-from ._schnet import SchNet
-from ._variants import MLPHead, NoisyInput, set_noise_draw
 
-del _variants
-
+# the classes load on first use, so that listing or resolving models imports no e3nn or torch-geometric
+_EXPORTS = {
+    "VectorModel": "_base", "AtomFeatures": "_base", "scatter_sum": "_base",
+    "SchNet": "_schnet", "DimeNetPlusPlus": "_dimenet", "EGNN": "_egnn", "PaiNN": "_painn", "PaiNNVector": "_painn",
+    "GatedEquivariantBlock": "_painn", "RelaxedE3NN": "_relaxed_e3nn", "E3NN": "_relaxed_e3nn",
+    "SANN": "_sann", "symmetry_graphs": "_sann", "SymmetryGraphs": "_sann",
+    "NoisyInput": "_variants", "MLPHead": "_variants", "set_noise_draw": "_variants",
+    "fully_connected_edges": "_graph", "radius_edges": "_graph", "edge_vectors": "_graph", "triplets": "_graph",
+}  # fmt: skip
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = [
     "build_model",
     "parse_spec",

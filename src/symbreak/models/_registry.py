@@ -16,14 +16,19 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from torch import nn
-
 from .._errors import SymbreakError
+from .._lazy import LazyRegistry
 
 __all__ = ["register_model", "register_variant", "build_model", "available_models", "parse_spec", "split_specs", "model_config", "MODELS", "VARIANTS"]
 
-MODELS: dict[str, Callable[..., nn.Module]] = {}
-VARIANTS: dict[str, Callable[..., nn.Module]] = {}
+_M = "symbreak.models."
+#: name → model class; builtins are imported when first built (listing them imports nothing)
+MODELS = LazyRegistry("model", {
+    "schnet": _M + "_schnet:SchNet", "dimenet++": _M + "_dimenet:DimeNetPlusPlus", "egnn": _M + "_egnn:EGNN", "painn": _M + "_painn:PaiNN",
+    "painn-vector": _M + "_painn:PaiNNVector", "relaxed-e3nn": _M + "_relaxed_e3nn:RelaxedE3NN", "e3nn": _M + "_relaxed_e3nn:E3NN", "sann": _M + "_sann:SANN",
+})  # fmt: skip
+#: name → ``wrapper(model, **options)``, used as ``"<model>+<name>"``
+VARIANTS = LazyRegistry("variant", {"noise": _M + "_variants:_noise", "mlp": _M + "_variants:_mlp"})
 ALIASES = {"dimenet": "dimenet++"}  # the SANN paper writes "DimeNet+MLP" for DimeNet++ with an MLP head
 
 
@@ -31,9 +36,7 @@ def register_model(name: str) -> Callable:
     """Class decorator: make a model buildable as ``build_model(name)`` and by ``symbreak bench --models``."""
 
     def deco(cls: Callable) -> Callable:
-        if name in MODELS:
-            raise ValueError(f"model {name!r} is already registered")
-        MODELS[name] = cls
+        MODELS.register(name, cls)
         return cls
 
     return deco
@@ -43,7 +46,7 @@ def register_variant(name: str) -> Callable:
     """Decorator for ``wrapper(model, **options) -> nn.Module``, used as ``"<model>+<name>"``."""
 
     def deco(fn: Callable) -> Callable:
-        VARIANTS[name] = fn
+        VARIANTS.register(name, fn)
         return fn
 
     return deco
@@ -114,7 +117,7 @@ def model_config(spec: str, **options: Any) -> dict[str, Any]:
     return {**config, **in_spec, **options}
 
 
-def build_model(spec: str, **options: Any) -> nn.Module:
+def build_model(spec: str, **options: Any) -> Any:
     """Build ``"base[+variant...]"``; each option goes to the factories that accept it.
 
     >>> build_model("egnn+noise", hidden=16, sigma=0.01).sigma

@@ -6,17 +6,23 @@ r"""Benchmark tasks behind one registry, each making its own data in code.
 [torch.Size([4, 3]), torch.Size([4, 3])]
 """
 
-from ._canonical import FRAMES, Canonicalization, load_qm9, load_qm9_subset, pca_canonical, structure_rank, typed_emd
-from ._dipole_data import broken_by, dipole_molecules, generate_dipoles, gfn2_atomic_dipoles, nci_smiles
-from ._dipoles import Dipoles, load_dipoles
-from ._hirshfeld import hirshfeld_dft
-from ._charged import FIELD_B, FIELD_E, ChargedParticle, lorentz_trajectory
+from .._lazy import lazy_exports
 from ._base import TASKS, TableSpec, Task, available_tasks, get_task, grouped_splits, identical_splits, kfold_splits, make_graph, register_task
-from ._h2o import WaterModesTask, water_mode_dataset
-from ._shapes import SHAPE_IRREPS, ShapeDeformation, cube_targets
-from ._square import SQUARE_STRETCH, SquareSSB, square_and_rectangles
-from ._water import MODE_NAMES, WaterModes, compute_water_modes, load_water_modes
 
+# each task's module (and what it needs: e3nn, tblite, ...) loads when the task is first used
+_EXPORTS = {
+    "Canonicalization": "_canonical", "load_qm9": "_canonical", "load_qm9_subset": "_canonical", "pca_canonical": "_canonical",
+    "structure_rank": "_canonical", "typed_emd": "_canonical", "FRAMES": "_canonical",
+    "Dipoles": "_dipoles", "load_dipoles": "_dipoles",
+    "broken_by": "_dipole_data", "dipole_molecules": "_dipole_data", "generate_dipoles": "_dipole_data", "gfn2_atomic_dipoles": "_dipole_data", "nci_smiles": "_dipole_data",
+    "hirshfeld_dft": "_hirshfeld",
+    "ChargedParticle": "_charged", "lorentz_trajectory": "_charged", "FIELD_E": "_charged", "FIELD_B": "_charged",
+    "WaterModesTask": "_h2o", "water_mode_dataset": "_h2o",
+    "ShapeDeformation": "_shapes", "cube_targets": "_shapes", "SHAPE_IRREPS": "_shapes",
+    "SquareSSB": "_square", "square_and_rectangles": "_square", "SQUARE_STRETCH": "_square",
+    "WaterModes": "_water", "compute_water_modes": "_water", "load_water_modes": "_water", "MODE_NAMES": "_water",
+}  # fmt: skip
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = [
     "Task",
     "TableSpec",

@@ -8,23 +8,27 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
-import torch
 
 from .._errors import SymbreakError
+from .._lazy import LazyRegistry
 
 __all__ = ["Task", "TableSpec", "register_task", "get_task", "available_tasks", "TASKS", "make_graph", "identical_splits", "kfold_splits", "grouped_splits"]
 
-TASKS: dict[str, Callable[[], "Task"]] = {}
+_T = "symbreak.tasks."
+#: name → Task class; builtins are imported when first used (listing the names imports nothing)
+TASKS = LazyRegistry("task", {
+    "square-ssb": _T + "_square:SquareSSB", "h2o-modes": _T + "_h2o:WaterModesTask", "dipoles": _T + "_dipoles:Dipoles",
+    "shape-deformation": _T + "_shapes:ShapeDeformation", "charged-particle": _T + "_charged:ChargedParticle",
+    "canonicalization": _T + "_canonical:Canonicalization",
+})  # fmt: skip
 
 
 def register_task(name: str) -> Callable:
     """Class decorator: make a :class:`Task` runnable as ``symbreak bench <name>``."""
 
     def deco(cls: type) -> type:
-        if name in TASKS:
-            raise ValueError(f"task {name!r} is already registered")
         cls.name = name
-        TASKS[name] = cls
+        TASKS.register(name, cls)
         return cls
 
     return deco
@@ -71,6 +75,7 @@ class TableSpec:
 
 def make_graph(z: Sequence[int], positions: np.ndarray, labels: np.ndarray, symmetry: Any, **extra: Any) -> Any:
     """A PyG ``Data`` with ``z`` (n,), ``pos`` (n, 3), ``y`` (n, d) and ``sym`` (operations, permutations) for the SBM."""
+    import torch
     from torch_geometric.data import Data
 
     sym = SimpleNamespace(operations=np.array(symmetry.operations), permutations=np.array(symmetry.permutations), point_group=symmetry.point_group)
@@ -180,6 +185,6 @@ class Task:
         """For tasks with their own ``run_job``: settings beyond the job's identity that change its result (part of its key)."""
         return {}
 
-    def predict(self, model: torch.nn.Module, batch: Any) -> torch.Tensor:
+    def predict(self, model: Any, batch: Any) -> Any:
         """The prediction compared with ``batch.y``: by default the model's per-atom output."""
         return model(batch)

@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..nn import RelaxedConvolution
 from ._base import TableSpec, Task, register_task
 from ._relaxed_common import MODELS, train_with_penalty
 
@@ -87,6 +86,8 @@ class ChargedParticle(Task):
         return {"patience": self.patience, "lam": self.lam, "penalty": "eq. 9 with 0e"}
 
     def build(self, model: str) -> RelaxedConvolution:
+        from ..nn import RelaxedConvolution
+
         return RelaxedConvolution("0e+1o", "1o", lmax=1, l_relaxed=1, relaxed=model == "relaxed-e3nn").double()
 
     @staticmethod

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..nn import relaxation_penalty
 
 __all__ = ["train_with_penalty", "plot_signals", "MODELS"]
 
@@ -41,6 +40,8 @@ def train_with_penalty(
     200, escapes after ~300 and reaches 1e-11).
     Returns (best loss, per-epoch loss).
     """
+    from ..nn import relaxation_penalty
+
     best, best_state, history = float("inf"), copy.deepcopy(model.state_dict()), []
     last_gain = 0
     for epoch in range(epochs):

@@ -22,7 +22,6 @@ import numpy as np
 import torch
 
 from ..models import fully_connected_edges
-from ..nn import RelaxedNetwork, interpret, sh_projection
 from ._base import TableSpec, Task, register_task
 from ._relaxed_common import MODELS, plot_signals, train_with_penalty
 
@@ -74,6 +73,8 @@ class ShapeDeformation(Task):
     def dataset(self, subtask: str) -> list:
         shapes = cube_targets()
         n = len(shapes["input"])
+        from ..nn import sh_projection
+
         target = sh_projection(torch.tensor(shapes[subtask]), SHAPE_IRREPS) / n
         return [SimpleNamespace(pos=torch.tensor(shapes["input"]), target=target, edge_index=fully_connected_edges(torch.zeros(n, dtype=torch.long), self_loops=True))]
 
@@ -81,6 +82,8 @@ class ShapeDeformation(Task):
         return {"patience": self.patience, "lam": self.lam, "penalty": "eq. 9 with 0e"}
 
     def build(self, model: str) -> RelaxedNetwork:
+        from ..nn import RelaxedNetwork
+
         return RelaxedNetwork("0e", _HIDDEN, SHAPE_IRREPS, layers=2, relaxed=model == "relaxed-e3nn", lmax=2, l_relaxed=4, num_neighbors=8.0).double()
 
     def run_job(self, job: Any, graphs: list, progress: Any = None, checkpoint: Any = None) -> dict[str, Any]:
@@ -97,6 +100,8 @@ class ShapeDeformation(Task):
         )  # fmt: skip
         thetas = [t.detach().numpy().tolist() for t in net.thetas()]
         irreps = net.convs[0].irreps_theta
+        from ..nn import interpret
+
         layers = [interpret(np.array(t), irreps) for t in thetas]
         whole = interpret(np.concatenate(thetas), irreps * len(thetas))
         return {
