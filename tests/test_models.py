@@ -302,9 +302,9 @@ def test_sann_reads_invariant_dataset_features():
     perm = torch.tensor([3, 0, 4, 2, 1])
     for g in (torch.tensor(r) for r in random_rotations(3, improper=True, seed=2)):
         torch.testing.assert_close(run(pos[perm] @ g.T, x, perm), out[perm] @ g.T, atol=1e-9, rtol=0)
-    with pytest.raises(StructureError, match=r"data.x of shape \(N, 2\)"):
+    with pytest.raises(StructureError, match=r"give data.x of shape \(5, 2\)"):
         model(SimpleNamespace(z=z, pos=pos))
-    with pytest.raises(StructureError, match="data.x of shape"):
+    with pytest.raises(StructureError, match=r"data.x must be \(5, 2\)"):
         model(SimpleNamespace(z=z, pos=pos, x=x[:, :1]))
     with pytest.raises(StructureError, match="NaN"):
         model(SimpleNamespace(z=z, pos=pos, x=torch.full_like(x, float("nan"))))

@@ -223,9 +223,10 @@ def run_one(job: Job, task: Task, graphs: list, progress: Any = None, *, batch_s
         record = task.run_job(job, graphs, progress, checkpoint)
         return {**asdict(job), "key": job.key(), **record, "seconds": round(time.perf_counter() - start, 3)}
     train_idx, val_idx, test_idx = task.splits(graphs, job.subtask, job.fold + 1, job.seed)[job.fold]
-    pick = lambda idx: [graphs[i] for i in idx]  # noqa: E731
     torch.manual_seed(job.run_seed())
     model = build_model(job.model, **job.options())
+    prepare = getattr(model, "prepare_data", lambda g: g)  # e.g. SANN's symmetry graphs, once per structure
+    pick = lambda idx: [prepare(graphs[i]) for i in idx]  # noqa: E731
     start = time.perf_counter()
 
     def on_epoch(epoch: int, row: dict[str, float]) -> None:

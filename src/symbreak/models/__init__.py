@@ -16,7 +16,8 @@ from ._registry import MODELS, VARIANTS, available_models, build_model, model_co
 
 # the classes load on first use, so that listing or resolving models imports no e3nn or torch-geometric
 _EXPORTS = {
-    "VectorModel": "_base", "AtomFeatures": "_base", "scatter_sum": "_base",
+    "VectorModel": "_base", "AtomFeatures": "_base", "scatter_sum": "_base", "SYMMETRY_KINDS": "_base", "vector_edge_invariants": "_base",
+    "Inputs": "_inputs", "read_inputs": "_inputs", "with_positions": "_inputs",
     "SchNet": "_schnet", "DimeNetPlusPlus": "_dimenet", "EGNN": "_egnn", "PaiNN": "_painn", "PaiNNVector": "_painn",
     "GatedEquivariantBlock": "_painn", "RelaxedE3NN": "_relaxed_e3nn", "E3NN": "_relaxed_e3nn",
     "SANN": "_sann", "symmetry_graphs": "_sann", "SymmetryGraphs": "_sann",
@@ -36,6 +37,11 @@ __all__ = [
     "VARIANTS",
     "VectorModel",
     "AtomFeatures",
+    "Inputs",
+    "read_inputs",
+    "with_positions",
+    "SYMMETRY_KINDS",
+    "vector_edge_invariants",
     "SchNet",
     "DimeNetPlusPlus",
     "EGNN",

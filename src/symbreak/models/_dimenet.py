@@ -12,7 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._base import AtomFeatures, VectorModel, scatter_sum
+from ._base import AtomFeatures, VectorModel, scatter_sum, vector_edge_invariants
+from ._inputs import Inputs
 from ..nn._basis import BesselRBF, cosine_cutoff, legendre, mlp
 from ._graph import edge_vectors, radius_edges, triplets
 from ._registry import register_model
@@ -64,6 +65,7 @@ class _Output(nn.Module):
 class DimeNetPlusPlus(VectorModel):
     r"""DimeNet++: messages :math:`m_{ji}` updated from all :math:`m_{kj}` through the angle
     :math:`\alpha_{kji}`; atomic outputs summed over output blocks; vectors are forces of the energy.
+    Vector inputs ``data.vectors`` enter the edge embedding through their projections on the edge.
     """
 
     gradient_output = True
@@ -80,20 +82,23 @@ class DimeNetPlusPlus(VectorModel):
         num_spherical: int = 7,
         cutoff: float = 5.0,
         max_z: int = 100,
+        in_features: int = 0,
+        in_vectors: int = 0,
     ) -> None:
         super().__init__()
         self.hidden, self.cutoff, self.lmax = out_emb, cutoff, num_spherical - 1
         num_sbf = num_radial * num_spherical
         self.rbf = BesselRBF(num_radial, cutoff)
-        self.embedding = nn.Embedding(max_z, hidden)
+        self.init_inputs(hidden, max_z, in_features, in_vectors)
         self.emb_rbf = nn.Sequential(nn.Linear(num_radial, hidden), nn.SiLU())
-        self.emb_edge = nn.Sequential(nn.Linear(3 * hidden, hidden), nn.SiLU())
+        self.emb_edge = nn.Sequential(nn.Linear(3 * hidden + 2 * in_vectors, hidden), nn.SiLU())
         self.interactions = nn.ModuleList(_Interaction(hidden, int_emb, basis_emb, num_radial, num_sbf) for _ in range(layers))
         self.outputs = nn.ModuleList(_Output(hidden, out_emb, num_radial) for _ in range(layers + 1))
         self.energy_mlp = mlp([out_emb, out_emb // 2, 1])
 
-    def features(self, z: torch.Tensor, pos: torch.Tensor, batch: torch.Tensor) -> AtomFeatures:
-        edge = radius_edges(pos, batch, self.cutoff)
+    def features(self, inputs: Inputs) -> AtomFeatures:
+        z, pos = inputs.z, inputs.pos
+        edge = radius_edges(pos, inputs.batch, self.cutoff)
         sender, receiver = edge
         vec, d = edge_vectors(pos, edge)
         idx_kj, idx_ji, _ = triplets(edge, len(z))
@@ -102,8 +107,11 @@ class DimeNetPlusPlus(VectorModel):
         a, b = -vec[idx_ji], vec[idx_kj]
         cos = (a * b).sum(-1) / torch.sqrt(((a * a).sum(-1) * (b * b).sum(-1)).clamp_min(1e-12))
         sbf = (rbf[idx_kj][:, :, None] * legendre(cos.clamp(-1.0, 1.0), self.lmax)[:, None, :]).flatten(1)
-        h = self.embedding(z)
-        m = self.emb_edge(torch.cat([h[sender], h[receiver], self.emb_rbf(rbf)], dim=-1))
+        h = self.embed(inputs)
+        parts = [h[sender], h[receiver], self.emb_rbf(rbf)]
+        if inputs.vectors is not None:
+            parts.append(vector_edge_invariants(inputs.vectors, vec / d[:, None], edge))
+        m = self.emb_edge(torch.cat(parts, dim=-1))
         out = self.outputs[0](m, rbf, receiver, len(z))
         for interaction, output in zip(self.interactions, self.outputs[1:]):
             m = interaction(m, rbf, sbf, idx_kj, idx_ji)

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from ._base import AtomFeatures, VectorModel, scatter_sum
+from ._inputs import Inputs
 from ..nn._basis import BesselRBF, cosine_cutoff, mlp
 from ._graph import edge_vectors, radius_edges
 from ._registry import register_model
@@ -48,29 +49,33 @@ class PaiNN(VectorModel):
     r"""PaiNN message and update blocks (Schütt et al., eqs. 7–12), gated-equivariant vector output.
 
     hidden: F; layers: message+update pairs; num_rbf: Bessel functions; cutoff in Å.
+    in_features: invariant inputs ``data.x``; in_vectors: vector inputs ``data.vectors``, mapped
+    linearly (no bias: equivariant) onto the initial vector features, which are zero without them.
     """
 
-    def __init__(self, *, hidden: int = 64, layers: int = 3, num_rbf: int = 20, cutoff: float = 5.0, max_z: int = 100) -> None:
+    def __init__(self, *, hidden: int = 64, layers: int = 3, num_rbf: int = 20, cutoff: float = 5.0, max_z: int = 100, in_features: int = 0, in_vectors: int = 0) -> None:
         super().__init__()
         self.hidden, self.cutoff, self.vector_channels = hidden, cutoff, hidden
         f = hidden
-        self.embedding = nn.Embedding(max_z, f)
+        self.init_inputs(f, max_z, in_features, in_vectors)
         self.rbf = BesselRBF(num_rbf, cutoff)
         self.phi = nn.ModuleList(mlp([f, f, 3 * f]) for _ in range(layers))
         self.filters = nn.ModuleList(nn.Linear(num_rbf, 3 * f) for _ in range(layers))
         self.lin_u = nn.ModuleList(nn.Linear(f, f, bias=False) for _ in range(layers))
         self.lin_v = nn.ModuleList(nn.Linear(f, f, bias=False) for _ in range(layers))
         self.update = nn.ModuleList(mlp([2 * f, f, 3 * f]) for _ in range(layers))
+        self.vector_in = nn.Linear(in_vectors, f, bias=False) if in_vectors else None
         self.readout = nn.ModuleList([GatedEquivariantBlock(f, f // 2, f // 2, scalar_act=True), GatedEquivariantBlock(f // 2, 1, f // 2, scalar_act=False)])
 
-    def features(self, z: torch.Tensor, pos: torch.Tensor, batch: torch.Tensor) -> AtomFeatures:
-        edge = radius_edges(pos, batch, self.cutoff)
+    def features(self, inputs: Inputs) -> AtomFeatures:
+        z, pos = inputs.z, inputs.pos
+        edge = radius_edges(pos, inputs.batch, self.cutoff)
         vec, d = edge_vectors(pos, edge)
         unit = vec / d[:, None]
         w_all = self.rbf(d) * cosine_cutoff(d, self.cutoff)[:, None]
         n, f = len(z), self.hidden
-        s = self.embedding(z)
-        v = s.new_zeros((n, 3, f))
+        s = self.embed(inputs)
+        v = s.new_zeros((n, 3, f)) if self.vector_in is None else self.vector_in(inputs.vectors.transpose(1, 2).to(s.dtype))
         sender, receiver = edge
         for phi, filt, lin_u, lin_v, update in zip(self.phi, self.filters, self.lin_u, self.lin_v, self.update):
             ds, dvv, dvs = (phi(s)[sender] * filt(w_all)).split(f, dim=-1)
@@ -83,7 +88,7 @@ class PaiNN(VectorModel):
             s = s + a_sv * (uv * vv).sum(dim=1) + a_ss
         return AtomFeatures(s, vectors=v)
 
-    def vector_head(self, feats: AtomFeatures, pos: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
+    def vector_head(self, feats: AtomFeatures, inputs: Inputs) -> torch.Tensor:
         s, v = feats.scalars, feats.vectors
         for block in self.readout:
             s, v = block(s, v)
@@ -96,8 +101,8 @@ class PaiNNVector(PaiNN):
 
     gradient_output = True
 
-    def __init__(self, *, hidden: int = 64, layers: int = 3, num_rbf: int = 20, cutoff: float = 5.0, max_z: int = 100) -> None:
-        super().__init__(hidden=hidden, layers=layers, num_rbf=num_rbf, cutoff=cutoff, max_z=max_z)
+    def __init__(self, *, hidden: int = 64, layers: int = 3, num_rbf: int = 20, cutoff: float = 5.0, max_z: int = 100, in_features: int = 0, in_vectors: int = 0) -> None:
+        super().__init__(hidden=hidden, layers=layers, num_rbf=num_rbf, cutoff=cutoff, max_z=max_z, in_features=in_features, in_vectors=in_vectors)
         del self.readout
         self.energy_mlp = mlp([self.hidden, self.hidden // 2, 1])
 

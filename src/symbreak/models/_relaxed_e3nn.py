@@ -3,49 +3,60 @@ r"""``relaxed-e3nn``: per-atom vectors from relaxed E(3) convolutions; ``e3nn``:
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from ..nn import RelaxedNetwork
 from ._base import AtomFeatures, VectorModel
 from ._graph import radius_edges
+from ._inputs import Inputs
 from ._registry import register_model
 
-__all__ = ["RelaxedE3NN"]
+__all__ = ["RelaxedE3NN", "E3NN"]
 
 
 @register_model("relaxed-e3nn")
 class RelaxedE3NN(VectorModel):
-    r"""Element embedding (0e) → :class:`~symbreak.nn.RelaxedNetwork` → one 1o vector per atom.
+    r"""Element embedding (``hidden``x0e, plus any vector inputs as ``in_vectors``x1o) →
+    :class:`~symbreak.nn.RelaxedNetwork` → one 1o vector per atom.
 
     Equivariant at initialisation; symmetry breaking is learned in θ (penalise it with
-    :func:`symbreak.nn.relaxation_penalty`). Self-loops are included, so θ also acts on an
-    atom's own features.
+    :func:`symbreak.nn.relaxation_penalty`), so its ``symmetry`` is "approximate". Self-loops are
+    included, so θ also acts on an atom's own features.
     """
 
+    symmetry = "approximate"
+    vector_channels = 1  # its 1o output is also its one vector feature, for heads (+mlp) that read them
+
     def __init__(
-        self, *, hidden: int = 16, layers: int = 2, lmax: int = 2, l_relaxed: int = 2, cutoff: float = 5.0, relaxed: bool = True, max_z: int = 100
-    ) -> None:
+        self, *, hidden: int = 16, layers: int = 2, lmax: int = 2, l_relaxed: int = 2, cutoff: float = 5.0, relaxed: bool = True, max_z: int = 100,
+        in_features: int = 0, in_vectors: int = 0,
+    ) -> None:  # fmt: skip
+        from ..nn import RelaxedNetwork
+
         super().__init__()
-        self.equivariant = not relaxed
+        self.symmetry = "approximate" if relaxed else "exact"
         self.hidden, self.cutoff = hidden, cutoff
-        self.embedding = nn.Embedding(max_z, hidden)
+        self.init_inputs(hidden, max_z, in_features, in_vectors)
+        irreps_in = f"{hidden}x0e" + (f"+{in_vectors}x1o" if in_vectors else "")
         irreps_hidden = f"{hidden}x0e+{hidden // 2}x1o+{hidden // 2}x1e+{hidden // 4}x2e+{hidden // 4}x2o"
         self.net = RelaxedNetwork(
-            f"{hidden}x0e", irreps_hidden, "1x1o", layers=layers, relaxed=relaxed, lmax=lmax, l_relaxed=l_relaxed, cutoff=cutoff, num_neighbors=4.0
+            irreps_in, irreps_hidden, "1x1o", layers=layers, relaxed=relaxed, lmax=lmax, l_relaxed=l_relaxed, cutoff=cutoff, num_neighbors=4.0
         )  # fmt: skip
 
-    def features(self, z: torch.Tensor, pos: torch.Tensor, batch: torch.Tensor) -> AtomFeatures:
-        edge = radius_edges(pos, batch, self.cutoff, self_loops=True)
-        out = self.net(self.embedding(z), pos, edge)
-        return AtomFeatures(self.embedding(z), positions=out)
+    def features(self, inputs: Inputs) -> AtomFeatures:
+        edge = radius_edges(inputs.pos, inputs.batch, self.cutoff, self_loops=True)
+        h = self.embed(inputs)
+        node = h if inputs.vectors is None else torch.cat([h, inputs.vectors.flatten(1).to(h.dtype)], dim=-1)
+        out = self.net(node, inputs.pos, edge)
+        return AtomFeatures(h, vectors=out[:, :, None], output=out)
 
-    def vector_head(self, feats: AtomFeatures, pos: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
-        return feats.positions
+    def vector_head(self, feats: AtomFeatures, inputs: Inputs) -> torch.Tensor:
+        return feats.output
 
 
 @register_model("e3nn")
 class E3NN(RelaxedE3NN):
     """:class:`RelaxedE3NN` with every θ frozen at the scalar: an exactly equivariant e3nn convolution network."""
 
-    def __init__(self, *, hidden: int = 16, layers: int = 2, lmax: int = 2, cutoff: float = 5.0, max_z: int = 100) -> None:
-        super().__init__(hidden=hidden, layers=layers, lmax=lmax, l_relaxed=0, cutoff=cutoff, relaxed=False, max_z=max_z)
+    symmetry = "exact"
+
+    def __init__(self, *, hidden: int = 16, layers: int = 2, lmax: int = 2, cutoff: float = 5.0, max_z: int = 100, in_features: int = 0, in_vectors: int = 0) -> None:
+        super().__init__(hidden=hidden, layers=layers, lmax=lmax, l_relaxed=0, cutoff=cutoff, relaxed=False, max_z=max_z, in_features=in_features, in_vectors=in_vectors)

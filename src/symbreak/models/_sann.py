@@ -21,6 +21,7 @@ and exactly equivariant on molecules without symmetry.
 
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,7 @@ from torch import nn
 from .._errors import StructureError
 from ..detect import detect_symmetry
 from ._base import AtomFeatures, VectorModel, scatter_sum
+from ._inputs import DERIVED, Inputs
 from ..nn._basis import BesselRBF, edge_spherical_harmonics, mlp
 from ._registry import register_model
 
@@ -122,44 +124,42 @@ class _Layer(nn.Module):
         return f + self.out((weights[:, :, None] * self.value(parts)).sum(1))
 
 
+#: the batch attributes :meth:`SANN.prepare_data` adds (PyG offsets the ``*_index`` ones when batching)
+_PREPARED = ("sann_frame", "sann_canonical", "sann_rep_index", "sann_within_index", "sann_across_index")
+DERIVED.update(_PREPARED)
+
+
 @register_model("sann")
 class SANN(VectorModel):
     """The symmetry-adapted neural network. Hyper-parameters as the paper's Table 6: ``layers``
     ∈ {1, 2, 3}, ``num_spherical``, ``num_radial`` ∈ {3, 4, 6}; ``tol`` is detect_symmetry's (Å).
 
-    in_features: width F of per-atom dataset features ``data.x`` (N, F), added to the initial
-    features through a linear map; they must be invariant (charges, hybridisation, ...) for the
-    relaxed equivariance to hold. 0: the model reads no ``data.x``.
+    in_features: width F of invariant per-atom inputs ``data.x`` (N, F) (charges, hybridisation,
+    ...), added to the initial features through a linear map. in_vectors: vector inputs
+    ``data.vectors`` (N, C, 3), read in the canonical frame, :math:`F(x)^\top v_i`; the
+    relaxed equivariance then holds for positions and vectors rotated together.
+
+    Symmetry detection runs on NumPy: :meth:`prepare_data` does it once per structure when a data
+    set is built (the benchmark does), so training steps are pure tensor code on any device; a
+    batch without it is detected on first sight and memoised (``cache_size`` structures).
     """
 
-    equivariant = False  # relaxed-equivariant: exact up to the input's own symmetry
+    symmetry = "relaxed"  # exact up to the input's own symmetry
     lab_frame_features = False  # features and positions are canonical: "+mlp" is refused
 
     def __init__(
-        self, *, hidden: int = 64, layers: int = 2, num_radial: int = 4, num_spherical: int = 3, cutoff: float = 8.0, tol: float = 0.1, max_z: int = 100, in_features: int = 0, cache_size: int = 100_000
-    ) -> None:
+        self, *, hidden: int = 64, layers: int = 2, num_radial: int = 4, num_spherical: int = 3, cutoff: float = 8.0, tol: float = 0.1, max_z: int = 100,
+        in_features: int = 0, in_vectors: int = 0, cache_size: int = 100_000,
+    ) -> None:  # fmt: skip
         super().__init__()
         self.hidden, self.cutoff, self.tol, self.cache_size = hidden, cutoff, tol, cache_size
-        self.in_features = in_features
-        self.embedding = nn.Embedding(max_z, hidden)
-        self.extra = nn.Linear(in_features, hidden) if in_features else None
-        self._x: torch.Tensor | None = None
+        self.init_inputs(hidden, max_z, in_features, in_vectors)
         self.coords = nn.Linear(3, hidden)
         self.basis = _EdgeBasis(num_radial, num_spherical, cutoff)
         self.layers = nn.ModuleList(_Layer(hidden, self.basis.dim) for _ in range(layers))
         self.head = mlp([hidden, hidden, 3])
+        self.vector_in = nn.Linear(3 * in_vectors, hidden) if in_vectors else None
         self._cache: OrderedDict[bytes, SymmetryGraphs] = OrderedDict()
-
-    def prepare(self, data: Any) -> None:
-        """Reads ``data.x`` (N, in_features) when ``in_features`` > 0."""
-        x = getattr(data, "x", None)
-        if self.in_features:
-            if x is None or x.dim() != 2 or x.shape != (len(data.z), self.in_features):
-                got = "none" if x is None else tuple(x.shape)
-                raise StructureError(f"SANN(in_features={self.in_features}) needs data.x of shape (N, {self.in_features}) = ({len(data.z)}, {self.in_features}); got {got}")
-            if not torch.isfinite(x).all():
-                raise StructureError("data.x holds NaN or infinite values")
-        self._x = x if self.in_features else None
 
     def graphs(self, pos: np.ndarray, z: np.ndarray) -> SymmetryGraphs:
         """:func:`symmetry_graphs` of one molecule, memoised on its exact coordinates."""
@@ -170,46 +170,67 @@ class SANN(VectorModel):
                 self._cache.popitem(last=False)
         return self._cache[key]
 
-    def _assemble(self, z: torch.Tensor, pos: torch.Tensor, batch: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        counts = torch.bincount(batch).tolist()
-        order = torch.argsort(batch, stable=True)
-        zs, ps = z[order].cpu().numpy(), pos[order].detach().cpu().double().numpy()
-        frames, canon, rep, within, across = [], [], [], [], []
+    def prepare_data(self, data: Any) -> Any:
+        """A copy of one structure's ``data`` with its symmetry graphs as tensors (``sann_*``), so
+        :meth:`features` needs no NumPy: canonical frame and positions, representatives, within-
+        and across-class edges (detected at this model's ``tol`` on ``data.pos``)."""
+        sg = self.graphs(np.ascontiguousarray(data.pos.detach().cpu().double().numpy()), data.z.cpu().numpy())
+        out = copy.copy(data)
+        n = len(sg.orbit)
+        out.sann_frame = torch.as_tensor(np.repeat(sg.frame[None], n, 0))
+        out.sann_canonical = torch.as_tensor(sg.canonical)
+        out.sann_rep_index = torch.as_tensor(sg.representative, dtype=torch.long)
+        out.sann_within_index = torch.as_tensor(sg.within, dtype=torch.long)
+        out.sann_across_index = torch.as_tensor(sg.across, dtype=torch.long)
+        return out
+
+    def _detect(self, inputs: Inputs) -> dict[str, torch.Tensor]:
+        """The prepared tensors of a batch that has none (molecules in batch order, which PyG keeps sorted)."""
+        batch, pos = inputs.batch, inputs.pos
+        if inputs.num_graphs > 1 and bool((batch[1:] < batch[:-1]).any()):
+            raise StructureError("SANN needs the batch vector sorted (atoms of each molecule together), as PyG makes it")
+        counts = torch.bincount(batch, minlength=inputs.num_graphs).tolist()
+        zs, ps = inputs.z.cpu().numpy(), pos.detach().cpu().double().numpy()
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in _PREPARED}
         start = 0
         for n in counts:
             sg = self.graphs(np.ascontiguousarray(ps[start : start + n]), zs[start : start + n])
-            frames.append(np.repeat(sg.frame[None], n, 0))
-            canon.append(sg.canonical)
-            rep.append(sg.representative + start)
-            within.append(sg.within + start)
-            across.append(sg.across + start)
+            parts["sann_frame"].append(np.repeat(sg.frame[None], n, 0))
+            parts["sann_canonical"].append(sg.canonical)
+            parts["sann_rep_index"].append(sg.representative + start)
+            parts["sann_within_index"].append(sg.within + start)
+            parts["sann_across_index"].append(sg.across + start)
             start += n
-        def cat(parts: list[np.ndarray], axis: int, dtype: torch.dtype) -> torch.Tensor:
-            return torch.as_tensor(np.concatenate(parts, axis=axis), dtype=dtype, device=pos.device)
+        axis = {"sann_within_index": 1, "sann_across_index": 1}
+        return {k: torch.as_tensor(np.concatenate(v, axis=axis.get(k, 0)), device=pos.device) for k, v in parts.items()}
 
-        can = cat(canon, 0, pos.dtype)
-        g = {"within": cat(within, 1, torch.long), "across": cat(across, 1, torch.long), "representative": cat(rep, 0, torch.long)}
-        n = len(z)
+    def _graph(self, inputs: Inputs) -> dict[str, torch.Tensor]:
+        data, pos = inputs.data, inputs.pos
+        if all(getattr(data, k, None) is not None for k in _PREPARED):
+            pre = {k: getattr(data, k).to(pos.device) for k in _PREPARED}
+        else:
+            pre = self._detect(inputs)
+        can = pre["sann_canonical"].to(pos.dtype)
+        g = {"within": pre["sann_within_index"], "across": pre["sann_across_index"], "representative": pre["sann_rep_index"]}
+        n = len(pos)
         g["within_basis"] = self.basis(can[g["within"][0]] - can[g["within"][1]])
         g["across_basis"] = self.basis(can[g["across"][0]] - can[g["across"][1]])
         g["member_basis"] = self.basis(can - can[g["representative"]])
         one = torch.ones(1, dtype=pos.dtype, device=pos.device)
         g["within_count"] = scatter_sum(one.expand(g["within"].shape[1], 1), g["within"][1], n).clamp_min(1)
         g["across_count"] = scatter_sum(one.expand(g["across"].shape[1], 1), g["across"][1], n).clamp_min(1)
-        g["frame"], g["canonical"] = cat(frames, 0, pos.dtype), can
-        return g, order
+        g["frame"], g["canonical"] = pre["sann_frame"].to(pos.dtype), can
+        return g
 
-    def features(self, z: torch.Tensor, pos: torch.Tensor, batch: torch.Tensor) -> AtomFeatures:
-        g, order = self._assemble(z, pos, batch)
-        f = self.embedding(z[order]) + self.coords(g["canonical"])
-        if self.extra is not None:
-            f = f + self.extra(self._x[order].to(f.dtype))
+    def features(self, inputs: Inputs) -> AtomFeatures:
+        g = self._graph(inputs)
+        f = self.embed(inputs) + self.coords(g["canonical"])
+        if self.vector_in is not None:  # vector inputs in the canonical frame: F^T v
+            f = f + self.vector_in(torch.einsum("nij,nci->ncj", g["frame"], inputs.vectors.to(f.dtype)).flatten(1))
         for layer in self.layers:
             f = layer(f, g)
-        inverse = torch.argsort(order)
-        self._frames = g["frame"][inverse]  # the readout maps canonical vectors back to the lab
-        return AtomFeatures(f[inverse], positions=g["canonical"][inverse])
+        return AtomFeatures(f, frame=g["frame"])
 
-    def vector_head(self, feats: AtomFeatures, pos: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
+    def vector_head(self, feats: AtomFeatures, inputs: Inputs) -> torch.Tensor:
         local = self.head(feats.scalars)  # (N, 3) in each molecule's canonical frame
-        return torch.einsum("nij,nj->ni", self._frames, local)
+        return torch.einsum("nij,nj->ni", feats.frame, local)  # back to the lab: F(x) f̃

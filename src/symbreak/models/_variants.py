@@ -9,14 +9,14 @@ but keeps permutation equivariance.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import torch
 from torch import nn
 
 from .._errors import SymbreakError
-from ._base import VectorModel, check_batch
+from ._base import VectorModel
+from ._inputs import with_positions
 from ..nn._basis import mlp
 from ._registry import register_variant
 
@@ -37,6 +37,7 @@ class NoisyInput(nn.Module):
     """
 
     equivariant = False
+    symmetry = "approximate"
 
     def __init__(self, model: nn.Module, *, sigma: float = 0.01, seed: int = 0) -> None:
         super().__init__()
@@ -51,10 +52,12 @@ class NoisyInput(nn.Module):
         gen = self._generator if self.training else torch.Generator().manual_seed(self.seed + 1 + 7919 * self.draw)
         return self.sigma * torch.randn(pos.shape, generator=gen, dtype=pos.dtype).to(pos.device)
 
+    def prepare_data(self, data: Any) -> Any:
+        """Nothing: what the inner model would precompute from the positions is stale once noise moves them."""
+        return data
+
     def forward(self, data: Any) -> torch.Tensor:
-        noisy = copy.copy(data)
-        noisy.pos = data.pos + self._noise(data.pos)
-        return self.model(noisy)
+        return self.model(with_positions(data, data.pos + self._noise(data.pos)))
 
 
 def set_noise_draw(model: nn.Module, draw: int) -> None:
@@ -73,6 +76,7 @@ class MLPHead(nn.Module):
     """
 
     equivariant = False
+    symmetry = "approximate"
 
     def __init__(self, model: VectorModel, *, head_hidden: int = 64) -> None:
         super().__init__()
@@ -88,14 +92,13 @@ class MLPHead(nn.Module):
         size = model.hidden + 3 + 3 * model.vector_channels
         self.head = mlp([size, head_hidden, 3])
 
+    def prepare_data(self, data: Any) -> Any:
+        return self.model.prepare_data(data)
+
     def forward(self, data: Any) -> torch.Tensor:
-        batch = getattr(data, "batch", None)
-        if batch is None:
-            batch = torch.zeros(len(data.z), dtype=torch.long, device=data.z.device)
-        check_batch(data.z, data.pos, batch)
-        self.model.prepare(data)
-        feats = self.model.features(data.z, data.pos, batch)
-        parts = [feats.scalars, feats.positions if feats.positions is not None else data.pos]
+        inputs = self.model.read(data)
+        feats = self.model.features(inputs)
+        parts = [feats.scalars, feats.positions if feats.positions is not None else inputs.pos]
         if feats.vectors is not None:
             parts.append(feats.vectors.flatten(1))
         return self.head(torch.cat(parts, dim=-1))

@@ -1,0 +1,113 @@
+r"""What a model reads from a batch: one record, checked once, the same for every model.
+
+A batch (a PyG ``Batch``, or anything with these attributes) carries
+
+============== =============== ==============================================================
+``z``          (N,) long       atomic numbers
+``pos``        (N, 3)          positions, Å
+``batch``      (N,) long       molecule of each atom, sorted (optional for one molecule)
+``x``          (N, F)          invariant per-atom inputs (charges, hybridisation...), optional
+``vectors``    (N, C, 3)       equivariant per-atom inputs, C channels of ``1o``, optional:
+                               e3nn's layout of ``"Cx1o"`` (a symmetry-breaking input lives here)
+``sym``        list            one frozen :class:`~symbreak.Symmetry` per molecule, computed once
+                               when the data set is built, at the task's tolerance (for losses)
+============== =============== ==============================================================
+
+:func:`read_inputs` turns it into :class:`Inputs` and refuses empty, non-finite or mismatched
+arrays with a :class:`~symbreak.StructureError`; models never read the batch directly, except
+for what they computed into it themselves when the data set was built (:meth:`VectorModel.prepare_data`),
+which :func:`with_positions` drops when positions change.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Any
+
+import torch
+
+from .._errors import StructureError
+
+__all__ = ["Inputs", "read_inputs", "with_positions", "DERIVED"]
+
+#: batch attributes computed from the positions when a data set is built (SANN's graphs): stale
+#: as soon as the positions change, so :func:`with_positions` drops them
+DERIVED: set[str] = set()
+
+
+@dataclasses.dataclass(frozen=True)
+class Inputs:
+    """A model's inputs for a batch of N atoms in ``num_graphs`` molecules (see the module docstring).
+
+    data: the batch itself, for attributes a model prepared in it (:meth:`VectorModel.prepare_data`).
+    """
+
+    z: torch.Tensor
+    pos: torch.Tensor
+    batch: torch.Tensor
+    num_graphs: int
+    x: torch.Tensor | None = None
+    vectors: torch.Tensor | None = None
+    data: Any = None
+
+    def replace(self, **changes: Any) -> "Inputs":
+        """A copy with some fields changed (positions that track gradients, say)."""
+        return dataclasses.replace(self, **changes)
+
+
+def _check_per_atom(name: str, value: Any, n: int, shape: tuple[int, ...], expected: int | None) -> torch.Tensor | None:
+    if value is None:
+        return None
+    if not isinstance(value, torch.Tensor) or value.ndim != 1 + len(shape) or len(value) != n or tuple(value.shape[2:]) != shape[1:]:
+        got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+        raise StructureError(f"data.{name} must be ({n}, {', '.join(map(str, shape))}) — one row per atom; got {got}")
+    if expected is not None and value.shape[1] != expected:
+        raise StructureError(f"this model reads {expected} channel(s) of data.{name}, got {value.shape[1]}")
+    if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+        raise StructureError(f"data.{name} holds NaN or infinite values")
+    return value
+
+
+def read_inputs(data: Any, *, features: int = 0, vectors: int = 0) -> Inputs:
+    """Check a batch and read it as :class:`Inputs`.
+
+    features, vectors: how many channels of ``x`` and ``vectors`` the model reads; 0: it reads
+    none, and :class:`Inputs` holds None whatever the batch carries.
+    """
+    z, pos = getattr(data, "z", None), getattr(data, "pos", None)
+    if not isinstance(pos, torch.Tensor) or pos.ndim != 2 or pos.shape[-1] != 3 or len(pos) == 0:
+        raise StructureError(f"positions must be (N, 3) with N ≥ 1, got {tuple(pos.shape) if isinstance(pos, torch.Tensor) else pos!r}")
+    batch = getattr(data, "batch", None)
+    if batch is None:
+        batch = torch.zeros(len(pos), dtype=torch.long, device=pos.device)
+    if not isinstance(z, torch.Tensor) or len(z) != len(pos) or len(batch) != len(pos):
+        raise StructureError(f"z ({len(z) if z is not None else None}), pos ({len(pos)}) and batch ({len(batch)}) must have one entry per atom")
+    if not bool(torch.isfinite(pos).all()):
+        raise StructureError("positions contain NaN or infinity")
+    num = getattr(data, "num_graphs", None)
+    num_graphs = int(num) if isinstance(num, int) else int(batch.max()) + 1
+    x = None
+    if features:
+        x = _check_per_atom("x", getattr(data, "x", None), len(pos), (features,), features)
+        if x is None:
+            raise StructureError(f"this model reads {features} invariant feature(s) per atom: give data.x of shape ({len(pos)}, {features})")
+    v = None
+    if vectors:
+        v = _check_per_atom("vectors", getattr(data, "vectors", None), len(pos), (vectors, 3), vectors)
+        if v is None:
+            raise StructureError(f"this model reads {vectors} vector input(s) per atom: give data.vectors of shape ({len(pos)}, {vectors}, 3)")
+    return Inputs(z, pos, batch, num_graphs, x=x, vectors=v, data=data)
+
+
+def with_positions(data: Any, pos: torch.Tensor) -> Any:
+    """A shallow copy of the batch at other positions, without the attributes derived from the old ones."""
+    moved = copy.copy(data)
+    moved.pos = pos
+    for key in DERIVED:
+        if getattr(moved, key, None) is not None:
+            try:
+                delattr(moved, key)
+            except AttributeError:  # pragma: no cover - an object that refuses deletion
+                setattr(moved, key, None)
+    return moved
