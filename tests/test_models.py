@@ -304,7 +304,7 @@ def test_sann_reads_invariant_dataset_features():
         torch.testing.assert_close(run(pos[perm] @ g.T, x, perm), out[perm] @ g.T, atol=1e-9, rtol=0)
     with pytest.raises(StructureError, match=r"give data.x of shape \(5, 2\)"):
         model(SimpleNamespace(z=z, pos=pos))
-    with pytest.raises(StructureError, match=r"data.x must be \(5, 2\)"):
+    with pytest.raises(StructureError, match=r"reads 2 channel\(s\) of data.x, got 1"):
         model(SimpleNamespace(z=z, pos=pos, x=x[:, :1]))
     with pytest.raises(StructureError, match="NaN"):
         model(SimpleNamespace(z=z, pos=pos, x=torch.full_like(x, float("nan"))))
