@@ -12,7 +12,7 @@ torch.Size([3, 3])
 """
 
 from .._lazy import lazy_exports
-from ._registry import MODELS, VARIANTS, available_models, build_model, model_config, parse_spec, register_model, register_variant, split_specs
+from ._registry import INPUTS, MODELS, VARIANTS, available_models, register_input, build_model, model_config, parse_spec, register_model, register_variant, split_specs
 
 # the classes load on first use, so that listing or resolving models imports no e3nn or torch-geometric
 _EXPORTS = {
@@ -21,6 +21,7 @@ _EXPORTS = {
     "SchNet": "_schnet", "DimeNetPlusPlus": "_dimenet", "EGNN": "_egnn", "PaiNN": "_painn", "PaiNNVector": "_painn",
     "GatedEquivariantBlock": "_painn", "RelaxedE3NN": "_relaxed_e3nn", "E3NN": "_relaxed_e3nn",
     "SANN": "_sann", "symmetry_graphs": "_sann", "SymmetryGraphs": "_sann",
+    "WithInputs": "_extra_inputs", "RandomVector": "_extra_inputs", "transform_batch": "_inputs",
     "NoisyInput": "_variants", "MLPHead": "_variants", "set_noise_draw": "_variants",
     "fully_connected_edges": "_graph", "radius_edges": "_graph", "edge_vectors": "_graph", "triplets": "_graph",
 }  # fmt: skip
@@ -32,6 +33,11 @@ __all__ = [
     "split_specs",
     "register_model",
     "register_variant",
+    "register_input",
+    "INPUTS",
+    "WithInputs",
+    "RandomVector",
+    "transform_batch",
     "available_models",
     "MODELS",
     "VARIANTS",

@@ -31,6 +31,12 @@ def check_batch(z: torch.Tensor, pos: torch.Tensor, batch: torch.Tensor) -> None
         raise StructureError("positions contain NaN or infinity")
 
 
+def inherit_capabilities(wrapper: nn.Module, model: nn.Module) -> None:
+    """A wrapper (+noise, +mlp, an input) runs in the dtypes of the model it wraps and keeps its output type."""
+    wrapper.output_type = getattr(model, "output_type", "1o")
+    wrapper.dtypes = getattr(model, "dtypes", (torch.float32, torch.float64))
+
+
 def scatter_sum(src: torch.Tensor, index: torch.Tensor, size: int) -> torch.Tensor:
     """Sum rows of ``src`` (E, ...) into ``size`` bins by ``index`` (E,)."""
     out = src.new_zeros((size,) + tuple(src.shape[1:]))
@@ -76,7 +82,8 @@ class VectorModel(nn.Module):
 
     Capability flags (read by the conformance tests, ``assert_equivariant`` and the averaging):
     ``output_type`` (a representation, "1o"); ``symmetry`` (one of :data:`SYMMETRY_KINDS`);
-    ``dtypes`` (the floating dtypes it runs in); ``vector_inputs`` (whether it can read
+    ``dtypes`` (the floating dtypes it runs in); ``permutation_equivariant`` (relabelling atoms
+    relabels the output; every model here, not ``+noise``); ``vector_inputs`` (whether it can read
     ``data.vectors``); ``lab_frame_features`` (its features are in the lab frame, so ``+mlp``
     can read them).
     """
@@ -84,6 +91,7 @@ class VectorModel(nn.Module):
     output_type: str = "1o"
     symmetry: str = "exact"
     dtypes: tuple[torch.dtype, ...] = (torch.float32, torch.float64)
+    permutation_equivariant: bool = True
     vector_inputs: bool = True
     gradient_output: bool = False
     vector_channels: int = 0  # F of AtomFeatures.vectors (N, 3, F), for heads that read them

@@ -12,39 +12,71 @@ import torch
 __all__ = ["fully_connected_edges", "radius_edges", "triplets", "edge_vectors"]
 
 
-def _block_pairs(batch: torch.Tensor) -> torch.Tensor:
-    same = batch[:, None] == batch[None, :]
-    return same
+def _blocks(batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Molecules as blocks padded to the largest: (first atom of each (B,), atom count (B,), valid pairs (B, n, n)).
+
+    Pairs are formed inside molecules only, so memory grows with B·n², not with N² of the whole
+    batch (a batch of many rotated copies would not fit otherwise). ``batch`` must be sorted.
+    """
+    counts = torch.bincount(batch)
+    ptr = torch.cumsum(counts, 0) - counts
+    n = int(counts.max())
+    local = torch.arange(n, device=batch.device)
+    valid = local[None, :] < counts[:, None]
+    return ptr, counts, valid[:, :, None] & valid[:, None, :]
+
+
+def _sorted(batch: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor]:
+    """(order, sorted batch); order None when it is sorted already (PyG's batches: the common case)."""
+    if len(batch) < 2 or not bool((batch[1:] < batch[:-1]).any()):
+        return None, batch
+    order = torch.argsort(batch, stable=True)
+    return order, batch[order]
+
+
+def _unsort(order: torch.Tensor | None, edge_index: torch.Tensor) -> torch.Tensor:
+    return edge_index if order is None else order[edge_index]
+
+
+def _pairs(ptr: torch.Tensor, mask: torch.Tensor, self_loops: bool) -> torch.Tensor:
+    """edge_index (2, E) of the pairs in ``mask`` (B, n, n), indexed (molecule, receiver, sender),
+    in the order of a row-major scan of the whole batch's (receiver, sender) matrix."""
+    if not self_loops:
+        mask = mask & ~torch.eye(mask.shape[-1], dtype=torch.bool, device=mask.device)[None]
+    mol, receiver, sender = mask.nonzero(as_tuple=True)
+    return torch.stack([ptr[mol] + sender, ptr[mol] + receiver])
 
 
 def fully_connected_edges(batch: torch.Tensor, *, self_loops: bool = False) -> torch.Tensor:
     r"""All ordered pairs (j, i) of atoms in the same molecule.
 
-    batch: (N,) long, molecule index of each atom. Returns edge_index: (2, E) long.
+    batch: (N,) long, molecule index of each atom (sorted). Returns edge_index: (2, E) long.
 
     >>> fully_connected_edges(torch.tensor([0, 0, 1])).tolist()
     [[1, 0], [0, 1]]
     """
-    mask = _block_pairs(batch)
-    if not self_loops:
-        mask.fill_diagonal_(False)
-    receiver, sender = mask.nonzero(as_tuple=True)
-    return torch.stack([sender, receiver])
+    order, batch = _sorted(batch)
+    ptr, _, valid = _blocks(batch)
+    return _unsort(order, _pairs(ptr, valid, self_loops))
 
 
 def radius_edges(pos: torch.Tensor, batch: torch.Tensor, cutoff: float, *, self_loops: bool = False) -> torch.Tensor:
     r"""Pairs (j, i) in the same molecule with :math:`\|\mathbf x_j - \mathbf x_i\| < r_c`.
 
-    pos: (N, 3); batch: (N,); cutoff in Å. Returns (2, E). Dense O(N²) per call: meant for
-    molecules, not for periodic crystals.
+    pos: (N, 3); batch: (N,) sorted; cutoff in Å. Returns (2, E). Dense per molecule,
+    O(B·n²): meant for molecules, not for periodic crystals.
     """
     if cutoff <= 0:
         raise ValueError(f"cutoff must be positive, got {cutoff}")
-    mask = _block_pairs(batch) & (torch.cdist(pos.detach(), pos.detach()) < cutoff)
-    if not self_loops:
-        mask.fill_diagonal_(False)
-    receiver, sender = mask.nonzero(as_tuple=True)
-    return torch.stack([sender, receiver])
+    order, batch = _sorted(batch)
+    if order is not None:
+        pos = pos[order]
+    ptr, counts, valid = _blocks(batch)
+    n = valid.shape[-1]
+    index = (ptr[:, None] + torch.arange(n, device=pos.device)[None, :]).clamp_max(len(pos) - 1)  # (B, n); padding reads a real atom, masked below
+    padded = pos.detach()[index]  # (B, n, 3)
+    close = torch.cdist(padded, padded) < cutoff
+    return _unsort(order, _pairs(ptr, valid & close, self_loops))
 
 
 def edge_vectors(pos: torch.Tensor, edge_index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -29,7 +29,7 @@ import torch
 
 from .._errors import StructureError
 
-__all__ = ["Inputs", "read_inputs", "with_positions", "DERIVED"]
+__all__ = ["Inputs", "read_inputs", "with_positions", "transform_batch", "DERIVED"]
 
 #: batch attributes computed from the positions when a data set is built (SANN's graphs): stale
 #: as soon as the positions change, so :func:`with_positions` drops them
@@ -111,3 +111,42 @@ def with_positions(data: Any, pos: torch.Tensor) -> Any:
             except AttributeError:  # pragma: no cover - an object that refuses deletion
                 setattr(moved, key, None)
     return moved
+
+
+def transform_batch(data: Any, rotation: Any = None, *, translation: Any = None, permutation: Any = None) -> Any:
+    r"""The batch acted on by :math:`g = (R, t)` and an atom permutation :math:`\sigma`:
+    :math:`x_i \to R x_{\sigma(i)} + t`, vector inputs :math:`v_i \to R v_{\sigma(i)}`, invariant
+    inputs and elements permuted; attributes derived from the old positions dropped.
+
+    rotation: (3, 3) orthogonal (a reflection when det = −1), None for the identity; translation:
+    (3,); permutation: (N,) long, which must keep each molecule's atoms together.
+    """
+    pos = data.pos
+    dev, dt = pos.device, pos.dtype
+    r = None if rotation is None else torch.as_tensor(rotation, dtype=dt, device=dev)
+    perm = None if permutation is None else torch.as_tensor(permutation, dtype=torch.long, device=dev)
+
+    def move(v: torch.Tensor | None, linear: bool) -> torch.Tensor | None:
+        if v is None:
+            return None
+        if perm is not None:
+            v = v[perm]
+        if linear and r is not None:
+            v = v @ r.T
+        return v
+
+    out = with_positions(data, move(pos, True))
+    if translation is not None:
+        out.pos = out.pos + torch.as_tensor(translation, dtype=dt, device=dev)
+    if perm is not None:
+        out.z = data.z[perm]
+        batch = getattr(data, "batch", None)
+        if batch is not None and not torch.equal(batch[perm], batch):
+            raise ValueError("a permutation of a batch must keep each molecule's atoms in place")
+        if getattr(data, "x", None) is not None:
+            out.x = data.x[perm]
+    if getattr(data, "vectors", None) is not None:
+        out.vectors = move(data.vectors, True)
+    if getattr(data, "sym", None) is not None and (perm is not None or r is not None):
+        out.sym = None  # the symmetry record belongs to the old positions
+    return out

@@ -19,7 +19,7 @@ from typing import Any
 from .._errors import SymbreakError
 from .._lazy import LazyRegistry
 
-__all__ = ["register_model", "register_variant", "build_model", "available_models", "parse_spec", "split_specs", "model_config", "MODELS", "VARIANTS"]
+__all__ = ["register_model", "register_variant", "register_input", "INPUTS", "build_model", "available_models", "parse_spec", "split_specs", "model_config", "MODELS", "VARIANTS"]
 
 _M = "symbreak.models."
 #: name → model class; builtins are imported when first built (listing them imports nothing)
@@ -29,6 +29,8 @@ MODELS = LazyRegistry("model", {
 })  # fmt: skip
 #: name → ``wrapper(model, **options)``, used as ``"<model>+<name>"``
 VARIANTS = LazyRegistry("variant", {"noise": _M + "_variants:_noise", "mlp": _M + "_variants:_mlp"})
+#: name → input module class (``features``/``vectors`` channels it adds), used as ``"<model>+<name>"``
+INPUTS = LazyRegistry("input", {"randvec": _M + "_extra_inputs:RandomVector"})
 ALIASES = {"dimenet": "dimenet++"}  # the SANN paper writes "DimeNet+MLP" for DimeNet++ with an MLP head
 
 
@@ -48,6 +50,19 @@ def register_variant(name: str) -> Callable:
     def deco(fn: Callable) -> Callable:
         VARIANTS.register(name, fn)
         return fn
+
+    return deco
+
+
+def register_input(name: str) -> Callable:
+    """Class decorator for a symmetry-breaking input: an ``nn.Module`` whose ``forward(batch)``
+    returns ``{"x": (N, F)}`` and/or ``{"vectors": (N, C, 3)}`` and whose class attributes
+    ``features = F`` and ``vectors = C`` say how many. ``"<model>+<name>"`` then builds the model
+    with F (C) more input channels and feeds it the input (see :mod:`symbreak.models._extra_inputs`)."""
+
+    def deco(cls: Callable) -> Callable:
+        INPUTS.register(name, cls)
+        return cls
 
     return deco
 
@@ -97,9 +112,23 @@ def _resolve(spec: str) -> tuple[str, list[str], dict[str, Any]]:
     if base not in MODELS:
         raise SymbreakError(f"unknown model {base!r}; registered: {', '.join(available_models())}")
     for v in variants:
-        if v not in VARIANTS:
-            raise SymbreakError(f"unknown variant {v!r} in {spec!r}; registered: {', '.join(sorted(VARIANTS))}")
+        if v not in VARIANTS and v not in INPUTS:
+            raise SymbreakError(f"unknown variant {v!r} in {spec!r}; registered: {', '.join(sorted(VARIANTS))}; inputs: {', '.join(sorted(INPUTS))}")
     return base, variants, in_spec
+
+
+def _factory(variant: str) -> Callable:
+    return VARIANTS[variant] if variant in VARIANTS else INPUTS[variant]
+
+
+def _input_channels(variants: list[str]) -> dict[str, int]:
+    """Extra input channels the base model needs for the inputs among ``variants``."""
+    extra = {"in_features": 0, "in_vectors": 0}
+    for v in variants:
+        if v in INPUTS and v not in VARIANTS:
+            extra["in_features"] += int(getattr(INPUTS[v], "features", 0))
+            extra["in_vectors"] += int(getattr(INPUTS[v], "vectors", 0))
+    return extra
 
 
 def model_config(spec: str, **options: Any) -> dict[str, Any]:
@@ -110,7 +139,7 @@ def model_config(spec: str, **options: Any) -> dict[str, Any]:
     """
     base, variants, in_spec = _resolve(spec)
     config: dict[str, Any] = {"model": base, "variants": variants}
-    for fn in [MODELS[base]] + [VARIANTS[v] for v in variants]:
+    for fn in [MODELS[base]] + [_factory(v) for v in variants]:
         for p in inspect.signature(fn).parameters.values():
             if p.name != "model" and p.default is not p.empty and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
                 config[p.name] = p.default
@@ -132,13 +161,25 @@ def build_model(spec: str, **options: Any) -> Any:
     if clash:
         raise SymbreakError(f"option(s) {sorted(clash)} given both in the spec {spec!r} and as arguments")
     options = {**in_spec, **options}
-    factories = [MODELS[base]] + [VARIANTS[v] for v in variants]
+    factories = [MODELS[base]] + [_factory(v) for v in variants]
     unused = set(options) - set().union(*(_accepted(f) for f in factories))
     if unused:
         raise SymbreakError(f"{spec!r} takes no option(s) {sorted(unused)}")
-    model = MODELS[base](**{k: v for k, v in options.items() if k in _accepted(MODELS[base])})
+    base_options = {k: v for k, v in options.items() if k in _accepted(MODELS[base])}
+    for key, extra in _input_channels(variants).items():
+        if extra:
+            if key not in _accepted(MODELS[base]):
+                raise SymbreakError(f"{spec!r}: model {base!r} takes no extra inputs ({key})")
+            base_options[key] = base_options.get(key, 0) + extra
+    model = MODELS[base](**base_options)
     for v in variants:
-        fn = VARIANTS[v]
-        model = fn(model, **{k: val for k, val in options.items() if k in _accepted(fn) and k != "model"})
+        if v in VARIANTS:
+            fn = VARIANTS[v]
+            model = fn(model, **{k: val for k, val in options.items() if k in _accepted(fn) and k != "model"})
+        else:
+            from ._extra_inputs import WithInputs
+
+            source = INPUTS[v](**{k: val for k, val in options.items() if k in _accepted(INPUTS[v])})
+            model = WithInputs(model, source)
     model.spec = spec
     return model

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from .._errors import SymbreakError
-from ._base import VectorModel
+from ._base import VectorModel, inherit_capabilities
 from ._inputs import with_positions
 from ..nn._basis import mlp
 from ._registry import register_variant
@@ -38,6 +38,8 @@ class NoisyInput(nn.Module):
 
     equivariant = False
     symmetry = "approximate"
+    # a fixed draw is tied to atom indices: permuting the atoms permutes the molecule, not its noise
+    permutation_equivariant = False
 
     def __init__(self, model: nn.Module, *, sigma: float = 0.01, seed: int = 0) -> None:
         super().__init__()
@@ -45,7 +47,7 @@ class NoisyInput(nn.Module):
             raise ValueError(f"sigma must be a non-negative length in Å, got {sigma}")
         self.model, self.sigma, self.seed = model, float(sigma), int(seed)
         self.draw = 0
-        self.output_type = getattr(model, "output_type", "1o")
+        inherit_capabilities(self, model)
         self._generator = torch.Generator().manual_seed(self.seed)
 
     def _noise(self, pos: torch.Tensor) -> torch.Tensor:
@@ -88,7 +90,7 @@ class MLPHead(nn.Module):
                 "head on them gives a rotation-invariant output, not a symmetry-breaking one; use the model alone"
             )
         self.model = model
-        self.output_type = "1o"
+        inherit_capabilities(self, model)
         size = model.hidden + 3 + 3 * model.vector_channels
         self.head = mlp([size, head_hidden, 3])
 

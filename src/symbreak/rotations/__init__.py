@@ -3,5 +3,6 @@
 from ._act import act, act_batch
 from ._grid import grid, grid_degree
 from ._random import random_rotations
+from ._rep import Rep
 
-__all__ = ["random_rotations", "grid", "grid_degree", "act", "act_batch"]
+__all__ = ["Rep", "random_rotations", "grid", "grid_degree", "act", "act_batch"]

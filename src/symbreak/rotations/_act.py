@@ -57,6 +57,7 @@ def act(rotation: Any, data: Any, kind: str) -> Any:
     >>> act(-np.eye(3), np.array([1.0, 2.0, 3.0]), "1e")
     array([1., 2., 3.])
     """
+    kind = str(kind)  # a Rep prints as its text
     rotation = _match_rotation(rotation, data)
     if kind in ("positions", "vectors", "1o"):
         return data @ rotation.T
@@ -86,6 +87,7 @@ def act_batch(rotations: Any, data: Any, kind: str) -> Any:
     """
     import torch
 
+    kind = str(kind)
     r = _match_rotation(rotations, data)
     det = torch.linalg.det(r).reshape((-1,) + (1,) * (data.ndim - 1))
     if kind in ("scalars", "0e"):

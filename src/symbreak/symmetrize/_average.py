@@ -19,7 +19,7 @@ from torch import nn
 from ..rotations import act_batch, random_rotations
 from ..rotations import grid as make_grid
 
-__all__ = ["RotationalAverage", "RandomRotation", "rotate_inputs"]
+__all__ = ["RotationalAverage", "RandomRotation", "rotate_inputs", "rotated_copies", "is_batch"]
 
 
 def rotate_inputs(rotations: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
@@ -28,38 +28,85 @@ def rotate_inputs(rotations: torch.Tensor, positions: torch.Tensor) -> torch.Ten
     return torch.einsum("mij,...nj->m...ni", rotations, positions - c) + c
 
 
+def is_batch(x: Any) -> bool:
+    """A batch of structures (``z``, ``pos``, ...), as registry models take, rather than a tensor."""
+    return hasattr(x, "pos") and hasattr(x, "z")
+
+
+def rotated_copies(rotations: torch.Tensor, data: Any) -> Any:
+    r"""One batch holding M rotated copies of every structure of ``data``, each about its own centroid:
+    copy m of structure b is structure ``m * B + b``. Vector inputs rotate with the positions;
+    invariant inputs repeat; attributes derived from the old positions are left out.
+
+    rotations: (M, 3, 3); data: ``z`` (N,), ``pos`` (N, 3), optional ``batch``, ``x``, ``vectors``.
+    """
+    from types import SimpleNamespace
+
+    from ..models._inputs import read_inputs
+
+    x = read_inputs(data)  # checked; x and vectors read below as they are
+    m, pos, batch = len(rotations), x.pos, x.batch
+    r = rotations.to(device=pos.device, dtype=pos.dtype)
+    count = torch.bincount(batch, minlength=x.num_graphs).clamp_min(1).to(pos.dtype)[:, None]
+    centre = pos.new_zeros((x.num_graphs, 3)).index_add_(0, batch, pos)[batch] / count[batch]
+    out = SimpleNamespace(
+        z=x.z.repeat(m),
+        pos=(torch.einsum("mij,nj->mni", r, pos - centre) + centre).reshape(-1, 3),
+        batch=(batch[None, :] + x.num_graphs * torch.arange(m, device=pos.device)[:, None]).reshape(-1),
+        num_graphs=m * x.num_graphs,
+    )
+    if getattr(data, "x", None) is not None:
+        out.x = data.x.repeat((m,) + (1,) * (data.x.ndim - 1))
+    if getattr(data, "vectors", None) is not None:
+        out.vectors = torch.einsum("mij,ncj->mnci", r, data.vectors.to(pos.dtype)).reshape((-1,) + tuple(data.vectors.shape[1:]))
+    return out
+
+
+def _per_copy(out: torch.Tensor, m: int) -> torch.Tensor:
+    """(M·K, ...) outputs of M copies as (M, K, ...)."""
+    return out.reshape((m, -1) + tuple(out.shape[1:]))
+
+
 class RotationalAverage(nn.Module):
     r"""Average a model over a quadrature grid of rotations, in one batched forward pass.
 
     Parameters
     ----------
     model:
-        Callable ``model(positions (M, n, 3), *features (M, ...)) -> (M, ...)``: it must accept a
-        leading batch dimension of rotated copies. Per-atom features are repeated, unchanged, for
-        every copy (they must be invariant: types, charges).
+        A model that takes a batch (any registry model: call the average with a batch, ``z``,
+        ``pos``, ``batch``...; all rotated copies go through one forward pass); or a callable
+        ``model(positions (M, n, 3), *features (M, ...)) -> (M, ...)`` that accepts a leading
+        dimension of rotated copies. Per-atom features are repeated, unchanged, for every copy
+        (they must be invariant: types, charges); a batch's vector inputs rotate with it.
     grid:
         A spec for :func:`symbreak.rotations.grid` (``"2"``, ``"2i"``, ``"3i"``...).
     output:
-        How the output transforms: ``"0e"``, ``"0o"``, ``"1o"``, ``"1e"``, ``"tensors"`` or an e3nn
-        Irreps string, on the last dimension (per-atom outputs have shape (..., n, d)).
+        How the output transforms: a :class:`~symbreak.rotations.Rep` or its text (``"0e"``,
+        ``"1o"``, ``"tensors"``, an e3nn Irreps string), on the last dimension (per-atom outputs
+        have shape (..., n, d)); None: the model's ``output_type``, else invariant.
 
     Rotations act about the centroid of the positions. Gradients flow: forces from an averaged
     energy equal the averaged, back-rotated forces.
     """
 
-    def __init__(self, model: Any, grid: str = "2i", output: str = "0e"):
+    def __init__(self, model: Any, grid: str = "2i", output: Any = None):
         super().__init__()
         self.model = model
-        self.output = output
+        self.output = str(output if output is not None else getattr(model, "output_type", "0e"))
         self.grid_spec = grid
         rots, weights = make_grid(grid)
         self.register_buffer("rotations", torch.as_tensor(rots, dtype=torch.float64))
         self.register_buffer("weights", torch.as_tensor(weights, dtype=torch.float64))
 
-    def forward(self, positions: torch.Tensor, *features: torch.Tensor) -> torch.Tensor:
-        """positions: (n, 3), or (B, n, 3) for a batch (features then carry the same leading B)."""
-        r = self.rotations.to(positions.dtype)
-        w = self.weights.to(positions.dtype)
+    def forward(self, positions: Any, *features: torch.Tensor) -> torch.Tensor:
+        """positions: (n, 3), or (B, n, 3) for a batch (features then carry the same leading B); or a batch of structures."""
+        if is_batch(positions):
+            r = self.rotations.to(device=positions.pos.device, dtype=positions.pos.dtype)
+            w = self.weights.to(device=positions.pos.device, dtype=positions.pos.dtype)
+            out = _per_copy(self.model(rotated_copies(r, positions)), len(r))
+            return torch.einsum("m,m...->...", w, act_batch(r.transpose(-1, -2), out, self.output))
+        r = self.rotations.to(device=positions.device, dtype=positions.dtype)
+        w = self.weights.to(device=positions.device, dtype=positions.dtype)
         m, lead = len(r), positions.shape[:-2]
         x = rotate_inputs(r, positions).reshape((-1,) + tuple(positions.shape[-2:]))
         feats = [f.expand((m,) + tuple(f.shape)).reshape((-1,) + tuple(f.shape[len(lead):])) for f in features]
@@ -78,14 +125,18 @@ class RandomRotation(nn.Module):
     sequence of rotations reproducible.
     """
 
-    def __init__(self, model: Any, output: str = "0e", *, improper: bool = False, seed: int | None = None):
+    def __init__(self, model: Any, output: Any = None, *, improper: bool = False, seed: int | None = None):
         super().__init__()
         self.model = model
-        self.output = output
+        self.output = str(output if output is not None else getattr(model, "output_type", "0e"))
         self.improper = improper
         self._rng = np.random.default_rng(seed)
 
-    def forward(self, positions: torch.Tensor, *features: torch.Tensor) -> torch.Tensor:
-        r = torch.as_tensor(random_rotations(1, improper=self.improper, seed=self._rng), dtype=positions.dtype)
+    def forward(self, positions: Any, *features: torch.Tensor) -> torch.Tensor:
+        """positions: (n, 3) with features, or a batch of structures (as :class:`RotationalAverage`)."""
+        ref = positions.pos if is_batch(positions) else positions
+        r = torch.as_tensor(random_rotations(1, improper=self.improper, seed=self._rng), dtype=ref.dtype, device=ref.device)
+        if is_batch(positions):
+            return act_batch(r.transpose(-1, -2), _per_copy(self.model(rotated_copies(r, positions)), 1), self.output)[0]
         out = self.model(rotate_inputs(r, positions), *[f[None] for f in features])
         return act_batch(r.transpose(-1, -2), out, self.output)[0]

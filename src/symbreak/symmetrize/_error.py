@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..rotations import act_batch, grid, random_rotations
-from ._average import RotationalAverage, rotate_inputs
+from ._average import RotationalAverage, _per_copy, is_batch, rotate_inputs, rotated_copies
 
 __all__ = ["EquivarianceError", "equivariance_error", "as_rotations"]
 
@@ -58,19 +58,27 @@ def equivariance_error(
     model: Any,
     positions: torch.Tensor,
     *features: torch.Tensor,
-    output: str = "0e",
+    output: Any = None,
     rotations: Any = 32,
     reference_grid: str = "4i",
     seed: int | None = 0,
 ) -> EquivarianceError:
     """Measure :math:`|f(g x) - g f(x)|` over ``rotations`` and :math:`|f - \\bar f|` against ``reference_grid``.
 
-    ``model`` takes batched inputs like :class:`RotationalAverage`'s. ``rotations`` is a grid spec,
-    a number of random O(3) elements (seeded by ``seed``), or an array (M, 3, 3).
+    ``model`` and ``positions`` as in :class:`RotationalAverage`: a function of batched tensors, or
+    a model that takes a batch with a batch of structures (``output`` None: its ``output_type``).
+    ``rotations`` is a grid spec, a number of random O(3) elements (seeded by ``seed``), or an
+    array (M, 3, 3).
     """
-    r = torch.as_tensor(as_rotations(rotations, seed=seed), dtype=positions.dtype)
-    f0 = model(positions[None], *[f[None] for f in features])[0]
-    fr = model(rotate_inputs(r, positions), *[f.expand((len(r),) + tuple(f.shape)) for f in features])
+    output = str(output if output is not None else getattr(model, "output_type", "0e"))
+    ref = positions.pos if is_batch(positions) else positions
+    r = torch.as_tensor(as_rotations(rotations, seed=seed), dtype=ref.dtype, device=ref.device)
+    if is_batch(positions):
+        f0 = model(positions)
+        fr = _per_copy(model(rotated_copies(r, positions)), len(r))
+    else:
+        f0 = model(positions[None], *[f[None] for f in features])[0]
+        fr = model(rotate_inputs(r, positions), *[f.expand((len(r),) + tuple(f.shape)) for f in features])
     diff = act_batch(r.transpose(-1, -2), fr, output) - f0
     per_rot = diff.reshape(len(r), -1).pow(2).mean(dim=1).sqrt()
     avg = RotationalAverage(model, grid=reference_grid, output=output)(positions, *features)

@@ -10,7 +10,7 @@ import numpy as np
 from ..groups import PointGroup
 from ..rotations import act, random_rotations
 
-__all__ = ["assert_equivariant", "assert_breaks_symmetry"]
+__all__ = ["assert_equivariant", "assert_breaks_symmetry", "assert_relaxed_equivariant"]
 
 
 def _elements(group: Any, n: int, seed: int) -> np.ndarray:
@@ -26,7 +26,7 @@ def _elements(group: Any, n: int, seed: int) -> np.ndarray:
 def _deviation(f: Any, g: np.ndarray, positions: Any, features: tuple, output: str) -> float:
     import torch
 
-    gt = torch.tensor(np.array(g), dtype=torch.float64)
+    gt = torch.tensor(np.array(g), dtype=torch.float64, device=positions.device)
     c = positions.mean(dim=0, keepdim=True)
     moved = (positions - c) @ gt.T + c
     lhs = f(moved, *features)
@@ -55,12 +55,109 @@ def _no_grad(fn):
     return wrapper
 
 
+def _is_batch(x: Any) -> bool:
+    return hasattr(x, "pos") and hasattr(x, "z")
+
+
+def _output_of(f: Any, output: Any) -> str:
+    """The representation asked for, else the model's own (``output_type``), else invariant."""
+    return str(output if output is not None else getattr(f, "output_type", "0e"))
+
+
+def _model64(model: Any, data: Any) -> tuple[Any, Any]:
+    """Float64 copies of a model and a batch (the user's are left as they are)."""
+    import copy
+
+    import torch
+
+    m = copy.deepcopy(model).double().eval() if isinstance(model, torch.nn.Module) else model
+    d = copy.copy(data)
+    for key in ("pos", "x", "vectors"):
+        v = getattr(d, key, None)
+        if isinstance(v, torch.Tensor) and v.is_floating_point():
+            setattr(d, key, v.to(torch.float64))
+    return m, d
+
+
+def _within_molecules(batch: Any, rng: np.random.Generator) -> Any:
+    """A random permutation that moves atoms only inside their molecule (PyG's sorted batches)."""
+    import torch
+
+    b = batch.cpu().numpy()
+    perm = np.arange(len(b))
+    for k in np.unique(b):
+        idx = np.nonzero(b == k)[0]
+        perm[idx] = rng.permutation(idx)
+    return torch.as_tensor(perm)
+
+
+def _model_deviation(model: Any, data: Any, g: np.ndarray, output: str, base: Any = None) -> float:
+    """max |f(g·x) − g·f(x)| of a model on a batch (vector inputs rotate with the positions)."""
+    import torch
+
+    from ..models._inputs import transform_batch
+
+    base = model(data) if base is None else base
+    moved = model(transform_batch(data, g))
+    return float((moved - act(torch.as_tensor(g, dtype=base.dtype, device=base.device), base, output)).abs().max())
+
+
+def _assert_model_equivariant(model: Any, data: Any, *, output: str, group: Any, n_rotations: int, translation: bool, atol: float, seed: int) -> None:
+    import torch
+
+    from ..models._inputs import transform_batch
+
+    model, data = _model64(model, data)
+    rng = np.random.default_rng(seed)
+    base = model(data)
+    for k, g in enumerate(_elements(group, n_rotations, seed)):
+        dev = _model_deviation(model, data, g, output, base)
+        if not dev <= atol:
+            kind = "improper" if np.linalg.det(g) < 0 else "proper"
+            raise AssertionError(f"{type(model).__name__} not equivariant ({output}) under element {k} ({kind}): max |f(g·x) − g·f(x)| = {dev:.3g} > atol {atol:g}")
+    if translation:
+        dev = float((model(transform_batch(data, translation=rng.normal(size=3))) - base).abs().max())
+        if not dev <= atol:
+            raise AssertionError(f"{type(model).__name__} not translation invariant: max deviation {dev:.3g} > atol {atol:g}")
+    batch = getattr(data, "batch", None)
+    perm = _within_molecules(batch if batch is not None else torch.zeros(len(data.pos), dtype=torch.long), rng)
+    dev = float((model(transform_batch(data, permutation=perm)) - base[perm]).abs().max())
+    if not dev <= atol:
+        raise AssertionError(f"{type(model).__name__} not permutation equivariant: max |f(x_σ) − f(x)_σ| = {dev:.3g} > atol {atol:g}")
+
+
+@_no_grad
+def assert_relaxed_equivariant(model: Any, data: Any, *, output: Any = None, n_rotations: int = 6, tol: float = 0.1, atol: float = 1e-6, seed: int = 0) -> None:
+    r"""Assert relaxed equivariance on one structure: :math:`f(g x) = g\,\sigma f(x)` for some
+    :math:`\sigma \in \mathrm{Sym}(x)` (detected at ``tol``), for random O(3) elements g.
+
+    model: takes a batch (a registry model); data: one structure (``z``, ``pos``, ...).
+    """
+    import torch
+
+    from .. import detect_symmetry
+    from ..metrics import transform_labels
+    from ..models._inputs import transform_batch
+
+    rep = _output_of(model, output)
+    model, data = _model64(model, data)
+    base = model(data)
+    sym = detect_symmetry(data.pos.cpu().numpy(), data.z.cpu().numpy(), tol=tol)
+    images = transform_labels(base, sym.operations, sym.permutations, rep)  # (k, n, d): every σ f(x)
+    for k, g in enumerate(_elements(None, n_rotations, seed)):
+        moved = model(transform_batch(data, g))
+        gt = torch.as_tensor(g, dtype=base.dtype)
+        dev = float(min((moved - act(gt, img, rep)).abs().max() for img in images))
+        if not dev <= atol:
+            raise AssertionError(f"{type(model).__name__} not relaxed-equivariant ({rep}, {sym.point_group}) under element {k}: min over σ of max |f(g·x) − gσ·f(x)| = {dev:.3g} > atol {atol:g}")
+
+
 @_no_grad
 def assert_equivariant(
     f: Any,
     positions: Any,
     *features: Any,
-    output: str = "0e",
+    output: Any = None,
     group: Any = None,
     n_rotations: int = 8,
     per_atom: bool = False,
@@ -73,9 +170,14 @@ def assert_equivariant(
     Parameters
     ----------
     f:
-        ``f(positions (n, 3), *features) -> output`` (unbatched), a torch function.
+        ``f(positions (n, 3), *features) -> output`` (unbatched), a torch function; or a model
+        that takes a batch (any registry model), with a batch (``z``, ``pos``, ``batch``, optional
+        ``x``, ``vectors``) in place of ``positions``: then vector inputs rotate with the positions,
+        the permutation stays inside each molecule, and the check runs on float64 copies.
     output:
-        How the output transforms (``"0e"``, ``"1o"``, ``"1e"``, ``"tensors"``, an Irreps string).
+        How the output transforms: a :class:`~symbreak.rotations.Rep` or its text (``"0e"``,
+        ``"1o"``, ``"1e"``, ``"tensors"``, an Irreps string); None: the model's ``output_type``,
+        else invariant.
     group:
         None: ``n_rotations`` random O(3) elements, half of them improper. A point-group name,
         :class:`~symbreak.PointGroup` or array (k, 3, 3): every element.
@@ -87,6 +189,9 @@ def assert_equivariant(
     """
     import torch
 
+    output = _output_of(f, output)
+    if _is_batch(positions):
+        return _assert_model_equivariant(f, positions, output=output, group=group, n_rotations=n_rotations, translation=translation, atol=atol, seed=seed)
     pos, feats = _as64(positions, features)
     rng = np.random.default_rng(seed)
     for k, g in enumerate(_elements(group, n_rotations, seed)):
@@ -99,12 +204,12 @@ def assert_equivariant(
             )
     base = f(pos, *feats)
     if translation:
-        shifted = f(pos + torch.as_tensor(rng.normal(size=3)), *feats)
+        shifted = f(pos + torch.as_tensor(rng.normal(size=3), device=pos.device), *feats)
         dev = float((shifted - base).abs().max())
         if not dev <= atol:
             raise AssertionError(f"not translation invariant: max deviation {dev:.3g} > atol {atol:g}")
     if per_atom:
-        perm = torch.as_tensor(rng.permutation(len(pos)))
+        perm = torch.as_tensor(rng.permutation(len(pos)), device=pos.device)
         permuted = f(pos[perm], *[x[perm] if isinstance(x, torch.Tensor) and len(x) == len(pos) else x for x in feats])
         dev = float((permuted - base[perm]).abs().max())
         if not dev <= atol:
@@ -116,16 +221,27 @@ def assert_breaks_symmetry(
     f: Any,
     positions: Any,
     *features: Any,
-    output: str = "0e",
+    output: Any = None,
     kept: Any = (),
     broken: Any = (),
     atol: float = 1e-9,
 ) -> None:
     """Assert that ``f`` stays equivariant under every element of ``kept`` and is *not* equivariant
     (deviation above ``atol``) under every element of ``broken``: it breaks exactly the symmetry it
-    should. ``kept``/``broken``: point-group names, :class:`PointGroup` or arrays (k, 3, 3)."""
-    pos, feats = _as64(positions, features)
+    should. ``kept``/``broken``: point-group names, :class:`PointGroup` or arrays (k, 3, 3).
+    ``f`` and ``positions`` as in :func:`assert_equivariant` (a model and a batch work too)."""
+    output = _output_of(f, output)
     kept_ops, broken_ops = _elements(kept, 0, 0), _elements(broken, 0, 0)
+    if _is_batch(positions):
+        model, data = _model64(f, positions)
+        if len(kept_ops):
+            _assert_model_equivariant(model, data, output=output, group=kept_ops, n_rotations=0, translation=False, atol=atol, seed=0)
+        for k, g in enumerate(broken_ops):
+            dev = _model_deviation(model, data, g, output)
+            if dev <= atol:
+                raise AssertionError(f"element {k} of `broken` is still a symmetry: deviation {dev:.3g} <= atol {atol:g}")
+        return
+    pos, feats = _as64(positions, features)
     if len(kept_ops):
         assert_equivariant(f, pos, *feats, output=output, group=kept_ops, translation=False, atol=atol)
     for k, g in enumerate(broken_ops):
