@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from symbreak import SymbreakError
-from symbreak.bench import _runner, fit, load_records, run_benchmark, write_outputs, write_report
+from symbreak.bench import Job, _runner, fit, load_records, run_benchmark, write_outputs, write_report
 from symbreak.cli import main
 from symbreak.tasks import get_task
 
@@ -281,3 +281,24 @@ def test_report_keeps_a_hand_written_discussion(tmp_path):
     write_report(res.task, outputs, res.settings, page, "cmd again")
     text = page.read_text()
     assert "cmd again" in text and text.count("## Discussion") == 1 and text.rstrip().endswith("Why the numbers are what they are.")
+
+
+def test_save_models_keeps_loadable_weights_and_the_cpu_keeps_its_keys(tmp_path):
+    from symbreak.bench._runner import job_settings
+    from symbreak.models import load_model
+    from symbreak.tasks import get_task
+
+    res = run_benchmark("square-ssb", out=tmp_path, device="cpu", save_models=True, **{**SMALL, "models": ["egnn"], "losses": ["sbcd"], "folds": 1})
+    (rec,) = res.records
+    files = list((tmp_path / "models").glob("*.pt"))
+    assert len(files) == 1 and files[0].stem == str(Job(**{k: rec[k] for k in ("task", "subtask", "model", "loss", "fold", "epochs", "lr", "seed", "sigma")}).run_seed())
+    model = load_model(files[0])
+    assert model.checkpoint["extra"]["job"] == rec["key"]
+    task = get_task("square-ssb")
+    graphs = task.dataset("")
+    from symbreak.bench import evaluate
+
+    assert evaluate(model, graphs, task.predict, task.kind, ["sbcd"])["sbcd"] == pytest.approx(rec["test"]["sbcd"], rel=1e-6)
+    # records made on the CPU keep their keys; a GPU's are its own
+    assert "device" not in job_settings(task, "egnn", batch_size=1, patience=None, device="cpu")
+    assert job_settings(task, "egnn", batch_size=1, patience=None, device="cuda")["device"] == "cuda"

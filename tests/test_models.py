@@ -408,3 +408,37 @@ def test_bad_input_is_a_clear_error(spec):
         model(SimpleNamespace(z=z[:-1], pos=pos, batch=batch))
     with pytest.raises(StructureError, match="N ≥ 1"):
         model(SimpleNamespace(z=z[:0], pos=pos[:0], batch=batch[:0]))
+
+
+@pytest.mark.parametrize("spec", ["sann[layers=1]", "egnn+noise", "painn+randvec", "relaxed-e3nn", "dimenet+mlp"])
+def test_checkpoints_rebuild_the_model_with_its_options(spec, tmp_path):
+    from symbreak.models import load_model, save_model
+
+    z, pos, batch = _two_molecules()
+    data = SimpleNamespace(z=z, pos=pos, batch=batch)
+    model = _model(spec, **({"sigma": 0.05} if "noise" in spec else {}))
+    with torch.no_grad():  # weights that differ from a fresh build's
+        for p in model.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    path = save_model(model, tmp_path / "m.pt", extra={"val": 0.5})
+    raw = torch.load(path, weights_only=True)  # plain data: no pickled code
+    assert raw["spec"] == spec and raw["dtype"] == "float64" and raw["extra"] == {"val": 0.5}
+    assert {"symbreak", "torch", "e3nn"} <= set(raw["versions"]) and raw["conventions"]["length"] == "Å"
+    loaded = load_model(path)
+    assert not loaded.training and loaded.checkpoint["options"] == model.build_options
+    assert torch.equal(loaded(data), model(data))
+
+
+def test_bad_checkpoints_are_clear_errors(tmp_path):
+    from symbreak.models import load_model, save_model
+
+    with pytest.raises(SymbreakError, match="no checkpoint"):
+        load_model(tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_text("not a checkpoint")
+    with pytest.raises(SymbreakError, match="not a readable checkpoint"):
+        load_model(tmp_path / "junk.pt")
+    torch.save({"a": 1}, tmp_path / "other.pt")
+    with pytest.raises(SymbreakError, match="not a symbreak model checkpoint"):
+        load_model(tmp_path / "other.pt")
+    with pytest.raises(SymbreakError, match="made by build_model"):
+        save_model(torch.nn.Linear(2, 2), tmp_path / "x.pt")

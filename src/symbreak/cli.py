@@ -88,6 +88,7 @@ def _bench(args: argparse.Namespace) -> int:
     result = run_benchmark(
         task, models=split_specs(args.models) if args.models else None, losses=_csv(args.loss), subtasks=_csv(args.subtasks), folds=args.folds,
         epochs=args.epochs, lr=args.lr, seed=args.seed, out=out, quick=args.quick, limit=args.limit, progress=not args.no_progress,
+        device=args.device, save_models=args.save_models,
     )  # fmt: skip
     outputs = write_outputs(task, result.records, result.out, result.settings)
     print(f"{task.name}: {result.ran} job(s) run, {result.skipped} already in {result.out / 'results.jsonl'}\n")
@@ -137,6 +138,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--limit", type=int, help="use at most this many structures (tasks with large data sets: canonicalization)")
     b.add_argument("--out", help="output folder (default results/TASK); a rerun resumes from its results.jsonl")
     b.add_argument("--quick", action="store_true", help="few folds and epochs: a smoke run")
+    b.add_argument("--device", default="auto", help="auto (a GPU when present), cpu or cuda; GPU records are kept apart from CPU ones")
+    b.add_argument("--save-models", action="store_true", help="keep every trained model in OUT/models/<job seed>.pt (symbreak.models.load_model)")
     b.add_argument("--report", help="also write a Markdown report here (e.g. docs/results/TASK.md)")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(run=_bench)

@@ -7,10 +7,10 @@ Example (the same as ``symbreak bench square-ssb --quick --out runs/square``)::
     print(write_outputs(result.task, result.records, result.out, result.settings)["texts"][0])
 """
 
-from ._losses import LOSSES, measure
+from ..metrics import LOSSES, measure
 from ._report import Cell, format_table, summarize, write_outputs, write_report
 from ._runner import NOISE_SIGMAS, BenchResult, Job, load_records, plan_jobs, run_benchmark, run_one
-from ._training import FitResult, evaluate, fit
+from ._training import FitResult, collate, evaluate, fit
 
 __all__ = [
     "run_benchmark",
@@ -22,6 +22,7 @@ __all__ = [
     "NOISE_SIGMAS",
     "fit",
     "evaluate",
+    "collate",
     "FitResult",
     "LOSSES",
     "measure",

@@ -17,7 +17,7 @@ import torch
 from .._errors import SymbreakError
 from ..models import build_model, model_config, parse_spec
 from ..tasks import Task, get_task
-from ._losses import LOSSES, REPORTED
+from ..metrics import LOSSES, REPORTED
 from ._training import ZeroModel, evaluate, fit
 
 log = logging.getLogger("symbreak")
@@ -80,12 +80,28 @@ def _model_options(task: Task, spec: str) -> dict[str, Any]:
     return {"tol": task.symmetry_tol}
 
 
-def job_settings(task: Task, spec: str, *, batch_size: int, patience: int | None) -> dict[str, Any]:
-    """Everything besides a job's identity that changes its result (see :class:`Job`)."""
+def resolve_device(device: str | None) -> str:
+    """``"auto"`` (or None): ``"cuda"`` when a GPU is present, else ``"cpu"``; ``"cpu"``/``"cuda"``/``"cuda:1"`` as given."""
+    if device in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise SymbreakError(f"unknown device {device!r}: use auto, cpu or cuda") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise SymbreakError("--device cuda: this torch sees no GPU (use --device auto to fall back to the CPU)")
+    return str(dev)
+
+
+def job_settings(task: Task, spec: str, *, batch_size: int, patience: int | None, device: str = "cpu") -> dict[str, Any]:
+    """Everything besides a job's identity that changes its result (see :class:`Job`). The device
+    is part of it when it is not the CPU: a GPU rounds differently, so its records are its own."""
     from .. import __version__
 
     settings: dict[str, Any] = {"symbreak": __version__}
     if task.run_job is None:
+        if device != "cpu":  # tasks with their own run_job train on the CPU whatever the device
+            settings["device"] = torch.device(device).type
         options = _model_options(task, spec)
         settings.update(
             batch_size=batch_size, patience=patience, select=task.select, schedule=task.schedule, measures=list(REPORTED),
@@ -110,10 +126,11 @@ def plan_jobs(
     limit: int | None = None,
     batch_size: int | None = None,
     patience: int | None = None,
+    device: str = "cpu",
 ) -> list[Job]:
     """Every job of a benchmark, in the order they run (fold-major, so early folds of all models finish first)."""
     batch_size = task.batch_size if batch_size is None else batch_size
-    settings = {m: job_settings(task, m, batch_size=batch_size, patience=patience) for m in models}
+    settings = {m: job_settings(task, m, batch_size=batch_size, patience=patience, device=device) for m in models}
     jobs = []
     for fold in range(folds):
         for subtask in subtasks:
@@ -207,14 +224,17 @@ def _progress(total: int, enabled: bool, desc: str) -> Any:
     return tqdm(total=total, disable=not enabled, desc=desc, unit="job", dynamic_ncols=True)
 
 
-def run_one(job: Job, task: Task, graphs: list, progress: Any = None, *, batch_size: int, patience: int | None, scratch: Path | None = None) -> dict[str, Any]:
+def run_one(
+    job: Job, task: Task, graphs: list, progress: Any = None, *, batch_size: int, patience: int | None, scratch: Path | None = None, device: str = "cpu", save: Path | None = None
+) -> dict[str, Any]:
     """Train and test one job; returns its record. A task with its own ``run_job`` runs it itself,
     keeping any partial state in ``scratch / <job seed>.json`` (removed once the record is written).
 
     A per-atom job's record holds, on its test set: every measure of :data:`REPORTED`, the
     fraction of molecules whose prediction collapsed (fewer distinct vectors than the target), and
     the same measures for predicting zero (``zero``), the "learned nothing" baseline the verdicts
-    compare with; and the validation curve.
+    compare with; and the validation curve. ``device``: where the model trains; ``save``: a file
+    to write the trained model to (:func:`symbreak.models.save_model`).
     """
     if task.run_job is not None:
         torch.manual_seed(job.run_seed())
@@ -224,7 +244,7 @@ def run_one(job: Job, task: Task, graphs: list, progress: Any = None, *, batch_s
         return {**asdict(job), "key": job.key(), **record, "seconds": round(time.perf_counter() - start, 3)}
     train_idx, val_idx, test_idx = task.splits(graphs, job.subtask, job.fold + 1, job.seed)[job.fold]
     torch.manual_seed(job.run_seed())
-    model = build_model(job.model, **job.options())
+    model = build_model(job.model, **job.options()).to(device)
     prepare = getattr(model, "prepare_data", lambda g: g)  # e.g. SANN's symmetry graphs, once per structure
     pick = lambda idx: [prepare(graphs[i]) for i in idx]  # noqa: E731
     start = time.perf_counter()
@@ -235,11 +255,15 @@ def run_one(job: Job, task: Task, graphs: list, progress: Any = None, *, batch_s
 
     result = fit(
         model, pick(train_idx), pick(val_idx), predict=task.predict, loss=job.loss, kind=task.kind, epochs=job.epochs, lr=job.lr,
-        batch_size=batch_size, patience=patience, select=task.select, schedule=task.schedule, seed=job.run_seed(), on_epoch=on_epoch,
+        batch_size=batch_size, patience=patience, select=task.select, schedule=task.schedule, seed=job.run_seed(), on_epoch=on_epoch, device=device,
     )  # fmt: skip
     measures = sorted(set(REPORTED) | {job.loss})
     test = evaluate(model, pick(test_idx), task.predict, task.kind, measures, collapse=True)
-    zero = evaluate(ZeroModel(), pick(test_idx), task.predict, task.kind, measures, collapse=True)
+    zero = evaluate(ZeroModel(), pick(test_idx), task.predict, task.kind, measures, collapse=True, device=device)
+    if save is not None:
+        from ..models import save_model
+
+        save_model(model, save, extra={"job": job.key()})
     return {
         **asdict(job),
         "key": job.key(),
@@ -277,6 +301,8 @@ def run_benchmark(
     sigmas: Sequence[float] | None = None,
     limit: int | None = None,
     progress: bool = True,
+    device: str | None = "auto",
+    save_models: bool = False,
 ) -> BenchResult:
     """Run (or resume) a benchmark; results stream to ``out/results.jsonl``.
 
@@ -285,7 +311,9 @@ def run_benchmark(
     default". A job whose key (every setting that changes its result, and the symbreak version) is
     already in ``results.jsonl`` is not rerun, so an interrupted run loses at most the job in
     progress; Ctrl-C raises :class:`BenchInterrupted`, which says so. ``limit`` caps the number of
-    structures of tasks that read a large data set (``canonicalization``).
+    structures of tasks that read a large data set (``canonicalization``). ``device``: ``"auto"``
+    (a GPU when present), ``"cpu"`` or ``"cuda"``. ``save_models``: keep every trained model in
+    ``out/models/<job seed>.pt`` (loadable with :func:`symbreak.models.load_model`).
     """
     task = get_task(task) if isinstance(task, str) else task
     q = task.quick if quick else {}
@@ -303,6 +331,7 @@ def run_benchmark(
         "select": task.select,
         "schedule": task.schedule,
         "limit": _given(limit, q.get("limit")),
+        "device": resolve_device(device),
     }
     if settings["limit"] is not None:
         if settings["limit"] < 1:
@@ -333,7 +362,7 @@ def run_benchmark(
     out.mkdir(parents=True, exist_ok=True)
     path = out / "results.jsonl"
     jobs = plan_jobs(
-        task, **{k: settings[k] for k in ("models", "losses", "subtasks", "folds", "epochs", "lr", "seed", "sigmas", "limit", "batch_size", "patience")}
+        task, **{k: settings[k] for k in ("models", "losses", "subtasks", "folds", "epochs", "lr", "seed", "sigmas", "limit", "batch_size", "patience", "device")}
     )
     previous = load_records(path, repair=True)
     done = {r["key"] for r in previous}
@@ -349,7 +378,11 @@ def run_benchmark(
     try:
         with open(path, "a") as fh:
             for job in todo:
-                record = run_one(job, task, graphs[job.subtask], bar, batch_size=settings["batch_size"], patience=settings["patience"], scratch=out / "partial")
+                save = out / "models" / f"{job.run_seed()}.pt" if save_models and task.run_job is None else None
+                record = run_one(
+                    job, task, graphs[job.subtask], bar, batch_size=settings["batch_size"], patience=settings["patience"], scratch=out / "partial",
+                    device=settings["device"], save=save,
+                )  # fmt: skip
                 fh.write(json.dumps(record) + "\n")
                 fh.flush()
                 os.fsync(fh.fileno())

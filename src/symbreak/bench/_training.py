@@ -19,10 +19,9 @@ from typing import Any
 
 import torch
 
-from ..metrics import is_collapsed
-from ._losses import measure
+from ..metrics import is_collapsed, measure
 
-__all__ = ["fit", "evaluate", "FitResult", "ZeroModel", "SCHEDULES"]
+__all__ = ["fit", "evaluate", "collate", "FitResult", "ZeroModel", "SCHEDULES"]
 
 SCHEDULES = ("onecycle", "plateau")
 
@@ -50,15 +49,62 @@ class ZeroModel(torch.nn.Module):
         return data.pos.new_zeros((len(data.pos), data.y.shape[-1]))
 
 
-def _loader(graphs: Sequence[Any], batch_size: int, shuffle: bool, seed: int) -> Any:
-    from torch_geometric.loader import DataLoader
+def collate(graphs: list[Any]) -> Any:
+    """PyG's batch of ``graphs``, plus their symmetries padded into tensors (``sym_ops`` (M, K, 3, 3),
+    ``sym_perms`` (M, K, N)) when they carry ``sym``: the NumPy work of the symmetry-breaking losses
+    happens here, in the data pipeline, and the batch moves to any device with them."""
+    from torch_geometric.data import Batch
 
-    gen = torch.Generator().manual_seed(seed)
-    return DataLoader(list(graphs), batch_size=batch_size, shuffle=shuffle, generator=gen)
+    from ..metrics import pad_symmetries
+
+    with torch.device("cpu"):  # the data pipeline runs on the CPU whatever the default device; fit() moves batches
+        batch = Batch.from_data_list(graphs)
+    if all(getattr(g, "sym", None) is not None for g in graphs):
+        ops, perms = pad_symmetries([g.sym for g in graphs], [g.num_nodes for g in graphs])
+        batch.sym_ops, batch.sym_perms = torch.as_tensor(ops, device="cpu"), torch.as_tensor(perms, device="cpu")
+    return batch
+
+
+class _Batches:
+    """Batches of ``graphs`` in torch DataLoader's seeded order, without its machinery.
+
+    Each pass with ``shuffle`` makes the draws a ``DataLoader(shuffle=True, generator=gen)`` makes
+    (a base seed, a permutation, and a second one its sampler draws and discards), so the batches — and every published number trained on
+    them — stay the same; drawn on the CPU whatever the default device.
+    """
+
+    def __init__(self, graphs: Sequence[Any], batch_size: int, shuffle: bool, seed: int) -> None:
+        self.graphs, self.batch_size, self.shuffle = list(graphs), batch_size, shuffle
+        self.generator = torch.Generator(device="cpu").manual_seed(seed)
+
+    def __len__(self) -> int:
+        return -(-len(self.graphs) // self.batch_size)
+
+    def __iter__(self) -> Any:
+        n = len(self.graphs)
+        order = range(n)
+        if self.shuffle:
+            torch.empty((), dtype=torch.int64, device="cpu").random_(generator=self.generator)  # DataLoader's base-seed draw
+            order = torch.randperm(n, generator=self.generator, device="cpu").tolist()
+            torch.randperm(n, generator=self.generator, device="cpu")  # RandomSampler's draw for its (empty) remainder
+        order = list(order)
+        for start in range(0, n, self.batch_size):
+            yield collate([self.graphs[i] for i in order[start : start + self.batch_size]])
+
+
+def _loader(graphs: Sequence[Any], batch_size: int, shuffle: bool, seed: int) -> Any:
+    return _Batches(graphs, batch_size, shuffle, seed)
+
+
+def _device_of(model: torch.nn.Module, device: Any) -> torch.device:
+    if device is not None:
+        return torch.device(device)
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
 
 
 def evaluate(
-    model: torch.nn.Module, graphs: Sequence[Any], predict: Callable, kind: str, measures: Sequence[str], *, draw: int = 0, collapse: bool = False
+    model: torch.nn.Module, graphs: Sequence[Any], predict: Callable, kind: str, measures: Sequence[str], *, draw: int = 0, collapse: bool = False, device: Any = None
 ) -> dict[str, float]:
     """Mean of each measure over ``graphs`` (every molecule weighted equally), model in eval mode.
 
@@ -66,6 +112,7 @@ def evaluate(
     different ones, so a σ chosen on validation is not chosen on the test draw).
     collapse: also return ``"collapsed"``, the fraction of molecules whose prediction has fewer
     distinct vectors than their target (:func:`symbreak.metrics.is_collapsed`).
+    device: where the batches go (default: the model's parameters' device).
     """
     from ..models import set_noise_draw
 
@@ -73,13 +120,15 @@ def evaluate(
     set_noise_draw(model, draw)
     sums = dict.fromkeys(measures, 0.0)
     collapsed = 0
+    dev = _device_of(model, device)
     for batch in _loader(graphs, 64, False, 0):
+        batch = batch.to(dev)
         pred = predict(model, batch).detach()
         for m in measures:
             sums[m] += float(measure(m, pred, batch.y, batch, kind)) * batch.num_graphs
         if collapse:
             counts = torch.bincount(batch.batch, minlength=batch.num_graphs).tolist()
-            collapsed += sum(is_collapsed(p, t) for p, t in zip(torch.split(pred, counts), torch.split(batch.y, counts)))
+            collapsed += sum(is_collapsed(p, t) for p, t in zip(torch.split(pred.cpu(), counts), torch.split(batch.y.cpu(), counts)))
     set_noise_draw(model, 0)
     out = {m: s / len(graphs) for m, s in sums.items()}
     if collapse:
@@ -104,6 +153,8 @@ def fit(
     schedule: str = "onecycle",
     seed: int = 0,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    regularizer: Callable[[torch.nn.Module], torch.Tensor] | None = None,
+    device: Any = None,
 ) -> FitResult:
     """Train ``model`` in place with AdamW, stepping every batch.
 
@@ -112,6 +163,9 @@ def fit(
     select: ``"best"`` restores the weights of the best validation epoch (a deep copy, not a
     reference to the live parameters) and stops after ``patience`` epochs without improvement
     (None: never); ``"last"`` keeps the last epoch's weights and never stops early.
+    regularizer: ``regularizer(model) -> scalar`` added to every step's objective (not to the
+    reported losses), e.g. the relaxed networks' ``lambda m: relaxation_penalty(m, lam)``.
+    device: where the batches go (default: the model's parameters' device; move the model first).
     """
     if epochs < 1 or not lr > 0:
         raise ValueError(f"need epochs ≥ 1 and lr > 0, got {epochs}, {lr}")
@@ -127,20 +181,26 @@ def fit(
         sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=10)
     best = FitResult(0, float("inf"))
     best_state = copy.deepcopy(model.state_dict())
+    dev = _device_of(model, device)
     for epoch in range(1, epochs + 1):
         model.train()
-        total = 0.0
+        steps: list[tuple[torch.Tensor, int]] = []  # read after the epoch: no device sync per step
         for batch in loader:
+            batch = batch.to(dev, non_blocking=True)
             opt.zero_grad()
             value = measure(loss, predict(model, batch), batch.y, batch, kind)
-            value.backward()
+            objective = value if regularizer is None else value + regularizer(model)
+            objective.backward()
             opt.step()
             if schedule == "onecycle":
                 sched.step()
-            total += float(value.detach()) * batch.num_graphs
-        val_loss = evaluate(model, val, predict, kind, [loss], draw=1)[loss]
+            steps.append((value.detach(), batch.num_graphs))
+        val_loss = evaluate(model, val, predict, kind, [loss], draw=1, device=dev)[loss]
         if schedule == "plateau":
             sched.step(val_loss)
+        total = 0.0
+        for value, count in steps:
+            total += float(value) * count
         row = {"epoch": epoch, "train": total / len(train), "val": val_loss, "lr": opt.param_groups[0]["lr"]}
         best.history.append(row)
         if on_epoch is not None:

@@ -1,7 +1,8 @@
-"""Metrics: Chamfer distance, EMD, and the symmetry-breaking measure (SBM, SBCD, SB-MSE), collapse."""
+"""Metrics: Chamfer distance, EMD, the symmetry-breaking measure (SBM, SBCD, SB-MSE), collapse, and the batch losses."""
 
 from ._collapse import distinct_vectors, is_collapsed
 from ._distances import chamfer_distance, emd
-from ._sbm import METRICS, sbcd, sbmse, symmetry_breaking_measure, transform_labels
+from ._losses import LOSSES, REPORTED, measure
+from ._sbm import METRICS, pad_symmetries, padded_measure, sbcd, sbmse, symmetry_breaking_measure, transform_labels
 
-__all__ = ["chamfer_distance", "emd", "symmetry_breaking_measure", "sbcd", "sbmse", "transform_labels", "METRICS", "distinct_vectors", "is_collapsed"]
+__all__ = ["chamfer_distance", "emd", "symmetry_breaking_measure", "sbcd", "sbmse", "transform_labels", "METRICS", "LOSSES", "REPORTED", "measure", "pad_symmetries", "padded_measure", "distinct_vectors", "is_collapsed"]

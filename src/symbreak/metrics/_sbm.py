@@ -11,7 +11,7 @@ import torch
 from ..rotations import act_batch
 from ._distances import chamfer_distance, emd
 
-__all__ = ["symmetry_breaking_measure", "sbcd", "sbmse", "transform_labels", "METRICS"]
+__all__ = ["symmetry_breaking_measure", "sbcd", "sbmse", "transform_labels", "METRICS", "pad_symmetries", "padded_measure"]
 
 
 def _mse(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -109,7 +109,8 @@ def symmetry_breaking_measure(
         if pred.shape != target.shape:
             raise ValueError(f"prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ in shape")
         if isinstance(metric, str) and metric in _PADDED:
-            return _padded_measure(pred, target, list(symmetry), counts, metric, kind)
+            ops, perms = pad_symmetries(list(symmetry), counts)
+            return padded_measure(pred, target, batch, torch.as_tensor(ops, device=pred.device), torch.as_tensor(perms, device=pred.device), metric, kind)
         pred, target = list(torch.split(pred, counts)), list(torch.split(target, counts))
     elif isinstance(pred, torch.Tensor):
         pred, target, symmetry = [pred], [target], [symmetry]
@@ -127,15 +128,15 @@ def symmetry_breaking_measure(
 _PADDED = ("chamfer", "cd", "cd2", "mse")
 
 
-def _padded_measure(pred: torch.Tensor, target: torch.Tensor, symmetry: list, counts: list[int], metric: str, kind: str) -> torch.Tensor:
-    """The SBM of a whole batch in one set of tensor operations, molecules padded to the largest
-    atom count N and group order K: no Python loop over molecules or group elements in the
-    arithmetic (only in gathering the groups' arrays). Equal to the per-molecule loop to rounding;
-    3–5× faster on the dipole set at batch 16–128, forward and backward (bench/averaging.py)."""
+def pad_symmetries(symmetry: Sequence[Any], counts: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The groups of a batch's molecules as arrays padded to the largest order K and atom count N:
+    operations (M, K, 3, 3) and permutations (M, K, N).
+
+    Padding elements are the identity, which every group holds: they repeat an image and cannot
+    change a minimum. Built once per batch in the data pipeline (NumPy), so the loss itself is
+    tensor code on the batch's device (:func:`padded_measure`).
+    """
     m, n, k = len(counts), max(counts), max(len(s.operations) for s in symmetry)
-    dev, dt = pred.device, pred.dtype
-    # padding group elements are the identity, which every group holds: they repeat an image and
-    # cannot change a minimum; padding atoms are masked out of every sum and minimum below
     ops = np.tile(np.eye(3), (m, k, 1, 1))
     perms = np.tile(np.arange(n), (m, k, 1))
     for i, (sym, size) in enumerate(zip(symmetry, counts)):
@@ -143,25 +144,39 @@ def _padded_measure(pred: torch.Tensor, target: torch.Tensor, symmetry: list, co
         if p.shape[1] != size:
             raise ValueError(f"molecule {i} has {size} atoms but its permutations act on {p.shape[1]}")
         ops[i, : len(o)], perms[i, : len(o), :size] = o, p
-    atoms = torch.arange(n, device=dev)[None, :] < torch.tensor(counts, device=dev)[:, None]  # (M, N)
-    index = atoms.nonzero(as_tuple=True)
+    return ops, perms
+
+
+def padded_measure(pred: torch.Tensor, target: torch.Tensor, batch: torch.Tensor, operations: torch.Tensor, permutations: torch.Tensor, metric: str, kind: str) -> torch.Tensor:
+    """The SBM of a whole batch in one set of tensor operations, molecules padded to the largest
+    atom count N and group order K: no Python loop over molecules or group elements, no NumPy.
+    Equal to the per-molecule loop to rounding; 3–5× faster on the dipole set at batch 16–128,
+    forward and backward (bench/averaging.py).
+
+    pred, target: (N_atoms, d); batch: (N_atoms,) sorted; operations (M, K, 3, 3) and
+    permutations (M, K, N) from :func:`pad_symmetries`; metric one of "chamfer"/"cd", "cd2", "mse".
+    """
+    dev, dt = pred.device, pred.dtype
+    m, k, n = permutations.shape
+    counts = torch.bincount(batch, minlength=m)
+    local = torch.arange(len(batch), device=dev) - (torch.cumsum(counts, 0) - counts)[batch]
+    atoms = torch.arange(n, device=dev)[None, :] < counts[:, None]  # (M, N)
     d = pred.shape[-1]
-    padded_pred = pred.new_zeros((m, n, d)).index_put(index, pred)
-    padded_target = target.new_zeros((m, n, d)).index_put(index, target)
-    ops_t = torch.as_tensor(ops, dtype=dt, device=dev).reshape(m * k, 3, 3)
-    perms_t = torch.as_tensor(perms, dtype=torch.long, device=dev).reshape(m * k, n)
+    padded_pred = pred.new_zeros((m, n, d)).index_put((batch, local), pred)
+    padded_target = target.new_zeros((m, n, d)).index_put((batch, local), target)
+    ops_t = operations.to(device=dev, dtype=dt).reshape(m * k, 3, 3)
+    perms_t = permutations.to(device=dev, dtype=torch.long).reshape(m * k, n)
     moved = act_batch(ops_t, padded_target.repeat_interleave(k, dim=0), kind)  # (M K, N, d)
     images = torch.empty_like(moved).scatter_(1, perms_t[:, :, None].expand_as(moved), moved).reshape(m, k, n, d)
     p = padded_pred[:, None]  # (M, 1, N, d)
     mask = atoms[:, None, :]  # (M, 1, N)
     if metric == "mse":
         err = ((p - images) ** 2).sum(-1).masked_fill(~mask, 0.0).sum(-1)
-        values = err / (torch.tensor(counts, device=dev, dtype=dt)[:, None] * d)
+        values = err / (counts.to(dt)[:, None] * d)
     else:
         d2 = ((p * p).sum(-1)[..., :, None] + (images * images).sum(-1)[..., None, :] - 2.0 * p @ images.transpose(-1, -2)).clamp_min(0.0)
         big = torch.finfo(dt).max
-        forward = d2.masked_fill(~atoms[:, None, None, :], big).min(-1).values.masked_fill(~mask, 0.0).sum(-1)
-        values = forward
+        values = d2.masked_fill(~atoms[:, None, None, :], big).min(-1).values.masked_fill(~mask, 0.0).sum(-1)
         if metric == "cd2":
             values = values + d2.masked_fill(~atoms[:, None, :, None], big).min(-2).values.masked_fill(~mask, 0.0).sum(-1)
     return values.min(dim=1).values.mean()

@@ -67,6 +67,6 @@ class RandomVector(nn.Module):
     def forward(self, data: Any) -> dict[str, torch.Tensor]:
         inputs = read_inputs(data)
         gen = self._generator if self.training else torch.Generator().manual_seed(self.seed + 1)
-        u = torch.randn((inputs.num_graphs, 3), generator=gen, dtype=torch.float64)
+        u = torch.randn((inputs.num_graphs, 3), generator=gen, dtype=torch.float64, device="cpu")  # the same draw on every device
         u = (u / u.norm(dim=-1, keepdim=True)).to(device=inputs.pos.device, dtype=inputs.pos.dtype)
         return {"vectors": u[inputs.batch][:, None, :]}

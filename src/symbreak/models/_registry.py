@@ -160,6 +160,7 @@ def build_model(spec: str, **options: Any) -> Any:
     clash = set(in_spec) & set(options)
     if clash:
         raise SymbreakError(f"option(s) {sorted(clash)} given both in the spec {spec!r} and as arguments")
+    given = dict(options)
     options = {**in_spec, **options}
     factories = [MODELS[base]] + [_factory(v) for v in variants]
     unused = set(options) - set().union(*(_accepted(f) for f in factories))
@@ -182,4 +183,5 @@ def build_model(spec: str, **options: Any) -> Any:
             source = INPUTS[v](**{k: val for k, val in options.items() if k in _accepted(INPUTS[v])})
             model = WithInputs(model, source)
     model.spec = spec
+    model.build_options = given  # with the spec: what save_model records to rebuild it
     return model

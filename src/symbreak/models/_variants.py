@@ -52,7 +52,7 @@ class NoisyInput(nn.Module):
 
     def _noise(self, pos: torch.Tensor) -> torch.Tensor:
         gen = self._generator if self.training else torch.Generator().manual_seed(self.seed + 1 + 7919 * self.draw)
-        return self.sigma * torch.randn(pos.shape, generator=gen, dtype=pos.dtype).to(pos.device)
+        return self.sigma * torch.randn(pos.shape, generator=gen, dtype=pos.dtype, device="cpu").to(pos.device)  # drawn on the CPU: the same numbers on every device
 
     def prepare_data(self, data: Any) -> Any:
         """Nothing: what the inner model would precompute from the positions is stale once noise moves them."""

@@ -95,8 +95,9 @@ class RotationalAverage(nn.Module):
         self.output = str(output if output is not None else getattr(model, "output_type", "0e"))
         self.grid_spec = grid
         rots, weights = make_grid(grid)
-        self.register_buffer("rotations", torch.as_tensor(rots, dtype=torch.float64))
-        self.register_buffer("weights", torch.as_tensor(weights, dtype=torch.float64))
+        # on the CPU whatever the default device; each call moves them to its input's device
+        self.register_buffer("rotations", torch.as_tensor(rots, dtype=torch.float64, device="cpu"))
+        self.register_buffer("weights", torch.as_tensor(weights, dtype=torch.float64, device="cpu"))
 
     def forward(self, positions: Any, *features: torch.Tensor) -> torch.Tensor:
         """positions: (n, 3), or (B, n, 3) for a batch (features then carry the same leading B); or a batch of structures."""

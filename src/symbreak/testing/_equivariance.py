@@ -88,7 +88,7 @@ def _within_molecules(batch: Any, rng: np.random.Generator) -> Any:
     for k in np.unique(b):
         idx = np.nonzero(b == k)[0]
         perm[idx] = rng.permutation(idx)
-    return torch.as_tensor(perm)
+    return torch.as_tensor(perm, device=batch.device)
 
 
 def _model_deviation(model: Any, data: Any, g: np.ndarray, output: str, base: Any = None) -> float:
@@ -120,7 +120,7 @@ def _assert_model_equivariant(model: Any, data: Any, *, output: str, group: Any,
         if not dev <= atol:
             raise AssertionError(f"{type(model).__name__} not translation invariant: max deviation {dev:.3g} > atol {atol:g}")
     batch = getattr(data, "batch", None)
-    perm = _within_molecules(batch if batch is not None else torch.zeros(len(data.pos), dtype=torch.long), rng)
+    perm = _within_molecules(batch if batch is not None else torch.zeros(len(data.pos), dtype=torch.long, device=data.pos.device), rng)
     dev = float((model(transform_batch(data, permutation=perm)) - base[perm]).abs().max())
     if not dev <= atol:
         raise AssertionError(f"{type(model).__name__} not permutation equivariant: max |f(x_σ) − f(x)_σ| = {dev:.3g} > atol {atol:g}")
@@ -146,7 +146,7 @@ def assert_relaxed_equivariant(model: Any, data: Any, *, output: Any = None, n_r
     images = transform_labels(base, sym.operations, sym.permutations, rep)  # (k, n, d): every σ f(x)
     for k, g in enumerate(_elements(None, n_rotations, seed)):
         moved = model(transform_batch(data, g))
-        gt = torch.as_tensor(g, dtype=base.dtype)
+        gt = torch.as_tensor(g, dtype=base.dtype, device=base.device)
         dev = float(min((moved - act(gt, img, rep)).abs().max() for img in images))
         if not dev <= atol:
             raise AssertionError(f"{type(model).__name__} not relaxed-equivariant ({rep}, {sym.point_group}) under element {k}: min over σ of max |f(g·x) − gσ·f(x)| = {dev:.3g} > atol {atol:g}")
