@@ -21,6 +21,8 @@ CASES = (
     ("h2o-modes", "asymmetric", "sbmse", None, ("sann", "dimenet+mlp", "painn+mlp", "egnn")),
     ("dipoles", "dft", "sbcd", 24, ("schnet", "egnn+mlp", "sann[layers=3]")),
 )
+#: tasks that train with their own loop (the relaxed networks): (task, subtask, model, epochs)
+RUN_JOB_CASES = (("shape-deformation", "prism", "relaxed-e3nn", 40), ("charged-particle", "", "relaxed-e3nn", 30))
 
 
 def golden_jobs() -> list[tuple[str, dict]]:
@@ -41,6 +43,13 @@ def golden_jobs() -> list[tuple[str, dict]]:
             job = Job(task_name, subtask, spec, loss, 0, 3, 1e-3, 0, sigma, None, settings)
             record = run_one(job, task, graphs, batch_size=task.batch_size, patience=None)
             out.append((f"{task_name}/{subtask}/{spec}/{loss}", {**record["test"], "val": record["val"]}))
+    for task_name, subtask, spec, epochs in RUN_JOB_CASES:
+        task = get_task(task_name)
+        settings = job_settings(task, spec, batch_size=task.batch_size, patience=None)
+        job = Job(task_name, subtask, spec, task.losses[0], 0, epochs, task.lr, 0, None, None, settings)
+        record = run_one(job, task, task.dataset(subtask), batch_size=task.batch_size, patience=None)
+        theta = [float(sum(abs(v) for v in t)) for t in record.get("theta", [])]
+        out.append((f"{task_name}/{subtask}/{spec}", {**record["test"], **{f"theta{k}": v for k, v in enumerate(theta)}}))
     return out
 
 
