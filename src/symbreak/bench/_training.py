@@ -13,7 +13,7 @@ Two ways to end a run, because they answer different questions:
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +21,7 @@ import torch
 
 from ..metrics import is_collapsed, measure
 
-__all__ = ["fit", "evaluate", "collate", "FitResult", "ZeroModel", "SCHEDULES"]
+__all__ = ["fit", "train_epochs", "evaluate", "collate", "FitResult", "ZeroModel", "SCHEDULES"]
 
 SCHEDULES = ("onecycle", "plateau")
 
@@ -136,6 +136,41 @@ def evaluate(
     return out
 
 
+def train_epochs(
+    model: torch.nn.Module,
+    batches: Callable[[int], Iterable[Any]],
+    loss_fn: Callable[[Any], torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    *,
+    epochs: int,
+    after_epoch: Callable[[int, list[tuple[torch.Tensor, Any]]], bool],
+    regularizer: Callable[[torch.nn.Module], torch.Tensor] | None = None,
+    after_step: Callable[[], None] | None = None,
+) -> None:
+    r"""The one training loop: for each epoch, for each batch, minimise ``loss_fn(batch)`` + ``regularizer(model)``.
+
+    batches: ``batches(epoch)`` gives the epoch's batches. after_step: called after every
+    optimiser step (a per-step learning-rate schedule). after_epoch: ``after_epoch(epoch,
+    steps) -> stop``, with ``steps`` the epoch's (detached loss, batch) pairs, read only then, so
+    a GPU is not synchronised on every step; returning True ends training. :func:`fit` and the
+    relaxed networks' experiments (with their :func:`~symbreak.nn.relaxation_penalty` as the
+    regulariser) both train through it.
+    """
+    for epoch in range(epochs):
+        steps: list[tuple[torch.Tensor, Any]] = []
+        for batch in batches(epoch):
+            optimizer.zero_grad()
+            value = loss_fn(batch)
+            objective = value if regularizer is None else value + regularizer(model)
+            objective.backward()
+            optimizer.step()
+            if after_step is not None:
+                after_step()
+            steps.append((value.detach(), batch))
+        if after_epoch(epoch, steps):
+            break
+
+
 def fit(
     model: torch.nn.Module,
     train: Sequence[Any],
@@ -182,25 +217,20 @@ def fit(
     best = FitResult(0, float("inf"))
     best_state = copy.deepcopy(model.state_dict())
     dev = _device_of(model, device)
-    for epoch in range(1, epochs + 1):
+
+    def batches(epoch: int) -> Iterable[Any]:
         model.train()
-        steps: list[tuple[torch.Tensor, int]] = []  # read after the epoch: no device sync per step
-        for batch in loader:
-            batch = batch.to(dev, non_blocking=True)
-            opt.zero_grad()
-            value = measure(loss, predict(model, batch), batch.y, batch, kind)
-            objective = value if regularizer is None else value + regularizer(model)
-            objective.backward()
-            opt.step()
-            if schedule == "onecycle":
-                sched.step()
-            steps.append((value.detach(), batch.num_graphs))
+        return (batch.to(dev, non_blocking=True) for batch in loader)
+
+    def after_epoch(index: int, steps: list[tuple[torch.Tensor, Any]]) -> bool:
+        nonlocal best_state
+        epoch = index + 1
+        total = 0.0
+        for value, batch in steps:
+            total += float(value) * batch.num_graphs
         val_loss = evaluate(model, val, predict, kind, [loss], draw=1, device=dev)[loss]
         if schedule == "plateau":
             sched.step(val_loss)
-        total = 0.0
-        for value, count in steps:
-            total += float(value) * count
         row = {"epoch": epoch, "train": total / len(train), "val": val_loss, "lr": opt.param_groups[0]["lr"]}
         best.history.append(row)
         if on_epoch is not None:
@@ -211,7 +241,13 @@ def fit(
                 best_state = copy.deepcopy(model.state_dict())
         elif patience is not None and epoch - best.best_epoch >= patience:
             best.stopped_early = True
-            break
+            return True
+        return False
+
+    train_epochs(
+        model, batches, lambda batch: measure(loss, predict(model, batch), batch.y, batch, kind), opt, epochs=epochs, after_epoch=after_epoch,
+        regularizer=regularizer, after_step=sched.step if schedule == "onecycle" else None,
+    )  # fmt: skip
     if select == "best":
         model.load_state_dict(best_state)
         best.kept_epoch = best.best_epoch

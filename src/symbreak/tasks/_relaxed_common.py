@@ -29,7 +29,7 @@ def train_with_penalty(
     patience: int | None = None,
     target: float = 0.0,
 ) -> tuple[float, list[float]]:
-    r"""Minimise loss + λ·:func:`relaxation_penalty`, stepping the optimiser after every batch.
+    r"""Minimise loss + λ·:func:`relaxation_penalty` with :func:`symbreak.bench.train_epochs`, stepping the optimiser after every batch.
 
     ``batches(epoch)`` gives the epoch's batches. The weights with the lowest epoch loss are kept
     (deep-copied: a reference to the live parameters would silently follow later updates, a bug of
@@ -40,28 +40,30 @@ def train_with_penalty(
     200, escapes after ~300 and reaches 1e-11).
     Returns (best loss, per-epoch loss).
     """
+    from ..bench import train_epochs
     from ..nn import relaxation_penalty
 
     best, best_state, history = float("inf"), copy.deepcopy(model.state_dict()), []
     last_gain = 0
-    for epoch in range(epochs):
-        total, count = 0.0, 0
-        for batch in batches(epoch):
-            optimizer.zero_grad()
-            loss = loss_fn(batch)
-            objective = loss + relaxation_penalty(model, lam)  # frozen θ: a constant, with no gradient
-            objective.backward()
-            optimizer.step()
-            total, count = total + float(loss.detach()), count + 1
-        history.append(total / count)
+
+    def after_epoch(epoch: int, steps: list) -> bool:
+        nonlocal best, best_state, last_gain
+        total = 0.0
+        for value, _ in steps:
+            total += float(value)
+        history.append(total / len(steps))
         if history[-1] < best:
             if history[-1] < best * (1.0 - 1e-3):
                 last_gain = epoch
             best, best_state = history[-1], copy.deepcopy(model.state_dict())
         if best <= target or (patience is not None and epoch - last_gain >= patience):
-            break
+            return True
         if progress is not None and epoch % 50 == 0:
             progress.set_postfix_str(f"{label} epoch {epoch + 1}/{epochs} loss {history[-1]:.3g}", refresh=False)
+        return False
+
+    # frozen θ: the penalty is a constant, with no gradient
+    train_epochs(model, batches, loss_fn, optimizer, epochs=epochs, after_epoch=after_epoch, regularizer=lambda m: relaxation_penalty(m, lam))
     model.load_state_dict(best_state)
     return best, history
 
