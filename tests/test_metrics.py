@@ -123,7 +123,7 @@ def test_sbm_over_a_batch_of_molecules():
 
 
 def _water():
-    from symbreak.tasks import load_water_modes
+    from symbreak.labels import load_water_modes
 
     w = load_water_modes()
     return w, detect_symmetry(w.positions - w.positions.mean(0), w.numbers)

@@ -384,7 +384,7 @@ def test_sann_reads_invariant_dataset_features():
 
 def test_sann_graphs():
     from symbreak.models import symmetry_graphs
-    from symbreak.tasks import load_water_modes
+    from symbreak.labels import load_water_modes
 
     w = load_water_modes()
     g = symmetry_graphs(w.positions, w.numbers)

@@ -6,7 +6,8 @@ import torch
 
 from symbreak import SymbreakError, detect_symmetry
 from symbreak.metrics import chamfer_distance, sbcd
-from symbreak.tasks import MODE_NAMES, available_tasks, get_task, load_water_modes, square_and_rectangles, water_mode_dataset
+from symbreak.labels import MODE_NAMES, load_water_modes
+from symbreak.tasks import available_tasks, get_task, square_and_rectangles, water_mode_dataset
 
 
 def test_square_is_d4h_and_the_threshold_is_a_quarter():
@@ -71,7 +72,7 @@ def test_water_dataset_rotates_labels_with_the_molecule():
 
 def test_water_modes_regenerate_from_gfn2():
     pytest.importorskip("tblite", reason="tblite (GFN2-xTB) not installed: pip install 'symbreak[chem]'")
-    from symbreak.tasks import compute_water_modes
+    from symbreak.labels import compute_water_modes
 
     fresh, shipped = compute_water_modes(), load_water_modes()
     np.testing.assert_allclose(fresh.frequencies, shipped.frequencies, rtol=1e-4)
@@ -210,7 +211,8 @@ def test_canonicalization_resumes_mid_job_with_the_same_numbers(tmp_path):
 
 @pytest.mark.parametrize("source", ["dft", "gfn2"])
 def test_dipole_data_set_is_what_it_claims(source):
-    from symbreak.tasks import broken_by, load_dipoles
+    from symbreak.labels import broken_by
+    from symbreak.tasks import load_dipoles
 
     frames = load_dipoles(source)
     names = {f.info["name"] for f in frames}
@@ -248,7 +250,8 @@ def test_both_label_sources_label_the_same_structures():
 
 
 def _regenerated(tmp_path, source, pick):
-    from symbreak.tasks import generate_dipoles, load_dipoles
+    from symbreak.labels import generate_dipoles
+    from symbreak.tasks import load_dipoles
 
     committed = load_dipoles(source)
     names = list(dict.fromkeys(f.info["name"] for f in committed))
@@ -267,7 +270,7 @@ def test_gfn2_dipoles_regenerate_and_rotate_with_the_molecule(tmp_path):
     pytest.importorskip("tblite", reason="tblite (GFN2-xTB) not installed: pip install 'symbreak[chem]'")
     pytest.importorskip("rdkit", reason="RDKit not installed: pip install 'symbreak[chem]'")
     from symbreak.rotations import random_rotations
-    from symbreak.tasks import gfn2_atomic_dipoles
+    from symbreak.labels import gfn2_atomic_dipoles
 
     again, expected = _regenerated(tmp_path, "gfn2", [0, -1])  # a G2 and an NCI molecule
     for a, b in zip(again, expected):
@@ -319,7 +322,7 @@ def test_dipoles_task_has_both_label_sources_and_both_splits():
 
 
 def test_generate_dipoles_rejects_bad_settings(tmp_path):
-    from symbreak.tasks import generate_dipoles
+    from symbreak.labels import generate_dipoles
 
     with pytest.raises(SymbreakError, match="source must be one of"):
         generate_dipoles(tmp_path / "x.xyz", source="ccsd")
@@ -333,7 +336,7 @@ def test_generate_dipoles_rejects_bad_settings(tmp_path):
 def test_hirshfeld_charges_sum_to_the_total_charge_and_dipoles_rotate():
     pytest.importorskip("pyscf", reason="PySCF not installed: pip install 'symbreak[chem]'")
     from symbreak.rotations import random_rotations
-    from symbreak.tasks import hirshfeld_dft, load_water_modes
+    from symbreak.labels import hirshfeld_dft, load_water_modes
 
     from pyscf import dft, gto
 
@@ -377,3 +380,11 @@ def test_equivariant_cube_to_cube_of_seed_1_escapes_its_saddle():
     assert run(200)[0] > 0.3  # the old rule: stuck
     best, history = run(task.patience)
     assert task.patience is None and best < 1e-6 and history[200] > 0.3  # the same saddle, escaped
+
+
+def test_label_code_moved_to_labels_is_still_importable_from_tasks():
+    import symbreak.labels as labels
+    import symbreak.tasks as tasks
+
+    for name in ("generate_dipoles", "load_water_modes", "hirshfeld_dft", "broken_by"):
+        assert getattr(tasks, name) is getattr(labels, name)

@@ -104,7 +104,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from .tasks import generate_dipoles
+    from .labels import generate_dipoles
 
     names = args.molecules.split(",") if args.molecules else None
     summary = generate_dipoles(

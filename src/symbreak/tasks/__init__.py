@@ -14,15 +14,22 @@ _EXPORTS = {
     "Canonicalization": "_canonical", "load_qm9": "_canonical", "load_qm9_subset": "_canonical", "pca_canonical": "_canonical",
     "structure_rank": "_canonical", "typed_emd": "_canonical", "FRAMES": "_canonical",
     "Dipoles": "_dipoles", "load_dipoles": "_dipoles",
-    "broken_by": "_dipole_data", "dipole_molecules": "_dipole_data", "generate_dipoles": "_dipole_data", "gfn2_atomic_dipoles": "_dipole_data", "nci_smiles": "_dipole_data",
-    "hirshfeld_dft": "_hirshfeld",
     "ChargedParticle": "_charged", "lorentz_trajectory": "_charged", "FIELD_E": "_charged", "FIELD_B": "_charged",
     "WaterModesTask": "_h2o", "water_mode_dataset": "_h2o",
     "ShapeDeformation": "_shapes", "cube_targets": "_shapes", "SHAPE_IRREPS": "_shapes",
     "SquareSSB": "_square", "square_and_rectangles": "_square", "SQUARE_STRETCH": "_square",
-    "WaterModes": "_water", "compute_water_modes": "_water", "load_water_modes": "_water", "MODE_NAMES": "_water",
 }  # fmt: skip
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+_tasks_getattr, __dir__ = lazy_exports(__name__, _EXPORTS)
+#: label code that lived here before ``symbreak.labels``: still importable from here
+_MOVED = {"broken_by", "dipole_molecules", "generate_dipoles", "gfn2_atomic_dipoles", "nci_smiles", "hirshfeld_dft", "WaterModes", "compute_water_modes", "load_water_modes", "MODE_NAMES"}
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        from .. import labels
+
+        return getattr(labels, name)
+    return _tasks_getattr(name)
 __all__ = [
     "Task",
     "TableSpec",

@@ -11,10 +11,13 @@ network cannot output any fixed direction, so it stays at the best F ∝ v fit (
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from ..nn import RelaxedConvolution
 
 from ._base import TableSpec, Task, register_task
 from ._relaxed_common import MODELS, train_with_penalty

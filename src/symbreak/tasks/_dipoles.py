@@ -1,6 +1,6 @@
 r"""``dipoles``: atomic dipoles that break a molecule's symmetry (SANN paper, §6.3, Table 3).
 
-The data sets are made by :func:`symbreak.tasks.generate_dipoles` (module ``_dipole_data``) and
+The data sets are made by :func:`symbreak.labels.generate_dipoles` and
 shipped in ``tasks/data``: ``dipoles_dft.xyz`` (Hirshfeld dipoles of PBE0/def2-SVP densities, the
 QM7-X-like labels) and ``dipoles_gfn2.xyz`` (GFN2-xTB dipoles of the same structures). Each is a
 sub-task of the benchmark.
@@ -16,7 +16,7 @@ import numpy as np
 from .._errors import SymbreakError
 from ..detect import detect_symmetry
 from ._base import TableSpec, Task, grouped_splits, kfold_splits, make_graph, register_task
-from ._dipole_data import SOURCES
+from ..labels import SOURCES
 
 __all__ = ["load_dipoles", "Dipoles"]
 

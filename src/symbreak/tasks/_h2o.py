@@ -14,7 +14,7 @@ import numpy as np
 from ..detect import detect_symmetry
 from ..rotations import random_rotations
 from ._base import TableSpec, Task, make_graph, register_task
-from ._water import load_water_modes
+from ..labels import load_water_modes
 
 __all__ = ["WaterModesTask", "water_mode_dataset"]
 

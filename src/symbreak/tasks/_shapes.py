@@ -16,12 +16,15 @@ asymmetric shape (the cube's vertices moved by seeded random displacements: C1).
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from ..models import fully_connected_edges
+if TYPE_CHECKING:
+    from ..nn import RelaxedNetwork
+
 from ._base import TableSpec, Task, register_task
 from ._relaxed_common import MODELS, plot_signals, train_with_penalty
 

@@ -14,12 +14,13 @@ import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..detect import detect_symmetry
 
-__all__ = ["WaterModes", "compute_water_modes", "load_water_modes", "symmetrize_hessian", "MODE_NAMES"]
+__all__ = ["WaterModes", "compute_water_modes", "load_water_modes", "symmetrize_hessian", "normal_modes", "MODE_NAMES"]
 
 MODE_NAMES = ("bend", "symmetric", "asymmetric")  # ascending frequency
 _DATA = "h2o_gfn2-xtb.json"
@@ -86,6 +87,25 @@ def _modes_from_hessian(hessian: np.ndarray, masses: np.ndarray) -> tuple[np.nda
     return vectors, _EV_A2_AMU_TO_CM1 * np.sqrt(np.clip(values, 0.0, None))
 
 
+def normal_modes(atoms: Any) -> np.ndarray:
+    """Cartesian normal-mode displacement patterns (k, n, 3) of the GFN2-xTB Hessian (central differences)."""
+    n = len(atoms)
+    hess = np.zeros((3 * n, 3 * n))
+    base = atoms.positions.copy()
+    for k in range(3 * n):
+        grads = []
+        for step in (0.005, -0.005):
+            atoms.positions = base.copy()
+            atoms.positions[k // 3, k % 3] += step
+            grads.append(-atoms.get_forces().ravel())
+        hess[k] = (grads[0] - grads[1]) / 0.01
+    atoms.positions = base
+    inv = np.repeat(atoms.get_masses(), 3) ** -0.5
+    vals, vecs = np.linalg.eigh(0.5 * (hess + hess.T) * inv[:, None] * inv[None, :])
+    modes = (vecs[:, 6:] * inv[:, None]).T.reshape(-1, n, 3)  # drop translations and rotations
+    return modes[vals[6:] > 1e-3]
+
+
 def compute_water_modes(method: str = "GFN2-xTB", *, fmax: float = 1e-4, delta: float = 0.005) -> WaterModes:
     """Relax H₂O and compute its normal modes with tblite (``method``: GFN2-xTB or GFN1-xTB).
 
@@ -123,7 +143,7 @@ def load_water_modes() -> WaterModes:
     return WaterModes(method=raw["method"], **arrays)
 
 
-if __name__ == "__main__":  # regenerate the shipped file: python -m symbreak.tasks._water
+if __name__ == "__main__":  # regenerate the shipped file: python -m symbreak.labels._modes
     out = Path(__file__).parent / "data" / _DATA
     out.write_text(json.dumps(compute_water_modes().to_dict(), indent=1) + "\n")
     print(f"wrote {out}")

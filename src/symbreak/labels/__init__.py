@@ -1,0 +1,22 @@
+r"""Physical labels, computed with real quantum chemistry: what the tasks' data sets are made of.
+
+- GFN2-xTB atomic dipoles and charges (tblite): :func:`gfn2_atomic_dipoles`;
+- Hirshfeld atomic dipoles and charges of PBE0/def2-SVP densities (PySCF): :func:`hirshfeld_dft`;
+- Hessians and normal modes (:func:`normal_modes`, water's shipped modes :func:`load_water_modes`);
+- molecules and conformers: :func:`dipole_molecules`, :func:`conformers`, :func:`broken_by`;
+- the symmetry-breaking dipole data set: :func:`generate_dipoles` (``symbreak generate dipoles``).
+
+Each needs its extra (``pip install 'symbreak[chem]'``) only when it runs; importing this package
+needs none.
+"""
+
+from .._lazy import lazy_exports
+
+_EXPORTS = {
+    "gfn2_atomic_dipoles": "_xtb", "hirshfeld_dft": "_hirshfeld",
+    "WaterModes": "_modes", "compute_water_modes": "_modes", "load_water_modes": "_modes", "symmetrize_hessian": "_modes", "normal_modes": "_modes", "MODE_NAMES": "_modes",
+    "dipole_molecules": "_molecules", "nci_smiles": "_molecules", "broken_by": "_molecules", "conformers": "_molecules",
+    "generate_dipoles": "_dipoles", "SOURCES": "_dipoles",
+}  # fmt: skip
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)
