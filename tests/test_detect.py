@@ -253,3 +253,21 @@ def _qm9_subset() -> list:
 
         _SUBSET.extend(load_qm9_subset())
     return _SUBSET
+
+
+def test_canonicalizers_live_behind_one_registry():
+    from symbreak.detect import CANONICALIZERS, canonicalize, register_canonicalizer
+    from symbreak.testing import random_symmetric_structure, random_transform
+
+    assert {"symbreak", "pca", "pca-raw"} <= set(CANONICALIZERS)
+    pos, numbers = random_symmetric_structure("D3h", seed=1)
+    moved, moved_numbers = random_transform(pos, numbers, seed=2)[:2]
+    a, b = canonicalize(pos, numbers), canonicalize(moved, moved_numbers)
+    # the same typed point set for a rotated, reflected, permuted copy
+    for z in np.unique(numbers):
+        pa, pb = a[numbers == z], b[moved_numbers == z]
+        assert np.abs(np.linalg.norm(pa[:, None] - pb[None], axis=-1).min(axis=1)).max() < 1e-6
+    with pytest.raises(SymbreakError, match="unknown canonicalizer"):
+        canonicalize(pos, numbers, method="nope")
+    with pytest.raises(ValueError, match="already registered"):
+        register_canonicalizer("pca")(lambda p, n: p)

@@ -1,5 +1,6 @@
-"""Symmetry of a structure: operations, orbits, asymmetric unit, canonical frame."""
+"""Symmetry of a structure: operations, orbits, asymmetric unit, canonical frame, and canonicalization methods."""
 
+from ._canonicalizers import CANONICALIZERS, canonicalize, pca_canonical, pca_raw_canonical, register_canonicalizer
 from ._detect import DEFAULT_TOL, Symmetry, detect_symmetry
 
-__all__ = ["detect_symmetry", "Symmetry", "DEFAULT_TOL"]
+__all__ = ["detect_symmetry", "Symmetry", "DEFAULT_TOL", "canonicalize", "register_canonicalizer", "CANONICALIZERS", "pca_canonical", "pca_raw_canonical"]

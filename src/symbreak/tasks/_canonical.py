@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import SymbreakError
-from ..detect import detect_symmetry
+from ..detect import CANONICALIZERS, pca_canonical  # noqa: F401 - re-exported
 from ..rotations import random_rotations
 from ._base import TableSpec, Task, register_task
 
@@ -53,30 +53,9 @@ def structure_rank(positions: np.ndarray, tol: float = 0.05) -> int:
     return max(1, int(np.sum(s > tol)))
 
 
-def pca_canonical(positions: np.ndarray, numbers: np.ndarray) -> np.ndarray:
-    """Positions in the principal-axes frame (descending variance; sign: the farthest atom along each axis is positive)."""
-    x = positions - positions.mean(axis=0)
-    _, vecs = np.linalg.eigh(x.T @ x)
-    frame = vecs[:, ::-1].copy()
-    proj = x @ frame
-    for k in range(3):
-        if proj[np.argmax(np.abs(proj[:, k])), k] < 0:
-            frame[:, k] *= -1.0
-    return x @ frame
-
-
-def pca_raw_canonical(positions: np.ndarray, numbers: np.ndarray) -> np.ndarray:
-    """Principal axes with the signs LAPACK happens to return: the naive inertia frame."""
-    x = positions - positions.mean(axis=0)
-    return x @ np.linalg.eigh(x.T @ x)[1][:, ::-1]
-
-
-def _symbreak_canonical(positions: np.ndarray, numbers: np.ndarray) -> np.ndarray:
-    return detect_symmetry(positions, numbers).canonical_positions
-
-
-#: frame name → canonical form (positions (n, 3), numbers (n,)) → (n, 3)
-FRAMES = {"pca-raw": pca_raw_canonical, "pca": pca_canonical, "symbreak": _symbreak_canonical}
+#: frame name → canonical form (positions (n, 3), numbers (n,)) → (n, 3): the canonicalizers
+#: registered next to :func:`symbreak.detect_symmetry` (add one with ``register_canonicalizer``)
+FRAMES = CANONICALIZERS
 
 
 def typed_emd(a: np.ndarray, b: np.ndarray, numbers_a: np.ndarray, numbers_b: np.ndarray) -> float:
