@@ -442,3 +442,28 @@ def test_bad_checkpoints_are_clear_errors(tmp_path):
         load_model(tmp_path / "other.pt")
     with pytest.raises(SymbreakError, match="made by build_model"):
         save_model(torch.nn.Linear(2, 2), tmp_path / "x.pt")
+
+
+def test_sann_prepared_graphs_give_the_answer_detection_gives():
+    """prepare_data (once per structure, when the data set is built) and detection on first sight
+    (a batch without it) must agree, for symmetric molecules and one without symmetry, batched."""
+    from symbreak.bench import collate
+    from symbreak.testing import random_symmetric_structure
+
+    model = _model("sann")
+    graphs = []
+    for group in ("C2v", "D3h", "C1"):
+        pos, numbers = random_symmetric_structure(group, seed=4) if group != "C1" else (np.random.default_rng(2).normal(size=(5, 3)), np.array([6, 7, 8, 1, 1]))
+        graphs.append(SimpleNamespace(z=torch.as_tensor(numbers), pos=torch.tensor(pos)))
+    from torch_geometric.data import Data
+
+    graphs = [Data(z=g.z, pos=g.pos) for g in graphs]
+    plain = collate(graphs)
+    prepared = collate([model.prepare_data(g) for g in graphs])
+    assert prepared.sann_within_index.shape[1] > 0 and not hasattr(plain, "sann_frame")
+    assert torch.equal(model(prepared), model(plain))
+    # stale graphs are dropped when positions move (the +noise variant): the answer follows the positions
+    from symbreak.models import with_positions
+
+    moved = with_positions(prepared, prepared.pos + 0.05)
+    assert getattr(moved, "sann_frame", None) is None

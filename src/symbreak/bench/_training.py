@@ -50,8 +50,8 @@ class ZeroModel(torch.nn.Module):
 
 
 def collate(graphs: list[Any]) -> Any:
-    """PyG's batch of ``graphs``, plus their symmetries padded into tensors (``sym_ops`` (M, K, 3, 3),
-    ``sym_perms`` (M, K, N)) when they carry ``sym``: the NumPy work of the symmetry-breaking losses
+    """PyG's batch of ``graphs``, plus every element of their symmetry groups as tensors (``sym_ops``
+    (T, 3, 3), ``sym_perms`` (T, N), ``sym_owner`` (T,), see :func:`symbreak.metrics.pad_symmetries`) when they carry ``sym``: the NumPy work of the symmetry-breaking losses
     happens here, in the data pipeline, and the batch moves to any device with them."""
     from torch_geometric.data import Batch
 
@@ -60,8 +60,8 @@ def collate(graphs: list[Any]) -> Any:
     with torch.device("cpu"):  # the data pipeline runs on the CPU whatever the default device; fit() moves batches
         batch = Batch.from_data_list(graphs)
     if all(getattr(g, "sym", None) is not None for g in graphs):
-        ops, perms = pad_symmetries([g.sym for g in graphs], [g.num_nodes for g in graphs])
-        batch.sym_ops, batch.sym_perms = torch.as_tensor(ops, device="cpu"), torch.as_tensor(perms, device="cpu")
+        ops, perms, owner = pad_symmetries([g.sym for g in graphs], [g.num_nodes for g in graphs])
+        batch.sym_ops, batch.sym_perms, batch.sym_owner = (torch.as_tensor(x, device="cpu") for x in (ops, perms, owner))
     return batch
 
 

@@ -2,7 +2,7 @@ r"""Training losses and test measures over a batch: plain Chamfer/MSE and their 
 
 Each loss takes ``(pred (N, d), target (N, d), batch, kind)`` — ``batch`` with ``batch.batch``
 (N,) and ``num_graphs``, and for the symmetry-breaking ones the molecules' symmetries, either as
-``batch.sym_ops`` (M, K, 3, 3) and ``batch.sym_perms`` (M, K, N) padded in the data pipeline
+``batch.sym_ops`` (T, 3, 3), ``batch.sym_perms`` (T, N) and ``batch.sym_owner`` (T,) listed in the data pipeline
 (:func:`pad_symmetries`; then the loss is pure tensor code on the batch's device) or as the list
 ``batch.sym`` — and returns the mean over the batch's molecules. Needs torch only.
 """
@@ -40,7 +40,7 @@ def _symmetric(metric: str) -> Callable:
     def loss(pred: torch.Tensor, target: torch.Tensor, batch: Any, kind: str) -> torch.Tensor:
         ops = getattr(batch, "sym_ops", None)
         if ops is not None:
-            return padded_measure(pred, target, batch.batch, ops, batch.sym_perms, metric, kind)
+            return padded_measure(pred, target, batch.batch, ops, batch.sym_perms, batch.sym_owner, metric, kind)
         return symmetry_breaking_measure(pred, target, list(batch.sym), metric=metric, kind=kind, batch=batch.batch)
 
     return loss

@@ -109,8 +109,8 @@ def symmetry_breaking_measure(
         if pred.shape != target.shape:
             raise ValueError(f"prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ in shape")
         if isinstance(metric, str) and metric in _PADDED:
-            ops, perms = pad_symmetries(list(symmetry), counts)
-            return padded_measure(pred, target, batch, torch.as_tensor(ops, device=pred.device), torch.as_tensor(perms, device=pred.device), metric, kind)
+            ops, perms, owner = (torch.as_tensor(a, device=pred.device) for a in pad_symmetries(list(symmetry), counts))
+            return padded_measure(pred, target, batch, ops, perms, owner, metric, kind)
         pred, target = list(torch.split(pred, counts)), list(torch.split(target, counts))
     elif isinstance(pred, torch.Tensor):
         pred, target, symmetry = [pred], [target], [symmetry]
@@ -128,58 +128,68 @@ def symmetry_breaking_measure(
 _PADDED = ("chamfer", "cd", "cd2", "mse")
 
 
-def pad_symmetries(symmetry: Sequence[Any], counts: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-    """The groups of a batch's molecules as arrays padded to the largest order K and atom count N:
-    operations (M, K, 3, 3) and permutations (M, K, N).
+def pad_symmetries(symmetry: Sequence[Any], counts: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every group element of a batch's molecules, one row each: operations (T, 3, 3), permutations
+    (T, N) padded to the largest atom count N (padding atoms stay in place), and the molecule each
+    belongs to (T,), T = Σ|G_m|.
 
-    Padding elements are the identity, which every group holds: they repeat an image and cannot
-    change a minimum. Built once per batch in the data pipeline (NumPy), so the loss itself is
-    tensor code on the batch's device (:func:`padded_measure`).
+    Built once per batch in the data pipeline (NumPy), so the loss itself is tensor code on the
+    batch's device (:func:`padded_measure`). Elements are listed, not padded to the largest group:
+    one Oh molecule in a batch does not make every water molecule carry 48 images.
     """
-    m, n, k = len(counts), max(counts), max(len(s.operations) for s in symmetry)
-    ops = np.tile(np.eye(3), (m, k, 1, 1))
-    perms = np.tile(np.arange(n), (m, k, 1))
+    n = max(counts)
+    ops, perms, owner = [], [], []
     for i, (sym, size) in enumerate(zip(symmetry, counts)):
-        o, p = np.asarray(sym.operations), np.asarray(sym.permutations)
+        o, p = np.asarray(sym.operations, dtype=float), np.asarray(sym.permutations)
         if p.shape[1] != size:
             raise ValueError(f"molecule {i} has {size} atoms but its permutations act on {p.shape[1]}")
-        ops[i, : len(o)], perms[i, : len(o), :size] = o, p
-    return ops, perms
+        padded = np.tile(np.arange(n), (len(o), 1))
+        padded[:, :size] = p
+        ops.append(o)
+        perms.append(padded)
+        owner.append(np.full(len(o), i))
+    return np.concatenate(ops), np.concatenate(perms), np.concatenate(owner)
 
 
-def padded_measure(pred: torch.Tensor, target: torch.Tensor, batch: torch.Tensor, operations: torch.Tensor, permutations: torch.Tensor, metric: str, kind: str) -> torch.Tensor:
-    """The SBM of a whole batch in one set of tensor operations, molecules padded to the largest
-    atom count N and group order K: no Python loop over molecules or group elements, no NumPy.
-    Equal to the per-molecule loop to rounding; 3–5× faster on the dipole set at batch 16–128,
-    forward and backward (bench/averaging.py).
+def padded_measure(
+    pred: torch.Tensor, target: torch.Tensor, batch: torch.Tensor, operations: torch.Tensor, permutations: torch.Tensor, owner: torch.Tensor, metric: str, kind: str
+) -> torch.Tensor:
+    """The SBM of a whole batch in one set of tensor operations: every (molecule, group element)
+    image at once, molecules padded to the largest atom count N; no Python loop over molecules or
+    group elements, no NumPy. Equal to the per-molecule loop to rounding (bench/averaging.py).
 
-    pred, target: (N_atoms, d); batch: (N_atoms,) sorted; operations (M, K, 3, 3) and
-    permutations (M, K, N) from :func:`pad_symmetries`; metric one of "chamfer"/"cd", "cd2", "mse".
+    pred, target: (N_atoms, d); batch: (N_atoms,) sorted; operations (T, 3, 3), permutations
+    (T, N) and owner (T,) from :func:`pad_symmetries`; metric one of "chamfer"/"cd", "cd2", "mse".
     """
     dev, dt = pred.device, pred.dtype
-    m, k, n = permutations.shape
-    counts = torch.bincount(batch, minlength=m)
+    n = permutations.shape[1]
+    counts = torch.bincount(batch)
+    m = len(counts)
+    owner = owner.to(device=dev, dtype=torch.long)
     local = torch.arange(len(batch), device=dev) - (torch.cumsum(counts, 0) - counts)[batch]
     atoms = torch.arange(n, device=dev)[None, :] < counts[:, None]  # (M, N)
     d = pred.shape[-1]
     padded_pred = pred.new_zeros((m, n, d)).index_put((batch, local), pred)
     padded_target = target.new_zeros((m, n, d)).index_put((batch, local), target)
-    ops_t = operations.to(device=dev, dtype=dt).reshape(m * k, 3, 3)
-    perms_t = permutations.to(device=dev, dtype=torch.long).reshape(m * k, n)
-    moved = act_batch(ops_t, padded_target.repeat_interleave(k, dim=0), kind)  # (M K, N, d)
-    images = torch.empty_like(moved).scatter_(1, perms_t[:, :, None].expand_as(moved), moved).reshape(m, k, n, d)
-    p = padded_pred[:, None]  # (M, 1, N, d)
-    mask = atoms[:, None, :]  # (M, 1, N)
+    perms_t = permutations.to(device=dev, dtype=torch.long)
+    moved = act_batch(operations.to(device=dev, dtype=dt), padded_target[owner], kind)  # (T, N, d)
+    images = torch.empty_like(moved).scatter_(1, perms_t[:, :, None].expand_as(moved), moved)
+    p = padded_pred[owner]  # (T, N, d)
+    mask = atoms[owner]  # (T, N)
     if metric == "mse":
         err = ((p - images) ** 2).sum(-1).masked_fill(~mask, 0.0).sum(-1)
-        values = err / (counts.to(dt)[:, None] * d)
+        values = err / (counts.to(dt)[owner] * d)
     else:
-        d2 = ((p * p).sum(-1)[..., :, None] + (images * images).sum(-1)[..., None, :] - 2.0 * p @ images.transpose(-1, -2)).clamp_min(0.0)
+        d2 = ((p * p).sum(-1)[:, :, None] + (images * images).sum(-1)[:, None, :] - 2.0 * p @ images.transpose(-1, -2)).clamp_min(0.0)
         big = torch.finfo(dt).max
-        values = d2.masked_fill(~atoms[:, None, None, :], big).min(-1).values.masked_fill(~mask, 0.0).sum(-1)
+        values = d2.masked_fill(~mask[:, None, :], big).min(-1).values.masked_fill(~mask, 0.0).sum(-1)
         if metric == "cd2":
-            values = values + d2.masked_fill(~atoms[:, None, :, None], big).min(-2).values.masked_fill(~mask, 0.0).sum(-1)
-    return values.min(dim=1).values.mean()
+            values = values + d2.masked_fill(~mask[:, :, None], big).min(-2).values.masked_fill(~mask, 0.0).sum(-1)
+    # the minimum over each molecule's images: a (M, K) table, K its largest group, padded with +inf
+    start = torch.cumsum(torch.bincount(owner, minlength=m), 0) - torch.bincount(owner, minlength=m)
+    slot = torch.arange(len(owner), device=dev) - start[owner]
+    table = values.new_full((m, int(slot.max()) + 1), float("inf")).index_put((owner, slot), values)
+    return table.min(dim=1).values.mean()
 
 
 def sbcd(pred: Any, target: Any, symmetry: Any, *, kind: str = "vectors", batch: torch.Tensor | None = None) -> torch.Tensor:

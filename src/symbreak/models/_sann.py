@@ -177,11 +177,12 @@ class SANN(VectorModel):
         sg = self.graphs(np.ascontiguousarray(data.pos.detach().cpu().double().numpy()), data.z.cpu().numpy())
         out = copy.copy(data)
         n = len(sg.orbit)
-        out.sann_frame = torch.as_tensor(np.repeat(sg.frame[None], n, 0))
-        out.sann_canonical = torch.as_tensor(sg.canonical)
-        out.sann_rep_index = torch.as_tensor(sg.representative, dtype=torch.long)
-        out.sann_within_index = torch.as_tensor(sg.within, dtype=torch.long)
-        out.sann_across_index = torch.as_tensor(sg.across, dtype=torch.long)
+        as_tensor = lambda a, **kw: torch.as_tensor(np.ascontiguousarray(a), device="cpu", **kw)  # noqa: E731 - data live on the CPU until a batch moves
+        out.sann_frame = as_tensor(np.repeat(sg.frame[None], n, 0))
+        out.sann_canonical = as_tensor(sg.canonical)
+        out.sann_rep_index = as_tensor(sg.representative, dtype=torch.long)
+        out.sann_within_index = as_tensor(sg.within, dtype=torch.long)
+        out.sann_across_index = as_tensor(sg.across, dtype=torch.long)
         return out
 
     def _detect(self, inputs: Inputs) -> dict[str, torch.Tensor]:

@@ -89,14 +89,17 @@ def act_batch(rotations: Any, data: Any, kind: str) -> Any:
 
     kind = str(kind)
     r = _match_rotation(rotations, data)
-    det = torch.linalg.det(r).reshape((-1,) + (1,) * (data.ndim - 1))
+
+    def det() -> torch.Tensor:  # only the kinds that need it pay for it
+        return torch.linalg.det(r).reshape((-1,) + (1,) * (data.ndim - 1))
+
     if kind in ("scalars", "0e"):
         return data
     if kind in ("pseudoscalars", "0o"):
-        return det * data
+        return det() * data
     if kind in ("positions", "vectors", "1o", "pseudovectors", "1e"):
         out = torch.einsum("mij,m...j->m...i", r, data)
-        return det * out if kind in ("pseudovectors", "1e") else out
+        return det() * out if kind in ("pseudovectors", "1e") else out
     if kind == "tensors":
         t = data.reshape(data.shape[:-1] + (3, 3))
         shape = (r.shape[0],) + (1,) * (t.ndim - 3) + (3, 3)
