@@ -14,7 +14,7 @@ the device (collated once, symmetries padded in the data pipeline):
 ``--device all`` measures every device present (the CPU, and CUDA when there is a GPU); the GPU
 figures are also compared with the same machine's CPU. ``--compile`` adds a
 ``torch.compile(mode="reduce-overhead")`` run of each model (CUDA). Results: a table on the
-terminal and ``training.json`` in ``--out``.
+terminal and ``training-<devices>.json`` in ``--out`` (default ``results/bench``).
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def main() -> None:
     ap.add_argument("--compile", action="store_true", help="also time torch.compile(mode='reduce-overhead') runs")
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--batches", default="16,128")
-    ap.add_argument("--out", default="bench/results")
+    ap.add_argument("--out", default="results/bench")
     args = ap.parse_args()
     models = ["egnn", "sann"] if args.quick else args.models.split(",")
     sizes = [int(b) for b in args.batches.split(",")]
@@ -134,8 +134,9 @@ def main() -> None:
                 print(f"  {r['model']:10s} batch {r['batch']:4d} {'compiled' if r['compiled'] else 'eager':8s} {r['structures_per_s'] / ref['structures_per_s']:6.1f}x")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "training.json").write_text(json.dumps({"torch": str(torch.__version__), "threads": torch.get_num_threads(), "rows": rows}, indent=1) + "\n")
-    print(f"\nwritten {out / 'training.json'}")
+    name = "training-" + "-".join(sorted({r["device"].split(":")[0] for r in rows})) + ".json"
+    (out / name).write_text(json.dumps({"torch": str(torch.__version__), "threads": torch.get_num_threads(), "rows": rows}, indent=1) + "\n")
+    print(f"\nwritten {out / name}")
 
 
 if __name__ == "__main__":

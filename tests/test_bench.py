@@ -302,3 +302,18 @@ def test_save_models_keeps_loadable_weights_and_the_cpu_keeps_its_keys(tmp_path)
     # records made on the CPU keep their keys; a GPU's are its own
     assert "device" not in job_settings(task, "egnn", batch_size=1, patience=None, device="cpu")
     assert job_settings(task, "egnn", batch_size=1, patience=None, device="cuda")["device"] == "cuda"
+
+
+def test_records_keyed_before_models_read_extra_inputs_are_still_found(tmp_path):
+    """Keys written when SANN alone had in_features (=0 in its key) and no model had in_vectors:
+    the neutral values are dropped on reading, so those records are reused, not recomputed."""
+    res = run_benchmark("square-ssb", out=tmp_path, **{**SMALL, "models": ["sann"], "losses": ["sbcd"], "folds": 1})
+    path = tmp_path / "results.jsonl"
+    (rec,) = load_records(path)
+    key = json.loads(rec["key"])
+    assert "in_features" not in key["settings"]["model"] and "in_vectors" not in key["settings"]["model"]
+    key["settings"]["model"]["in_features"] = 0  # as 0.2.0 wrote it
+    rec["key"] = json.dumps(key, sort_keys=True, default=str)
+    path.write_text(json.dumps(rec) + "\n")
+    again = run_benchmark("square-ssb", out=tmp_path, **{**SMALL, "models": ["sann"], "losses": ["sbcd"], "folds": 1})
+    assert again.ran == 0 and again.skipped == 1 and res.ran == 1

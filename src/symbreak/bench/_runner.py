@@ -141,6 +141,24 @@ def plan_jobs(
     return jobs
 
 
+def canonical_key(key: str) -> str:
+    """A record's key as this version writes it: model options at their neutral value
+    (:data:`symbreak.models._registry.NEUTRAL_OPTIONS`, e.g. ``in_features=0``, which older
+    versions wrote for SANN) are dropped, so records made before every model could read extra
+    inputs are found again (the results are the same: tests/test_golden.py)."""
+    from ..models._registry import NEUTRAL_OPTIONS
+
+    try:
+        parsed = json.loads(key)
+    except (TypeError, json.JSONDecodeError):
+        return key
+    model = parsed.get("settings", {}).get("model") if isinstance(parsed, dict) and isinstance(parsed.get("settings"), dict) else None
+    if not isinstance(model, dict) or not any(model.get(k, object()) == v for k, v in NEUTRAL_OPTIONS.items()):
+        return key
+    parsed["settings"]["model"] = {k: v for k, v in model.items() if not (k in NEUTRAL_OPTIONS and v == NEUTRAL_OPTIONS[k])}
+    return json.dumps(parsed, sort_keys=True, default=str)
+
+
 def _recover(line: str) -> tuple[str, dict[str, Any] | None]:
     """Split a line that does not parse into the broken text and a whole record glued after it, if any."""
     decoder = json.JSONDecoder()
@@ -181,6 +199,7 @@ def load_records(path: str | os.PathLike, *, repair: bool = False) -> list[dict[
                 continue
         if not isinstance(record, dict) or "key" not in record:
             raise SymbreakError(f"{path}, line {number}: valid JSON but not a symbreak record (no 'key'); move the file aside or pick another --out")
+        record["key"] = canonical_key(record["key"])
         out.append(record)
     if broken:
         log.warning("%s: %d broken line(s) (an interrupted write) set aside in %s; their jobs will run again", path, len(broken), path.name + ".broken")

@@ -131,8 +131,14 @@ def _input_channels(variants: list[str]) -> dict[str, int]:
     return extra
 
 
+#: options that are part of a model's identity only when they change something: a model reading no
+#: extra inputs is the model it was before every model could read them (job keys stay the same)
+NEUTRAL_OPTIONS = {"in_features": 0, "in_vectors": 0}
+
+
 def model_config(spec: str, **options: Any) -> dict[str, Any]:
-    """Every option of ``spec``'s factories, defaults included, as they would build it: a model's identity in a job key.
+    """Every option of ``spec``'s factories, defaults included, as they would build it: a model's
+    identity in a job key. Options at their :data:`NEUTRAL_OPTIONS` value are left out.
 
     >>> model_config("egnn+noise[hidden=32]", sigma=0.1)["hidden"], model_config("egnn+noise", sigma=0.1)["sigma"]
     (32, 0.1)
@@ -143,7 +149,8 @@ def model_config(spec: str, **options: Any) -> dict[str, Any]:
         for p in inspect.signature(fn).parameters.values():
             if p.name != "model" and p.default is not p.empty and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
                 config[p.name] = p.default
-    return {**config, **in_spec, **options}
+    config = {**config, **in_spec, **options}
+    return {k: v for k, v in config.items() if not (k in NEUTRAL_OPTIONS and v == NEUTRAL_OPTIONS[k])}
 
 
 def build_model(spec: str, **options: Any) -> Any:
