@@ -317,3 +317,15 @@ def test_records_keyed_before_models_read_extra_inputs_are_still_found(tmp_path)
     path.write_text(json.dumps(rec) + "\n")
     again = run_benchmark("square-ssb", out=tmp_path, **{**SMALL, "models": ["sann"], "losses": ["sbcd"], "folds": 1})
     assert again.ran == 0 and again.skipped == 1 and res.ran == 1
+
+
+def test_training_benchmark_smoke_runs(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).parent.parent / "bench" / "training.py"
+    out = subprocess.run([sys.executable, str(script), "--quick", "--device", "cpu", "--batches", "4", "--out", str(tmp_path)], capture_output=True, text=True, check=True)
+    rows = json.loads((tmp_path / "training-cpu.json").read_text())["rows"]
+    assert {r["model"] for r in rows} == {"egnn", "sann"} and all(r["structures_per_s"] > 0 and 0 < r["loss_share"] < 1 for r in rows)
+    assert "loop/padded" in out.stdout
