@@ -22,7 +22,7 @@ _EXPORTS = {
     "GatedEquivariantBlock": "_painn", "RelaxedE3NN": "_relaxed_e3nn", "E3NN": "_relaxed_e3nn",
     "SANN": "_sann", "symmetry_graphs": "_sann", "SymmetryGraphs": "_sann",
     "save_model": "_checkpoint", "load_model": "_checkpoint",
-    "WithInputs": "_extra_inputs", "RandomVector": "_extra_inputs", "transform_batch": "_inputs",
+    "WithInputs": "_inputs", "RandomVector": "_randvec", "transform_batch": "_inputs",
     "NoisyInput": "_variants", "MLPHead": "_variants", "set_noise_draw": "_variants",
     "fully_connected_edges": "_graph", "radius_edges": "_graph", "edge_vectors": "_graph", "triplets": "_graph",
 }  # fmt: skip

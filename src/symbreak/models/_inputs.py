@@ -26,10 +26,11 @@ import dataclasses
 from typing import Any
 
 import torch
+from torch import nn
 
 from .._errors import StructureError
 
-__all__ = ["Inputs", "read_inputs", "with_positions", "transform_batch", "DERIVED"]
+__all__ = ["Inputs", "read_inputs", "with_positions", "transform_batch", "WithInputs", "DERIVED"]
 
 #: batch attributes computed from the positions when a data set is built (SANN's graphs): stale
 #: as soon as the positions change, so :func:`with_positions` drops them
@@ -150,3 +151,34 @@ def transform_batch(data: Any, rotation: Any = None, *, translation: Any = None,
     if getattr(data, "sym", None) is not None and (perm is not None or r is not None):
         out.sym = None  # the symmetry record belongs to the old positions
     return out
+
+
+class WithInputs(nn.Module):
+    """``model`` evaluated on the batch with ``source``'s inputs appended (after any the batch carries).
+
+    An *input* is a module that, given a batch, returns extra per-atom inputs — invariant ``x``
+    (N, F) or vectors (N, C, 3) — and declares how many (class attributes ``features``,
+    ``vectors``). Registered with :func:`~symbreak.models.register_input`, ``build_model("<model>+<name>")``
+    builds the model with that many more input channels and wraps it in this class.
+    """
+
+    symmetry = "approximate"  # an input that breaks the structure's symmetry breaks the output's
+
+    def __init__(self, model: nn.Module, source: nn.Module) -> None:
+        from ._base import inherit_capabilities
+
+        super().__init__()
+        self.model, self.source = model, source
+        inherit_capabilities(self, model)
+
+    def prepare_data(self, data: Any) -> Any:
+        return getattr(self.model, "prepare_data", lambda d: d)(data)
+
+    def forward(self, data: Any) -> torch.Tensor:
+        extra = self.source(data)
+        out = copy.copy(data)  # the caller's batch is left as it was
+        for key in ("x", "vectors"):
+            if extra.get(key) is not None:
+                old = getattr(data, key, None)
+                setattr(out, key, extra[key] if old is None else torch.cat([old, extra[key].to(old.dtype)], dim=1))
+        return self.model(out)

@@ -30,7 +30,7 @@ MODELS = LazyRegistry("model", {
 #: name → ``wrapper(model, **options)``, used as ``"<model>+<name>"``
 VARIANTS = LazyRegistry("variant", {"noise": _M + "_variants:_noise", "mlp": _M + "_variants:_mlp"})
 #: name → input module class (``features``/``vectors`` channels it adds), used as ``"<model>+<name>"``
-INPUTS = LazyRegistry("input", {"randvec": _M + "_extra_inputs:RandomVector"})
+INPUTS = LazyRegistry("input", {"randvec": _M + "_randvec:RandomVector"})
 ALIASES = {"dimenet": "dimenet++"}  # the SANN paper writes "DimeNet+MLP" for DimeNet++ with an MLP head
 
 
@@ -58,7 +58,7 @@ def register_input(name: str) -> Callable:
     """Class decorator for a symmetry-breaking input: an ``nn.Module`` whose ``forward(batch)``
     returns ``{"x": (N, F)}`` and/or ``{"vectors": (N, C, 3)}`` and whose class attributes
     ``features = F`` and ``vectors = C`` say how many. ``"<model>+<name>"`` then builds the model
-    with F (C) more input channels and feeds it the input (see :mod:`symbreak.models._extra_inputs`)."""
+    with F (C) more input channels and feeds it the input (wrapped in :class:`~symbreak.models.WithInputs`; docs/extending.md)."""
 
     def deco(cls: Callable) -> Callable:
         INPUTS.register(name, cls)
@@ -185,7 +185,7 @@ def build_model(spec: str, **options: Any) -> Any:
             fn = VARIANTS[v]
             model = fn(model, **{k: val for k, val in options.items() if k in _accepted(fn) and k != "model"})
         else:
-            from ._extra_inputs import WithInputs
+            from ._inputs import WithInputs
 
             source = INPUTS[v](**{k: val for k, val in options.items() if k in _accepted(INPUTS[v])})
             model = WithInputs(model, source)
