@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from symbreak.bench import collate
+from symbreak.training import collate
 from symbreak.metrics import chamfer_distance, measure, symmetry_breaking_measure
 from symbreak.models import build_model
 from symbreak.tasks import get_task

@@ -17,7 +17,7 @@ SPECS = ["schnet", "dimenet++", "egnn", "painn", "painn-vector", "e3nn", "relaxe
 
 
 def _batch():
-    from symbreak.bench import collate
+    from symbreak.training import collate
     from symbreak.tasks import get_task
 
     return collate(get_task("dipoles").dataset("dft")[:6])

@@ -447,7 +447,7 @@ def test_bad_checkpoints_are_clear_errors(tmp_path):
 def test_sann_prepared_graphs_give_the_answer_detection_gives():
     """prepare_data (once per structure, when the data set is built) and detection on first sight
     (a batch without it) must agree, for symmetric molecules and one without symmetry, batched."""
-    from symbreak.bench import collate
+    from symbreak.training import collate
     from symbreak.testing import random_symmetric_structure
 
     model = _model("sann")

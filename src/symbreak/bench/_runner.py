@@ -18,7 +18,7 @@ from .._errors import SymbreakError
 from ..models import build_model, model_config, parse_spec
 from ..tasks import Task, get_task
 from ..metrics import LOSSES, REPORTED
-from ._training import ZeroModel, evaluate, fit
+from ..training import ZeroModel, evaluate, fit
 
 log = logging.getLogger("symbreak")
 

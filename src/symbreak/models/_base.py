@@ -31,12 +31,6 @@ def check_batch(z: torch.Tensor, pos: torch.Tensor, batch: torch.Tensor) -> None
         raise StructureError("positions contain NaN or infinity")
 
 
-def inherit_capabilities(wrapper: nn.Module, model: nn.Module) -> None:
-    """A wrapper (+noise, +mlp, an input) runs in the dtypes of the model it wraps and keeps its output type."""
-    wrapper.output_type = getattr(model, "output_type", "1o")
-    wrapper.dtypes = getattr(model, "dtypes", (torch.float32, torch.float64))
-
-
 def scatter_sum(src: torch.Tensor, index: torch.Tensor, size: int) -> torch.Tensor:
     """Sum rows of ``src`` (E, ...) into ``size`` bins by ``index`` (E,)."""
     out = src.new_zeros((size,) + tuple(src.shape[1:]))

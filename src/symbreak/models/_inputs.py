@@ -153,6 +153,12 @@ def transform_batch(data: Any, rotation: Any = None, *, translation: Any = None,
     return out
 
 
+def inherit_capabilities(wrapper: nn.Module, model: nn.Module) -> None:
+    """A wrapper (+noise, +mlp, an input) runs in the dtypes of the model it wraps and keeps its output type."""
+    wrapper.output_type = getattr(model, "output_type", "1o")
+    wrapper.dtypes = getattr(model, "dtypes", (torch.float32, torch.float64))
+
+
 class WithInputs(nn.Module):
     """``model`` evaluated on the batch with ``source``'s inputs appended (after any the batch carries).
 
@@ -165,8 +171,6 @@ class WithInputs(nn.Module):
     symmetry = "approximate"  # an input that breaks the structure's symmetry breaks the output's
 
     def __init__(self, model: nn.Module, source: nn.Module) -> None:
-        from ._base import inherit_capabilities
-
         super().__init__()
         self.model, self.source = model, source
         inherit_capabilities(self, model)

@@ -15,8 +15,8 @@ import torch
 from torch import nn
 
 from .._errors import SymbreakError
-from ._base import VectorModel, inherit_capabilities
-from ._inputs import with_positions
+from ._base import VectorModel
+from ._inputs import inherit_capabilities, with_positions
 from ..nn._basis import mlp
 from ._registry import register_variant
 

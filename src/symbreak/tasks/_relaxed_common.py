@@ -29,7 +29,7 @@ def train_with_penalty(
     patience: int | None = None,
     target: float = 0.0,
 ) -> tuple[float, list[float]]:
-    r"""Minimise loss + λ·:func:`relaxation_penalty` with :func:`symbreak.bench.train_epochs`, stepping the optimiser after every batch.
+    r"""Minimise loss + λ·:func:`relaxation_penalty` with :func:`symbreak.training.train_epochs`, stepping the optimiser after every batch.
 
     ``batches(epoch)`` gives the epoch's batches. The weights with the lowest epoch loss are kept
     (deep-copied: a reference to the live parameters would silently follow later updates, a bug of
@@ -40,7 +40,7 @@ def train_with_penalty(
     200, escapes after ~300 and reaches 1e-11).
     Returns (best loss, per-epoch loss).
     """
-    from ..bench import train_epochs
+    from ..training import train_epochs
     from ..nn import relaxation_penalty
 
     best, best_state, history = float("inf"), copy.deepcopy(model.state_dict()), []

@@ -20,8 +20,10 @@ from typing import Any
 import torch
 
 from ..metrics import is_collapsed, measure
+from ._data import batches as _loader
+from ._loop import train_epochs
 
-__all__ = ["fit", "train_epochs", "evaluate", "collate", "FitResult", "ZeroModel", "SCHEDULES"]
+__all__ = ["fit", "evaluate", "FitResult", "ZeroModel", "SCHEDULES"]
 
 SCHEDULES = ("onecycle", "plateau")
 
@@ -47,53 +49,6 @@ class ZeroModel(torch.nn.Module):
 
     def forward(self, data: Any) -> torch.Tensor:
         return data.pos.new_zeros((len(data.pos), data.y.shape[-1]))
-
-
-def collate(graphs: list[Any]) -> Any:
-    """PyG's batch of ``graphs``, plus every element of their symmetry groups as tensors (``sym_ops``
-    (T, 3, 3), ``sym_perms`` (T, N), ``sym_owner`` (T,), see :func:`symbreak.metrics.pad_symmetries`) when they carry ``sym``: the NumPy work of the symmetry-breaking losses
-    happens here, in the data pipeline, and the batch moves to any device with them."""
-    from torch_geometric.data import Batch
-
-    from ..metrics import pad_symmetries
-
-    with torch.device("cpu"):  # the data pipeline runs on the CPU whatever the default device; fit() moves batches
-        batch = Batch.from_data_list(graphs)
-    if all(getattr(g, "sym", None) is not None for g in graphs):
-        ops, perms, owner = pad_symmetries([g.sym for g in graphs], [g.num_nodes for g in graphs])
-        batch.sym_ops, batch.sym_perms, batch.sym_owner = (torch.as_tensor(x, device="cpu") for x in (ops, perms, owner))
-    return batch
-
-
-class _Batches:
-    """Batches of ``graphs`` in torch DataLoader's seeded order, without its machinery.
-
-    Each pass with ``shuffle`` makes the draws a ``DataLoader(shuffle=True, generator=gen)`` makes
-    (a base seed, a permutation, and a second one its sampler draws and discards), so the batches — and every published number trained on
-    them — stay the same; drawn on the CPU whatever the default device.
-    """
-
-    def __init__(self, graphs: Sequence[Any], batch_size: int, shuffle: bool, seed: int) -> None:
-        self.graphs, self.batch_size, self.shuffle = list(graphs), batch_size, shuffle
-        self.generator = torch.Generator(device="cpu").manual_seed(seed)
-
-    def __len__(self) -> int:
-        return -(-len(self.graphs) // self.batch_size)
-
-    def __iter__(self) -> Any:
-        n = len(self.graphs)
-        order = range(n)
-        if self.shuffle:
-            torch.empty((), dtype=torch.int64, device="cpu").random_(generator=self.generator)  # DataLoader's base-seed draw
-            order = torch.randperm(n, generator=self.generator, device="cpu").tolist()
-            torch.randperm(n, generator=self.generator, device="cpu")  # RandomSampler's draw for its (empty) remainder
-        order = list(order)
-        for start in range(0, n, self.batch_size):
-            yield collate([self.graphs[i] for i in order[start : start + self.batch_size]])
-
-
-def _loader(graphs: Sequence[Any], batch_size: int, shuffle: bool, seed: int) -> Any:
-    return _Batches(graphs, batch_size, shuffle, seed)
 
 
 def _device_of(model: torch.nn.Module, device: Any) -> torch.device:
@@ -134,41 +89,6 @@ def evaluate(
     if collapse:
         out["collapsed"] = collapsed / len(graphs)
     return out
-
-
-def train_epochs(
-    model: torch.nn.Module,
-    batches: Callable[[int], Iterable[Any]],
-    loss_fn: Callable[[Any], torch.Tensor],
-    optimizer: torch.optim.Optimizer,
-    *,
-    epochs: int,
-    after_epoch: Callable[[int, list[tuple[torch.Tensor, Any]]], bool],
-    regularizer: Callable[[torch.nn.Module], torch.Tensor] | None = None,
-    after_step: Callable[[], None] | None = None,
-) -> None:
-    r"""The one training loop: for each epoch, for each batch, minimise ``loss_fn(batch)`` + ``regularizer(model)``.
-
-    batches: ``batches(epoch)`` gives the epoch's batches. after_step: called after every
-    optimiser step (a per-step learning-rate schedule). after_epoch: ``after_epoch(epoch,
-    steps) -> stop``, with ``steps`` the epoch's (detached loss, batch) pairs, read only then, so
-    a GPU is not synchronised on every step; returning True ends training. :func:`fit` and the
-    relaxed networks' experiments (with their :func:`~symbreak.nn.relaxation_penalty` as the
-    regulariser) both train through it.
-    """
-    for epoch in range(epochs):
-        steps: list[tuple[torch.Tensor, Any]] = []
-        for batch in batches(epoch):
-            optimizer.zero_grad()
-            value = loss_fn(batch)
-            objective = value if regularizer is None else value + regularizer(model)
-            objective.backward()
-            optimizer.step()
-            if after_step is not None:
-                after_step()
-            steps.append((value.detach(), batch))
-        if after_epoch(epoch, steps):
-            break
 
 
 def fit(

@@ -1,0 +1,12 @@
+r"""Training: the one loop (:func:`train_epochs`), :func:`fit` with validation, schedules and which
+epoch to keep, :func:`evaluate`, and the batches they read (:func:`collate`).
+
+The benchmarks (``symbreak.bench``) and the relaxed networks' experiments (``symbreak.tasks``)
+both train through here.
+"""
+
+from ._data import batches, collate
+from ._fit import SCHEDULES, FitResult, ZeroModel, evaluate, fit
+from ._loop import train_epochs
+
+__all__ = ["train_epochs", "fit", "evaluate", "collate", "batches", "FitResult", "ZeroModel", "SCHEDULES"]
