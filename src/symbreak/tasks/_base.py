@@ -74,11 +74,18 @@ class TableSpec:
 
 
 def make_graph(z: Sequence[int], positions: np.ndarray, labels: np.ndarray, symmetry: Any, **extra: Any) -> Any:
-    """A PyG ``Data`` with ``z`` (n,), ``pos`` (n, 3), ``y`` (n, d) and ``sym`` (operations, permutations) for the SBM."""
+    """A PyG ``Data`` with ``z`` (n,), ``pos`` (n, 3), ``y`` (n, d) and ``sym``: the structure's
+    frozen :class:`~symbreak.Symmetry`, detected once, at the task's tolerance (any other object
+    with ``operations``, ``permutations`` and ``point_group`` is copied into a plain record)."""
     import torch
     from torch_geometric.data import Data
 
-    sym = SimpleNamespace(operations=np.array(symmetry.operations), permutations=np.array(symmetry.permutations), point_group=symmetry.point_group)
+    from ..detect import Symmetry
+
+    if isinstance(symmetry, Symmetry):
+        sym = symmetry
+    else:
+        sym = SimpleNamespace(operations=np.array(symmetry.operations), permutations=np.array(symmetry.permutations), point_group=symmetry.point_group)
     return Data(
         z=torch.tensor(list(z), dtype=torch.long),
         pos=torch.tensor(np.array(positions), dtype=torch.get_default_dtype()),
