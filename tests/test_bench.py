@@ -210,14 +210,14 @@ def test_zero_settings_are_refused_not_read_as_the_default(tmp_path, setting):
 
 
 def test_job_keys_hold_every_setting_that_changes_the_result():
-    from symbreak import __version__
+    from symbreak.bench._runner import RESULTS_VERSION
     from symbreak.bench import plan_jobs
 
     task = get_task("dipoles")
     plan = dict(models=["sann", "egnn"], losses=["sbcd"], subtasks=["dft"], folds=1, epochs=5, lr=1e-3, seed=0)
     base = plan_jobs(task, **plan)
     sann = json.loads(base[0].key())["settings"]
-    assert sann["symbreak"] == __version__ and sann["batch_size"] == 16 and sann["schedule"] == "plateau" and "sbmse" in sann["measures"]
+    assert sann["symbreak"] == RESULTS_VERSION and sann["batch_size"] == 16 and sann["schedule"] == "plateau" and "sbmse" in sann["measures"]
     assert sann["model"]["tol"] == 0.2 and sann["model"]["layers"] == 2  # model defaults, and the task's tolerance
     assert base[0].options() == {"tol": 0.2} and base[1].options() == {}  # SANN reads the task's symmetry tolerance
     keys = {j.key() for j in base}

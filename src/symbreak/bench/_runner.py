@@ -24,6 +24,11 @@ log = logging.getLogger("symbreak")
 
 __all__ = ["Job", "plan_jobs", "job_settings", "run_benchmark", "load_records", "BenchResult", "BenchInterrupted", "NOISE_SIGMAS"]
 
+#: the symbreak version whose numbers the job records reproduce: part of every job's key. It moves
+#: when a change moves any result (tests/test_golden.py fails then: bump this with the golden file),
+#: not with every release, so records stay reusable across versions that compute the same numbers
+RESULTS_VERSION = "0.2.0"
+
 #: σ values (Å) tried for every "+noise" model; the table reports the best (SANN paper, §6)
 NOISE_SIGMAS = (0.001, 0.01, 0.1)
 
@@ -96,9 +101,7 @@ def resolve_device(device: str | None) -> str:
 def job_settings(task: Task, spec: str, *, batch_size: int, patience: int | None, device: str = "cpu") -> dict[str, Any]:
     """Everything besides a job's identity that changes its result (see :class:`Job`). The device
     is part of it when it is not the CPU: a GPU rounds differently, so its records are its own."""
-    from .. import __version__
-
-    settings: dict[str, Any] = {"symbreak": __version__}
+    settings: dict[str, Any] = {"symbreak": RESULTS_VERSION}
     if task.run_job is None:
         if device != "cpu":  # tasks with their own run_job train on the CPU whatever the device
             settings["device"] = torch.device(device).type
