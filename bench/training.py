@@ -60,7 +60,7 @@ def measure_model(spec: str, graphs: list, batch_size: int, device: str, steps: 
     count = min(steps + 2, max(1, len(graphs) // batch_size))  # distinct batches, reused in turn
     batches = [collate(prepared[i * batch_size : (i + 1) * batch_size]).to(device) for i in range(count)]
     if compile_:
-        model = torch.compile(model, mode="reduce-overhead")
+        model = torch.compile(model, mode="reduce-overhead", dynamic=True)  # atom counts differ from batch to batch
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     state = {"k": 0}
 

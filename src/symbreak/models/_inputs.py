@@ -65,7 +65,7 @@ def _check_per_atom(name: str, value: Any, n: int, shape: tuple[int, ...], expec
         raise StructureError(f"data.{name} must be ({n}, {', '.join(map(str, shape))}) — one row per atom; got {got}")
     if expected is not None and value.shape[1] != expected:
         raise StructureError(f"this model reads {expected} channel(s) of data.{name}, got {value.shape[1]}")
-    if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+    if value.is_floating_point() and not torch.compiler.is_compiling() and not bool(torch.isfinite(value).all()):
         raise StructureError(f"data.{name} holds NaN or infinite values")
     return value
 
@@ -84,7 +84,9 @@ def read_inputs(data: Any, *, features: int = 0, vectors: int = 0) -> Inputs:
         batch = torch.zeros(len(pos), dtype=torch.long, device=pos.device)
     if not isinstance(z, torch.Tensor) or len(z) != len(pos) or len(batch) != len(pos):
         raise StructureError(f"z ({len(z) if z is not None else None}), pos ({len(pos)}) and batch ({len(batch)}) must have one entry per atom")
-    if not bool(torch.isfinite(pos).all()):
+    # a data-dependent check reads a value back from the device: torch.compile would break its
+    # graph there, so compiled code (benchmarks, production inference) skips it
+    if not torch.compiler.is_compiling() and not bool(torch.isfinite(pos).all()):
         raise StructureError("positions contain NaN or infinity")
     num = getattr(data, "num_graphs", None)
     num_graphs = int(num) if isinstance(num, int) else int(batch.max()) + 1
