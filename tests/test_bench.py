@@ -329,3 +329,24 @@ def test_training_benchmark_smoke_runs(tmp_path):
     rows = json.loads((tmp_path / "training-cpu.json").read_text())["rows"]
     assert {r["model"] for r in rows} == {"egnn", "sann"} and all(r["structures_per_s"] > 0 and 0 < r["loss_share"] < 1 for r in rows)
     assert "loop/padded" in out.stdout
+
+
+def test_cli_imports_plugins_that_register_inputs(tmp_path, capsys):
+    plugin = tmp_path / "myinputs.py"
+    plugin.write_text(
+        "import torch\nfrom torch import nn\nfrom symbreak.models import register_input, read_inputs\n\n"
+        "@register_input('unitx')\nclass UnitX(nn.Module):\n    vectors = 1\n    features = 0\n\n"
+        "    def forward(self, data):\n        i = read_inputs(data)\n"
+        "        return {'vectors': torch.tensor([1.0, 0.0, 0.0], dtype=i.pos.dtype).expand(len(i.pos), 1, 3)}\n"
+    )
+    from symbreak.models import INPUTS
+
+    try:
+        args = ["bench", "square-ssb", "--plugins", str(plugin), "--models", "egnn+unitx", "--loss", "sbcd", "--folds", "1", "--epochs", "1", "--out", str(tmp_path / "run"), "--no-progress"]
+        assert main(args) == 0
+        (rec,) = load_records(tmp_path / "run" / "results.jsonl")
+        assert rec["model"] == "egnn+unitx" and json.loads(rec["key"])["settings"]["model"]["variants"] == ["unitx"]
+    finally:
+        INPUTS.pop("unitx", None)
+    assert main(["bench", "square-ssb", "--plugins", str(tmp_path / "missing.py")]) == 2
+    assert "no such file" in capsys.readouterr().err

@@ -199,3 +199,32 @@ def test_padded_batch_measure_equals_the_per_molecule_loop(kind, metric):
     (g_padded,), (g_loop,) = torch.autograd.grad(padded, pred), torch.autograd.grad(loop, pred)
     assert float(padded) == pytest.approx(float(loop), rel=1e-12)
     torch.testing.assert_close(g_padded, g_loop, atol=1e-12, rtol=0)
+
+
+def test_batch_losses_do_not_depend_on_how_the_batch_is_ordered():
+    """Molecules interleaved in the batch (each keeping its atoms' order) are the same molecules:
+    the same SBCD/SB-MSE/EMD as the sorted batch and as the per-molecule mean."""
+    import torch
+
+    structures = [random_symmetric_structure(g, seed=1) for g in ("C2v", "D3h")]
+    syms = [detect_symmetry(p, z) for p, z in structures]
+    gen = torch.Generator().manual_seed(0)
+    pred = [torch.randn(len(z), 3, generator=gen, dtype=torch.float64) for _, z in structures]
+    target = [torch.randn(len(z), 3, generator=gen, dtype=torch.float64) for _, z in structures]
+    batch = torch.cat([torch.full((len(z),), i) for i, (_, z) in enumerate(structures)])
+    slots = torch.randperm(len(batch), generator=gen)
+    place = torch.empty_like(slots)
+    for i in range(len(structures)):  # molecule i's atoms go to its slots in increasing order
+        idx = (batch == i).nonzero().flatten()
+        place[idx] = torch.sort(slots[idx]).values
+    def interleave(x):
+        out = torch.empty_like(x)
+        out[place] = x
+        return out
+    assert bool((interleave(batch)[1:] < interleave(batch)[:-1]).any())  # really unsorted
+    for metric in ("chamfer", "mse", "emd"):
+        sorted_value = symmetry_breaking_measure(torch.cat(pred), torch.cat(target), syms, metric=metric, batch=batch)
+        mixed = symmetry_breaking_measure(interleave(torch.cat(pred)), interleave(torch.cat(target)), syms, metric=metric, batch=interleave(batch))
+        per_molecule = torch.stack([symmetry_breaking_measure(p, t, s, metric=metric) for p, t, s in zip(pred, target, syms)]).mean()
+        assert float(sorted_value) == pytest.approx(float(per_molecule), rel=1e-10)
+        assert float(mixed) == pytest.approx(float(sorted_value), rel=1e-10)

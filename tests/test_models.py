@@ -81,6 +81,9 @@ def test_every_model_reads_invariant_and_vector_inputs(spec):
     out = model(data)
     assert not torch.allclose(out, model(SimpleNamespace(z=z, pos=pos, batch=batch, x=x + 1.0, vectors=vec)))
     assert not torch.allclose(out, model(SimpleNamespace(z=z, pos=pos, batch=batch, x=x, vectors=-vec)))
+    if model.symmetry == "relaxed":  # with vector inputs: exact where the structure has no symmetry
+        asym = SimpleNamespace(z=z[3:], pos=pos[3:], x=x[3:], vectors=vec[3:])
+        assert_equivariant(model, asym, n_rotations=4, atol=1e-8)
     if model.symmetry == "exact":
         assert_equivariant(model, data, n_rotations=4, atol=1e-8)
         water = SimpleNamespace(z=torch.tensor([8, 1, 1]), pos=torch.tensor([[0, 0, 0.12], [0.76, 0, -0.47], [-0.76, 0, -0.47]]), x=torch.ones(3, 2))
@@ -95,7 +98,7 @@ def test_every_model_reads_invariant_and_vector_inputs(spec):
         model(SimpleNamespace(z=z, pos=pos, batch=batch, x=x))
 
 
-@pytest.mark.parametrize("spec", ["egnn", "sann", "painn+mlp", "e3nn"])
+@pytest.mark.parametrize("spec", SPECS)
 def test_every_model_runs_in_the_dtypes_it_declares(spec):
     z, pos, batch = _two_molecules()
     for dtype in _model(spec).dtypes:
@@ -410,7 +413,7 @@ def test_bad_input_is_a_clear_error(spec):
         model(SimpleNamespace(z=z[:0], pos=pos[:0], batch=batch[:0]))
 
 
-@pytest.mark.parametrize("spec", ["sann[layers=1]", "egnn+noise", "painn+randvec", "relaxed-e3nn", "dimenet+mlp"])
+@pytest.mark.parametrize("spec", SPECS + ["sann[layers=1]", "painn+randvec+mlp"])
 def test_checkpoints_rebuild_the_model_with_its_options(spec, tmp_path):
     from symbreak.models import load_model, save_model
 
@@ -430,6 +433,8 @@ def test_checkpoints_rebuild_the_model_with_its_options(spec, tmp_path):
 
 
 def test_bad_checkpoints_are_clear_errors(tmp_path):
+    from fractions import Fraction
+
     from symbreak.models import load_model, save_model
 
     with pytest.raises(SymbreakError, match="no checkpoint"):
@@ -442,6 +447,10 @@ def test_bad_checkpoints_are_clear_errors(tmp_path):
         load_model(tmp_path / "other.pt")
     with pytest.raises(SymbreakError, match="made by build_model"):
         save_model(torch.nn.Linear(2, 2), tmp_path / "x.pt")
+    with pytest.raises(SymbreakError, match="not plain data"):
+        save_model(build_model("egnn+noise", sigma=Fraction(1, 10)), tmp_path / "x.pt")
+    model = build_model("egnn+noise", sigma=np.float64(0.05))  # a NumPy scalar is saved as a number
+    assert load_model(save_model(model, tmp_path / "y.pt")).sigma == 0.05
 
 
 def test_sann_prepared_graphs_give_the_answer_detection_gives():
@@ -467,3 +476,34 @@ def test_sann_prepared_graphs_give_the_answer_detection_gives():
 
     moved = with_positions(prepared, prepared.pos + 0.05)
     assert getattr(moved, "sann_frame", None) is None
+
+
+def test_wrappers_registries_graphs_and_transforms_keep_their_promises():
+    import subprocess
+    import sys
+
+    from symbreak.models import radius_edges, transform_batch
+
+    # a wrapper is permutation-equivariant only if what it wraps is
+    assert _model("egnn+noise+randvec").permutation_equivariant is False
+    assert _model("egnn+randvec").permutation_equivariant is True
+    # the order of variants and inputs in a spec does not matter
+    assert type(build_model("painn+randvec+mlp")).__name__ == "WithInputs"
+    # `name in MODELS` imports nothing
+    code = "import sys\nfrom symbreak.models import MODELS\nassert 'sann' in MODELS\nprint('e3nn' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+    # one large molecule among small ones: the whole-batch matrix, with the same edges in the same order
+    gen = torch.Generator().manual_seed(0)
+    batch = torch.cat([torch.zeros(40, dtype=torch.long), torch.arange(1, 21).repeat_interleave(2)])
+    pos = torch.randn(len(batch), 3, generator=gen) * 2
+    edges = radius_edges(pos, batch, 3.0)
+    brute = [(j, i) for i in range(len(batch)) for j in range(len(batch)) if i != j and batch[i] == batch[j] and (pos[i] - pos[j]).norm() < 3.0]
+    assert [tuple(e) for e in edges.T.tolist()] == brute
+    # transforms drop stale symmetry records, permute per-atom labels, mix dtypes
+    data = SimpleNamespace(z=torch.tensor([8, 1, 1]), pos=torch.randn(3, 3), y=torch.arange(9.0).reshape(3, 3), sym=["x"], sym_ops=torch.eye(3)[None],
+                           vectors=torch.randn(3, 1, 3, dtype=torch.float32))  # fmt: skip
+    moved = transform_batch(data, torch.eye(3, dtype=torch.float64), permutation=torch.tensor([2, 0, 1]))
+    assert moved.sym is None and moved.sym_ops is None and torch.equal(moved.y, data.y[[2, 0, 1]])
+    assert moved.vectors.dtype == torch.float32
+    out = _model("egnn", in_vectors=1).float()(SimpleNamespace(z=data.z, pos=data.pos.float(), vectors=data.vectors.double()))
+    assert out.dtype == torch.float32

@@ -55,6 +55,9 @@ class LazyRegistry(MutableMapping):
     def __delitem__(self, name: str) -> None:
         del self._entries[name]
 
+    def __contains__(self, name: object) -> bool:  # without importing: Mapping's would read the entry
+        return name in self._entries
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._entries)
 

@@ -69,8 +69,31 @@ def _csv(text: str | None) -> list[str] | None:
     return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
 
+def _import_plugins(names: str | None) -> None:
+    """Import modules or .py files that register models, inputs, variants or tasks."""
+    import importlib
+    import importlib.util
+
+    for name in filter(None, (n.strip() for n in (names or "").split(","))):
+        path = Path(name)
+        if name.endswith(".py"):
+            if not path.is_file():
+                raise SymbreakError(f"--plugins: no such file {name}")
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[path.stem] = module
+            spec.loader.exec_module(module)
+        else:
+            try:
+                importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                raise SymbreakError(f"--plugins: cannot import {name!r} ({exc})") from None
+
+
 def _bench(args: argparse.Namespace) -> int:
     from .tasks import TASKS, get_task
+
+    _import_plugins(args.plugins)
 
     if args.list:  # names and descriptions only: no torch, e3nn or torch-geometric
 
@@ -138,6 +161,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--limit", type=int, help="use at most this many structures (tasks with large data sets: canonicalization)")
     b.add_argument("--out", help="output folder (default results/TASK); a rerun resumes from its results.jsonl")
     b.add_argument("--quick", action="store_true", help="few folds and epochs: a smoke run")
+    b.add_argument("--plugins", help="comma-separated modules or .py files to import first: they register your models, inputs or tasks")
     b.add_argument("--device", default="auto", help="auto (a GPU when present), cpu or cuda; GPU records are kept apart from CPU ones")
     b.add_argument("--save-models", action="store_true", help="keep every trained model in OUT/models/<job seed>.pt (symbreak.models.load_model)")
     b.add_argument("--report", help="also write a Markdown report here (e.g. docs/results/TASK.md)")

@@ -93,21 +93,31 @@ def closure(generators: list[np.ndarray], *, max_order: int = 100_000) -> np.nda
 def element_types(ops: np.ndarray, *, atol: float = 0.3, max_order: int | None = None) -> np.ndarray:
     """Conjugacy-type of each orthogonal matrix: rows ``(det, m, j)`` as ints, (k, 3).
 
-    ``P = det(R) R`` is a proper rotation by angle θ ∈ [0, π]; ``m`` is its order, the smallest
-    power with ``‖P^m − I‖_F = 2√2 |sin(mθ/2)| < atol``, and ``j = round(θ m / 2π)``, so
-    θ = 2πj/m. Testing powers (in closed form) rather than rationalising θ stays robust for noisy
-    matrices. ``m = 0`` marks a matrix with no such power up to ``max_order`` (default ``k``).
+    ``P = det(R) R`` is a proper rotation by angle θ ∈ [0, π] of order ``m``, θ = 2πj/m. The
+    matrices are elements of a group of order ``max_order`` (default ``k``, all of them), and P
+    lies in a rotation group of the same order (G itself, or H ∪ −(G∖H)), so m divides it: the
+    angles θ/2π a group can hold lie on the grid j/order. ``m`` is the smallest divisor whose
+    fraction j/m is the grid point nearest θ/2π. The grid spacing 2π/order, not a fixed tolerance,
+    separates neighbouring orders, so axes of order 30 or 60 are told apart from 29 or 59 (a test of
+    powers ‖P^m − I‖ < atol confuses them once 2√2 sin(π/m) < atol). ``m = 0`` marks a matrix whose
+    angle is farther than ``atol``/2 rad, or than half the grid spacing, from every grid point.
     """
     ops = np.asarray(ops, dtype=float)
     k = ops.shape[0]
     det = np.where(np.linalg.det(ops) < 0, -1, 1)
     tr = np.trace(ops, axis1=1, axis2=2) * det
     theta = np.arccos(np.clip((tr - 1.0) / 2.0, -1.0, 1.0))
-    m = np.arange(1, max(k, max_order or 0, 1) + 1)
-    dev = 2.0 * math.sqrt(2.0) * np.abs(np.sin(np.outer(theta, m) / 2.0))
-    ok = dev < atol
-    order = np.where(ok.any(axis=1), np.argmax(ok, axis=1) + 1, 0)
-    j = np.rint(theta * order / (2 * np.pi)).astype(np.int64)
+    group_order = max(k, max_order or 0, 1)
+    divisors = np.array([d for d in range(1, group_order + 1) if group_order % d == 0])
+    # nearest point of the grid j/order, then the smallest divisor m with that fraction j/m
+    steps = np.rint(theta * group_order / (2 * np.pi)).astype(np.int64)
+    off = np.abs(theta - 2 * np.pi * steps / group_order)
+    order = np.zeros(k, dtype=np.int64)
+    j = np.zeros(k, dtype=np.int64)
+    for i, step in enumerate(steps):
+        m = int(divisors[np.argmax((step * divisors) % group_order == 0)])
+        order[i], j[i] = m, step * m // group_order
+    order[off > min(atol / 2.0, np.pi / group_order)] = 0
     return np.stack([det, order, j], axis=1).astype(np.int64)
 
 

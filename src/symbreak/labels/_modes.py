@@ -137,7 +137,7 @@ def compute_water_modes(method: str = "GFN2-xTB", *, fmax: float = 1e-4, delta: 
 
 def load_water_modes() -> WaterModes:
     """The shipped GFN2-xTB modes (made by :func:`compute_water_modes`; see ``tasks/data/README.md``)."""
-    raw = json.loads(resources.files("symbreak.tasks").joinpath("data").joinpath(_DATA).read_text())
+    raw = json.loads(resources.files("symbreak").joinpath("tasks", "data", _DATA).read_text())
     arrays = {k: np.array(v) for k, v in raw.items() if k != "method"}
     arrays["numbers"] = arrays["numbers"].astype(int)
     return WaterModes(method=raw["method"], **arrays)

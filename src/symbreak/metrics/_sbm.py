@@ -111,7 +111,8 @@ def symmetry_breaking_measure(
         if isinstance(metric, str) and metric in _PADDED:
             ops, perms, owner = (torch.as_tensor(a, device=pred.device) for a in pad_symmetries(list(symmetry), counts))
             return padded_measure(pred, target, batch, ops, perms, owner, metric, kind)
-        pred, target = list(torch.split(pred, counts)), list(torch.split(target, counts))
+        order = torch.argsort(batch, stable=True)  # molecule by molecule, each in its atoms' order
+        pred, target = list(torch.split(pred[order], counts)), list(torch.split(target[order], counts))
     elif isinstance(pred, torch.Tensor):
         pred, target, symmetry = [pred], [target], [symmetry]
     if not (len(pred) == len(target) == len(symmetry)) or len(pred) == 0:
@@ -158,7 +159,7 @@ def padded_measure(
     image at once, molecules padded to the largest atom count N; no Python loop over molecules or
     group elements, no NumPy. Equal to the per-molecule loop to rounding (bench/averaging.py).
 
-    pred, target: (N_atoms, d); batch: (N_atoms,) sorted; operations (T, 3, 3), permutations
+    pred, target: (N_atoms, d); batch: (N_atoms,); operations (T, 3, 3), permutations
     (T, N) and owner (T,) from :func:`pad_symmetries`; metric one of "chamfer"/"cd", "cd2", "mse".
     """
     dev, dt = pred.device, pred.dtype
@@ -166,7 +167,10 @@ def padded_measure(
     counts = torch.bincount(batch)
     m = len(counts)
     owner = owner.to(device=dev, dtype=torch.long)
-    local = torch.arange(len(batch), device=dev) - (torch.cumsum(counts, 0) - counts)[batch]
+    # each atom's index inside its molecule, in the order the molecule's atoms appear (a stable
+    # sort keeps PyG's sorted batches as they are and makes an unsorted one mean the same)
+    order = torch.argsort(batch, stable=True)
+    local = torch.empty_like(batch).index_put_((order,), torch.arange(len(batch), device=dev) - (torch.cumsum(counts, 0) - counts)[batch[order]])
     atoms = torch.arange(n, device=dev)[None, :] < counts[:, None]  # (M, N)
     d = pred.shape[-1]
     padded_pred = pred.new_zeros((m, n, d)).index_put((batch, local), pred)

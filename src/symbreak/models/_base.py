@@ -45,6 +45,7 @@ def vector_edge_invariants(vectors: torch.Tensor, unit: torch.Tensor, edge: torc
     vectors: (N, C, 3); unit: (E, 3) unit edge vectors; edge: (2, E) (sender j, receiver i).
     """
     sender, receiver = edge
+    vectors = vectors.to(unit.dtype)
     return torch.cat([(vectors[sender] * unit[:, None, :]).sum(-1), (vectors[receiver] * unit[:, None, :]).sum(-1)], dim=-1)
 
 

@@ -34,18 +34,31 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _plain(key: str, value: Any) -> Any:
+    """An option as plain data that ``weights_only`` loading accepts (NumPy scalars become Python numbers)."""
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:  # NumPy scalars (np.float64 is a float)
+        return value.item()
+    if isinstance(value, (str, bool, int, float)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(key, v) for v in value]
+    raise SymbreakError(f"option {key}={value!r} is not plain data (a number, string, bool or list of them): a checkpoint could not rebuild the model")
+
+
 def save_model(model: torch.nn.Module, path: str | os.PathLike, *, extra: dict[str, Any] | None = None) -> Path:
     """Write ``model`` (built by :func:`build_model`) to ``path``: spec, options, weights (on the
     CPU), the library versions and the conventions its numbers assume. Atomic: an interrupted write
     leaves no half file. extra: more JSON-like metadata (a job key, a validation score)."""
+    model = getattr(model, "_orig_mod", model)  # a torch.compile'd model saves the model it wraps
     spec = getattr(model, "spec", None)
     if spec is None:
         raise SymbreakError("save_model needs a model made by build_model (it records the spec to rebuild it from)")
     param = next(model.parameters(), None)
+    options = {k: _plain(k, v) for k, v in getattr(model, "build_options", {}).items()}
     checkpoint = {
         "format": FORMAT,
         "spec": spec,
-        "options": dict(getattr(model, "build_options", {})),
+        "options": options,
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "dtype": str(param.dtype).removeprefix("torch.") if param is not None else "float32",
         "versions": _versions(),

@@ -26,6 +26,24 @@ def _blocks(batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     return ptr, counts, valid[:, :, None] & valid[:, None, :]
 
 
+def _dense_is_smaller(batch: torch.Tensor) -> bool:
+    """Per-molecule blocks cost B·n_max² pairs, the whole batch N²: one large molecule among small
+    ones makes the blocks the bigger of the two."""
+    counts = torch.bincount(batch)
+    return len(counts) * int(counts.max()) ** 2 > len(batch) ** 2
+
+
+def _dense_pairs(batch: torch.Tensor, close: torch.Tensor | None, self_loops: bool) -> torch.Tensor:
+    """edge_index of same-molecule pairs from the whole batch's (N, N) matrix, in the blocks' order."""
+    mask = batch[:, None] == batch[None, :]
+    if close is not None:
+        mask = mask & close
+    if not self_loops:
+        mask.fill_diagonal_(False)
+    receiver, sender = mask.nonzero(as_tuple=True)
+    return torch.stack([sender, receiver])
+
+
 def _sorted(batch: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor]:
     """(order, sorted batch); order None when it is sorted already (PyG's batches: the common case)."""
     if len(batch) < 2 or not bool((batch[1:] < batch[:-1]).any()):
@@ -56,6 +74,8 @@ def fully_connected_edges(batch: torch.Tensor, *, self_loops: bool = False) -> t
     [[1, 0], [0, 1]]
     """
     order, batch = _sorted(batch)
+    if _dense_is_smaller(batch):
+        return _unsort(order, _dense_pairs(batch, None, self_loops))
     ptr, _, valid = _blocks(batch)
     return _unsort(order, _pairs(ptr, valid, self_loops))
 
@@ -71,6 +91,8 @@ def radius_edges(pos: torch.Tensor, batch: torch.Tensor, cutoff: float, *, self_
     order, batch = _sorted(batch)
     if order is not None:
         pos = pos[order]
+    if _dense_is_smaller(batch):
+        return _unsort(order, _dense_pairs(batch, torch.cdist(pos.detach(), pos.detach()) < cutoff, self_loops))
     ptr, counts, valid = _blocks(batch)
     n = valid.shape[-1]
     index = (ptr[:, None] + torch.arange(n, device=pos.device)[None, :]).clamp_max(len(pos) - 1)  # (B, n); padding reads a real atom, masked below

@@ -119,7 +119,9 @@ def with_positions(data: Any, pos: torch.Tensor) -> Any:
 def transform_batch(data: Any, rotation: Any = None, *, translation: Any = None, permutation: Any = None) -> Any:
     r"""The batch acted on by :math:`g = (R, t)` and an atom permutation :math:`\sigma`:
     :math:`x_i \to R x_{\sigma(i)} + t`, vector inputs :math:`v_i \to R v_{\sigma(i)}`, invariant
-    inputs and elements permuted; attributes derived from the old positions dropped.
+    inputs, elements and per-atom labels ``y`` permuted (labels are not rotated: their
+    representation is the task's); the symmetry records and attributes derived from the old
+    positions dropped.
 
     rotation: (3, 3) orthogonal (a reflection when det = −1), None for the identity; translation:
     (3,); permutation: (N,) long, which must keep each molecule's atoms together.
@@ -135,7 +137,7 @@ def transform_batch(data: Any, rotation: Any = None, *, translation: Any = None,
         if perm is not None:
             v = v[perm]
         if linear and r is not None:
-            v = v @ r.T
+            v = v @ r.to(v.dtype).T
         return v
 
     out = with_positions(data, move(pos, True))
@@ -150,8 +152,13 @@ def transform_batch(data: Any, rotation: Any = None, *, translation: Any = None,
             out.x = data.x[perm]
     if getattr(data, "vectors", None) is not None:
         out.vectors = move(data.vectors, True)
-    if getattr(data, "sym", None) is not None and (perm is not None or r is not None):
-        out.sym = None  # the symmetry record belongs to the old positions
+        y = getattr(data, "y", None)
+        if isinstance(y, torch.Tensor) and len(y) == len(pos):  # per-atom labels follow their atoms
+            out.y = y[perm]
+    if perm is not None or r is not None:  # the symmetry records belong to the old positions
+        for key in ("sym", "sym_ops", "sym_perms", "sym_owner"):
+            if getattr(data, key, None) is not None:
+                setattr(out, key, None)
     return out
 
 
@@ -159,6 +166,8 @@ def inherit_capabilities(wrapper: nn.Module, model: nn.Module) -> None:
     """A wrapper (+noise, +mlp, an input) runs in the dtypes of the model it wraps and keeps its output type."""
     wrapper.output_type = getattr(model, "output_type", "1o")
     wrapper.dtypes = getattr(model, "dtypes", (torch.float32, torch.float64))
+    # permutation equivariance survives wrapping only if both layers have it (+noise does not)
+    wrapper.permutation_equivariant = getattr(type(wrapper), "permutation_equivariant", True) and getattr(model, "permutation_equivariant", True)
 
 
 class WithInputs(nn.Module):

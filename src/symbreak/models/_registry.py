@@ -180,7 +180,9 @@ def build_model(spec: str, **options: Any) -> Any:
                 raise SymbreakError(f"{spec!r}: model {base!r} takes no extra inputs ({key})")
             base_options[key] = base_options.get(key, 0) + extra
     model = MODELS[base](**base_options)
-    for v in variants:
+    # wrappers in the order written; inputs outermost, so "painn+randvec+mlp" is "painn+mlp+randvec"
+    # (a readout such as +mlp needs the model's body, which an input wrapper would hide)
+    for v in [v for v in variants if v in VARIANTS] + [v for v in variants if v not in VARIANTS]:
         if v in VARIANTS:
             fn = VARIANTS[v]
             model = fn(model, **{k: val for k, val in options.items() if k in _accepted(fn) and k != "model"})

@@ -135,9 +135,12 @@ class SANN(VectorModel):
     ∈ {1, 2, 3}, ``num_spherical``, ``num_radial`` ∈ {3, 4, 6}; ``tol`` is detect_symmetry's (Å).
 
     in_features: width F of invariant per-atom inputs ``data.x`` (N, F) (charges, hybridisation,
-    ...), added to the initial features through a linear map. in_vectors: vector inputs
-    ``data.vectors`` (N, C, 3), read in the canonical frame, :math:`F(x)^\top v_i`; the
-    relaxed equivariance then holds for positions and vectors rotated together.
+    ...), added to the initial features through a linear map; the relaxed equivariance holds.
+    in_vectors: vector inputs ``data.vectors`` (N, C, 3), read in the canonical frame,
+    :math:`F(x)^\top v_i`. The frame is chosen from the positions alone, so with vector inputs
+    SANN is exactly equivariant on structures without symmetry, but on a symmetric one its answer
+    depends on which of the symmetry-related frames was picked: relaxed equivariance does not
+    hold for the pair (x, v), which has less symmetry than x.
 
     Symmetry detection runs on NumPy: :meth:`prepare_data` does it once per structure when a data
     set is built (the benchmark does), so training steps are pure tensor code on any device; a

@@ -19,13 +19,13 @@ from torch import nn
 from ..rotations import act_batch, random_rotations
 from ..rotations import grid as make_grid
 
-__all__ = ["RotationalAverage", "RandomRotation", "rotate_inputs", "rotated_copies", "is_batch"]
+__all__ = ["RotationalAverage", "RandomRotation", "rotate_inputs", "rotated_copies", "rotate_back", "atom_centres", "is_batch"]
 
 
 def rotate_inputs(rotations: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
     """Rotated copies of ``positions`` (..., n, 3) about their centroids: (M, ..., n, 3)."""
     c = positions.mean(dim=-2, keepdim=True)
-    return torch.einsum("mij,...nj->m...ni", rotations, positions - c) + c
+    return torch.einsum("mij,...nj->m...ni", rotations.to(positions), positions - c) + c
 
 
 def is_batch(x: Any) -> bool:
@@ -60,6 +60,25 @@ def rotated_copies(rotations: torch.Tensor, data: Any) -> Any:
     if getattr(data, "vectors", None) is not None:
         out.vectors = torch.einsum("mij,ncj->mnci", r, data.vectors.to(pos.dtype)).reshape((-1,) + tuple(data.vectors.shape[1:]))
     return out
+
+
+def atom_centres(data: Any) -> torch.Tensor:
+    """Each atom's molecule's centroid: (N, 3), the point rotated copies turn about."""
+    from ..models._inputs import read_inputs
+
+    x = read_inputs(data)
+    count = torch.bincount(x.batch, minlength=x.num_graphs).clamp_min(1).to(x.pos.dtype)[:, None]
+    return x.pos.new_zeros((x.num_graphs, 3)).index_add_(0, x.batch, x.pos)[x.batch] / count[x.batch]
+
+
+def rotate_back(rotations: torch.Tensor, out: torch.Tensor, output: str, centre: torch.Tensor | None) -> torch.Tensor:
+    r""":math:`\rho(R_m)^{-1}` applied to each copy's output (M, ...): about ``centre`` for
+    positions (which a rotation about the centre moves), about the origin for everything else."""
+    from ..rotations import Rep
+
+    if centre is not None and Rep.parse(output).translates:
+        return act_batch(rotations.transpose(-1, -2), out - centre, output) + centre
+    return act_batch(rotations.transpose(-1, -2), out, output)
 
 
 def _per_copy(out: torch.Tensor, m: int) -> torch.Tensor:
@@ -105,7 +124,7 @@ class RotationalAverage(nn.Module):
             r = self.rotations.to(device=positions.pos.device, dtype=positions.pos.dtype)
             w = self.weights.to(device=positions.pos.device, dtype=positions.pos.dtype)
             out = _per_copy(self.model(rotated_copies(r, positions)), len(r))
-            return torch.einsum("m,m...->...", w, act_batch(r.transpose(-1, -2), out, self.output))
+            return torch.einsum("m,m...->...", w, rotate_back(r, out, self.output, atom_centres(positions)))
         r = self.rotations.to(device=positions.device, dtype=positions.dtype)
         w = self.weights.to(device=positions.device, dtype=positions.dtype)
         m, lead = len(r), positions.shape[:-2]
@@ -113,7 +132,7 @@ class RotationalAverage(nn.Module):
         feats = [f.expand((m,) + tuple(f.shape)).reshape((-1,) + tuple(f.shape[len(lead):])) for f in features]
         out = self.model(x, *feats)
         out = out.reshape((m,) + tuple(lead) + tuple(out.shape[1:]))
-        back = act_batch(r.transpose(-1, -2), out, self.output)  # ρ(R)⁻¹ = ρ(Rᵀ)
+        back = rotate_back(r, out, self.output, positions.mean(dim=-2, keepdim=True))  # ρ(R)⁻¹ = ρ(Rᵀ)
         return torch.einsum("m,m...->...", w, back)
 
 
@@ -138,6 +157,6 @@ class RandomRotation(nn.Module):
         ref = positions.pos if is_batch(positions) else positions
         r = torch.as_tensor(random_rotations(1, improper=self.improper, seed=self._rng), dtype=ref.dtype, device=ref.device)
         if is_batch(positions):
-            return act_batch(r.transpose(-1, -2), _per_copy(self.model(rotated_copies(r, positions)), 1), self.output)[0]
+            return rotate_back(r, _per_copy(self.model(rotated_copies(r, positions)), 1), self.output, atom_centres(positions))[0]
         out = self.model(rotate_inputs(r, positions), *[f[None] for f in features])
-        return act_batch(r.transpose(-1, -2), out, self.output)[0]
+        return rotate_back(r, out, self.output, positions.mean(dim=-2, keepdim=True))[0]

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..rotations import act_batch, grid, random_rotations
-from ._average import RotationalAverage, _per_copy, is_batch, rotate_inputs, rotated_copies
+from ..rotations import grid, random_rotations
+from ._average import RotationalAverage, _per_copy, atom_centres, is_batch, rotate_back, rotate_inputs, rotated_copies
 
 __all__ = ["EquivarianceError", "equivariance_error", "as_rotations"]
 
@@ -79,7 +79,8 @@ def equivariance_error(
     else:
         f0 = model(positions[None], *[f[None] for f in features])[0]
         fr = model(rotate_inputs(r, positions), *[f.expand((len(r),) + tuple(f.shape)) for f in features])
-    diff = act_batch(r.transpose(-1, -2), fr, output) - f0
+    centre = atom_centres(positions) if is_batch(positions) else positions.mean(dim=-2, keepdim=True)
+    diff = rotate_back(r, fr, output, centre) - f0
     per_rot = diff.reshape(len(r), -1).pow(2).mean(dim=1).sqrt()
     avg = RotationalAverage(model, grid=reference_grid, output=output)(positions, *features)
     return EquivarianceError(

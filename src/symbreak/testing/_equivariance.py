@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..groups import PointGroup
-from ..rotations import act, random_rotations
+from ..rotations import Rep, act, random_rotations
 
 __all__ = ["assert_equivariant", "assert_breaks_symmetry", "assert_relaxed_equivariant"]
 
@@ -30,7 +30,10 @@ def _deviation(f: Any, g: np.ndarray, positions: Any, features: tuple, output: s
     c = positions.mean(dim=0, keepdim=True)
     moved = (positions - c) @ gt.T + c
     lhs = f(moved, *features)
-    rhs = act(gt, f(positions, *features), output)
+    if Rep.parse(output).translates:  # positions turn about the centre the input turned about
+        rhs = act(gt, f(positions, *features) - c, output) + c
+    else:
+        rhs = act(gt, f(positions, *features), output)
     return float((lhs - rhs).abs().max())
 
 
@@ -116,9 +119,12 @@ def _assert_model_equivariant(model: Any, data: Any, *, output: str, group: Any,
             kind = "improper" if np.linalg.det(g) < 0 else "proper"
             raise AssertionError(f"{type(model).__name__} not equivariant ({output}) under element {k} ({kind}): max |f(g·x) − g·f(x)| = {dev:.3g} > atol {atol:g}")
     if translation:
-        dev = float((model(transform_batch(data, translation=rng.normal(size=3))) - base).abs().max())
+        shift = rng.normal(size=3)
+        moves = Rep.parse(output).translates
+        expected = base + torch.as_tensor(shift, dtype=base.dtype, device=base.device) if moves else base
+        dev = float((model(transform_batch(data, translation=shift)) - expected).abs().max())
         if not dev <= atol:
-            raise AssertionError(f"{type(model).__name__} not translation invariant: max deviation {dev:.3g} > atol {atol:g}")
+            raise AssertionError(f"{type(model).__name__} not translation {'equivariant' if moves else 'invariant'}: max deviation {dev:.3g} > atol {atol:g}")
     batch = getattr(data, "batch", None)
     perm = _within_molecules(batch if batch is not None else torch.zeros(len(data.pos), dtype=torch.long, device=data.pos.device), rng)
     dev = float((model(transform_batch(data, permutation=perm)) - base[perm]).abs().max())
@@ -204,10 +210,11 @@ def assert_equivariant(
             )
     base = f(pos, *feats)
     if translation:
-        shifted = f(pos + torch.as_tensor(rng.normal(size=3), device=pos.device), *feats)
-        dev = float((shifted - base).abs().max())
+        shift = torch.as_tensor(rng.normal(size=3), device=pos.device)
+        moves = Rep.parse(output).translates
+        dev = float((f(pos + shift, *feats) - (base + shift if moves else base)).abs().max())
         if not dev <= atol:
-            raise AssertionError(f"not translation invariant: max deviation {dev:.3g} > atol {atol:g}")
+            raise AssertionError(f"not translation {'equivariant' if moves else 'invariant'}: max deviation {dev:.3g} > atol {atol:g}")
     if per_atom:
         perm = torch.as_tensor(rng.permutation(len(pos)), device=pos.device)
         permuted = f(pos[perm], *[x[perm] if isinstance(x, torch.Tensor) and len(x) == len(pos) else x for x in feats])

@@ -142,12 +142,12 @@ def fit(
         model.train()
         return (batch.to(dev, non_blocking=True) for batch in loader)
 
-    def after_epoch(index: int, steps: list[tuple[torch.Tensor, Any]]) -> bool:
+    def after_epoch(index: int, steps: list[tuple[torch.Tensor, int]]) -> bool:
         nonlocal best_state
         epoch = index + 1
         total = 0.0
-        for value, batch in steps:
-            total += float(value) * batch.num_graphs
+        for value, count in steps:
+            total += float(value) * count
         val_loss = evaluate(model, val, predict, kind, [loss], draw=1, device=dev)[loss]
         if schedule == "plateau":
             sched.step(val_loss)

@@ -17,7 +17,7 @@ def train_epochs(
     optimizer: torch.optim.Optimizer,
     *,
     epochs: int,
-    after_epoch: Callable[[int, list[tuple[torch.Tensor, Any]]], bool],
+    after_epoch: Callable[[int, list[tuple[torch.Tensor, int]]], bool],
     regularizer: Callable[[torch.nn.Module], torch.Tensor] | None = None,
     after_step: Callable[[], None] | None = None,
 ) -> None:
@@ -25,13 +25,13 @@ def train_epochs(
 
     batches: ``batches(epoch)`` gives the epoch's batches. after_step: called after every
     optimiser step (a per-step learning-rate schedule). after_epoch: ``after_epoch(epoch,
-    steps) -> stop``, with ``steps`` the epoch's (detached loss, batch) pairs, read only then, so
+    steps) -> stop``, with ``steps`` the epoch's (detached loss, structures in the batch) pairs, read only then, so
     a GPU is not synchronised on every step; returning True ends training. :func:`fit` and the
     relaxed networks' experiments (with their :func:`~symbreak.nn.relaxation_penalty` as the
     regulariser) both train through it.
     """
     for epoch in range(epochs):
-        steps: list[tuple[torch.Tensor, Any]] = []
+        steps: list[tuple[torch.Tensor, int]] = []
         for batch in batches(epoch):
             optimizer.zero_grad()
             value = loss_fn(batch)
@@ -40,7 +40,7 @@ def train_epochs(
             optimizer.step()
             if after_step is not None:
                 after_step()
-            steps.append((value.detach(), batch))
+            steps.append((value.detach(), getattr(batch, "num_graphs", 1)))  # not the batch: it would stay in (device) memory
         if after_epoch(epoch, steps):
             break
 
