@@ -271,3 +271,28 @@ def test_canonicalizers_live_behind_one_registry():
         canonicalize(pos, numbers, method="nope")
     with pytest.raises(ValueError, match="already registered"):
         register_canonicalizer("pca")(lambda p, n: p)
+
+
+@pytest.mark.parametrize("name", ["C15", "C15v", "D15h", "D16d", "S32", "C30h", "D30", "S40", "C60"])
+def test_high_order_main_axes_are_detected_and_named(name):
+    """Orders up to 60: an element's order is read from the group's grid of angles 2πj/|G|, not
+    from a fixed tolerance, which took a C30 rotation for order 29 (ring of 30: 'could not orient
+    the operations as Ih')."""
+    pos, numbers = random_symmetric_structure(name, seed=1)
+    moved, moved_numbers = random_transform(pos, numbers, seed=2)[:2]
+    sym = detect_symmetry(moved, moved_numbers)
+    assert sym.point_group == PointGroup(name).name and sym.order == PointGroup(name).order
+
+
+@pytest.mark.parametrize("n", [15, 30, 31, 40, 60])
+def test_planar_rings_of_up_to_60_atoms(n):
+    t = 2 * np.pi * np.arange(n) / n
+    ring = np.stack([3 * np.cos(t), 3 * np.sin(t), np.zeros(n)], axis=1)
+    sym = detect_symmetry(ring @ random_rotations_matrix(n).T, np.full(n, 6))
+    assert sym.point_group == f"D{n}h" and sym.order == 4 * n
+
+
+def random_rotations_matrix(seed):
+    from symbreak.rotations import random_rotations
+
+    return random_rotations(1, seed=seed)[0]
