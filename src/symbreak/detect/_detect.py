@@ -230,7 +230,7 @@ def detect_symmetry(
     residuals = max_displacement(x, ops, perms)
     orbits, asym = _orbits(perms)
     symmetrized = center + np.einsum("kji,knj->ni", ops, x[perms]) / len(ops)
-    frame = canonical_frame(x, nums, group, q, tol=tol, proper=bool(proper))
+    frame = canonical_frame(x, nums, group, q, tol=tol, proper=bool(proper), symmetrized=symmetrized - center)
     return Symmetry(
         point_group=group.name,
         group=group,

@@ -52,7 +52,7 @@ def _fingerprints(x: np.ndarray, onehot: np.ndarray, frames: np.ndarray) -> np.n
     return np.einsum("cnm,nt->cmt", feats, onehot).reshape(c, -1)
 
 
-def _select(feats: np.ndarray, eps: float = 1e-8, sortable: int | None = None) -> int:
+def _select(feats: np.ndarray, eps: float = 1e-8, sortable: int | None = None) -> int | None:
     """Index of the lexicographic maximum, treating differences below ``eps`` as ties.
 
     The first ``sortable`` columns (all by default) are compared in order of decreasing spread
@@ -64,7 +64,9 @@ def _select(feats: np.ndarray, eps: float = 1e-8, sortable: int | None = None) -
     0.001 Å noise, against 378 in fixed order.
 
     For every pair the first column where they differ by more than ``eps`` decides; the first
-    candidate that no other beats wins (candidates tied on every column are equivalent).
+    candidate that no other beats wins (candidates tied on every column are equivalent). None when
+    every candidate is beaten: differences at the level of the structure's own asymmetry made the
+    comparisons circular, and the caller decides on the symmetrized structure instead.
     """
     if len(feats) == 1:
         return 0
@@ -77,7 +79,20 @@ def _select(feats: np.ndarray, eps: float = 1e-8, sortable: int | None = None) -
     decided = np.take_along_axis(diff, first[..., None], axis=2)[..., 0]
     beats = differs.any(axis=2) & (decided > 0)  # beats[i, j]: i is larger than j
     unbeaten = np.flatnonzero(~beats.any(axis=0))
-    return int(unbeaten[0]) if len(unbeaten) else 0
+    return int(unbeaten[0]) if len(unbeaten) else None
+
+
+def _filtered(feats: np.ndarray, eps: float = 1e-8) -> int:
+    """The lexicographic maximum by successive filtering (never circular): keep the candidates
+    within ``eps`` of the best in each column, in order of decreasing spread."""
+    spread = np.round(feats.max(axis=0) - feats.min(axis=0), 6)
+    alive = np.arange(len(feats))
+    for col in np.argsort(-spread, kind="stable"):
+        values = feats[alive, col]
+        alive = alive[values >= values.max() - eps]
+        if len(alive) == 1:
+            break
+    return int(alive[0])
 
 
 def _window(values: np.ndarray, tol: float) -> np.ndarray:
@@ -128,12 +143,17 @@ def canonical_frame(
     *,
     tol: float,
     proper: bool = False,
+    symmetrized: np.ndarray | None = None,
 ) -> np.ndarray:
     """The canonical frame (3, 3) of the centred structure ``x`` (n, 3) with symmetry ``group``.
 
     ``orientation`` maps the group's standard orientation onto the structure's symmetry elements.
     The columns of the frame are the canonical axes: canonical positions are ``x @ frame``.
     With ``proper=True`` only rotations are used (det = +1), so enantiomers stay distinct.
+    ``symmetrized``: the centred, exactly symmetric structure (the group average of ``x``). When
+    ``x``'s own tiny asymmetry makes the comparison of candidates circular (trimethylamine in G2,
+    C3v to 1e-6 Å, took an arbitrary candidate and gave canonical forms 1.5 Å apart), the choice is
+    made on it, where candidates related by the group tie exactly.
     """
     if group.family == "Kh":
         return np.eye(3)
@@ -155,4 +175,10 @@ def canonical_frame(
     # them most is the robust one to decide on; C1/Ci candidates are unrelated atom frames, where
     # the fixed order (first moments first) proved steadier under noise.
     sortable = 0 if group.name in ("C1", "Ci") else None
-    return frames[_select(_fingerprints(x, onehot, frames), sortable=sortable)].copy()
+    chosen = _select(_fingerprints(x, onehot, frames), sortable=sortable)
+    if chosen is None:
+        exact = _fingerprints(x if symmetrized is None else symmetrized, onehot, frames)
+        chosen = _select(exact, sortable=sortable)
+        if chosen is None:
+            chosen = _filtered(exact)
+    return frames[chosen].copy()
