@@ -40,19 +40,32 @@ def _format(label: str, formula: str, sym: Symmetry) -> str:
     for k, orb in enumerate(sym.orbits):
         lines.append(f"  {k:>5}  {_symbol(int(sym.numbers[orb[0]])):>7}  {len(orb):>4}  {int(orb[0]):>14}")
     lines.append("  canonical frame (columns are the canonical axes)")
-    for row in sym.frame:
-        lines.append("    " + "  ".join(f"{v:+.6f}" for v in row))
+    for row in sym.frame:  # rounded first, so that -1e-17 prints as +0.000000 on every machine
+        lines.append("    " + "  ".join(f"{round(float(v), 6) + 0.0:+.6f}" for v in row))
     return "\n".join(lines)
 
 
 def _analyze(args: argparse.Namespace) -> int:
+    """Every readable structure is reported; a file or frame that fails says so on stderr, named,
+    and the exit code is 2 — one bad file among many no longer hides the results of the others."""
     records = []
     blocks = []
+    failed = 0
     for path in args.files:
-        frames = read(path)
+        try:
+            frames = read(path)
+        except SymbreakError as exc:
+            print(f"symbreak: error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
         for i, atoms in enumerate(frames):
-            sym = detect_symmetry(atoms, tol=args.tol, proper=args.proper)
             label = path if len(frames) == 1 else f"{path}[{i}]"
+            try:
+                sym = detect_symmetry(atoms, tol=args.tol, proper=args.proper)
+            except SymbreakError as exc:
+                print(f"symbreak: error: {label}: {exc}", file=sys.stderr)
+                failed += 1
+                continue
             if args.json:
                 records.append({"file": path, "index": i, "formula": atoms.get_chemical_formula(), **sym.to_dict()})
             else:
@@ -60,9 +73,9 @@ def _analyze(args: argparse.Namespace) -> int:
     if args.json:
         json.dump(records, sys.stdout, indent=1)
         sys.stdout.write("\n")
-    else:
+    elif blocks:
         print("\n\n".join(blocks))
-    return 0
+    return 2 if failed else 0
 
 
 def _csv(text: str | None) -> list[str] | None:

@@ -9,6 +9,25 @@ from ._errors import FileFormatError
 
 __all__ = ["read"]
 
+#: the shortest line an atom can take in an XYZ file ("H 0 0 0" and a newline)
+_MIN_ATOM_LINE = 8
+
+
+def _check_xyz_header(path: Path) -> None:
+    """Refuse an XYZ file whose first header claims more atoms than the file could hold, before a
+    reader tries to collect them (a 20-byte file claiming 10⁸ atoms kept ASE busy for minutes)."""
+    with open(path, "rb") as fh:
+        first = fh.readline(64).strip()
+    try:
+        claimed = int(first)
+    except ValueError:
+        raise FileFormatError(f"{path}: line 1 should be the number of atoms, got {first[:30].decode(errors='replace')!r}") from None
+    if claimed < 0:
+        raise FileFormatError(f"{path}: line 1 claims {claimed} atoms")
+    size = path.stat().st_size
+    if claimed * _MIN_ATOM_LINE > size:
+        raise FileFormatError(f"{path}: the header claims {claimed:,} atoms but the file has only {size:,} bytes")
+
 
 def read(path: str | os.PathLike, *, index: str | int = ":", format: str | None = None) -> list:
     """Read every structure (every frame of a trajectory) in ``path`` as a list of ASE ``Atoms``.
@@ -22,10 +41,16 @@ def read(path: str | os.PathLike, *, index: str | int = ":", format: str | None 
     import ase.io
 
     p = Path(path)
-    if not p.is_file():
+    if p.is_dir():
+        raise FileFormatError(f"{p}: is a directory, not a structure file")
+    if not p.exists():
         raise FileFormatError(f"{p}: no such file")
+    if not p.is_file():
+        raise FileFormatError(f"{p}: not a regular file")
     if p.stat().st_size == 0:
         raise FileFormatError(f"{p}: the file is empty")
+    if (format or p.suffix.lstrip(".").lower()) in ("xyz", "extxyz"):
+        _check_xyz_header(p)
     try:
         frames = ase.io.read(str(p), index=index, format=format)
     except Exception as exc:  # ASE raises many exception types for malformed files
