@@ -139,6 +139,27 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _diagnose(args: argparse.Namespace) -> int:
+    from .detect import diagnose, plot_diagnosis
+
+    frames = read(args.file)
+    result = diagnose(frames, args.labels, rep=args.rep, tol=args.tol, label_tol=args.label_tol, progress=not args.no_progress)
+    if args.json:
+        json.dump(result.to_dict(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print(result.report(limit=args.limit))
+    if args.out:
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise SymbreakError(f"--out {out} is a file; give a folder")
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "diagnosis.json").write_text(json.dumps(result.to_dict(), indent=1) + "\n")
+        plot_diagnosis(result, out / "diagnosis.png")
+        print(f"\ndiagnosis.json and diagnosis.png in {out}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
 def _generate(args: argparse.Namespace) -> int:
     from .labels import generate_dipoles
 
@@ -180,6 +201,17 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--report", help="also write a Markdown report here (e.g. docs/results/TASK.md)")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(run=_bench)
+    d = sub.add_parser("diagnose", help="which symmetries a data set's labels break: per structure, and a census")
+    d.add_argument("file", help="structures with labels: extxyz arrays (per atom) or info (per structure)")
+    d.add_argument("--labels", required=True, help="name of the labels, e.g. dipoles, forces, atomic_charges")
+    d.add_argument("--rep", help="how the labels transform: 1o (vectors), 0e (scalars), 1e, tensors, an irreps string (default: by their width)")
+    d.add_argument("--tol", type=float, default=DEFAULT_TOL, help=f"symmetry tolerance of the structures, Å (default {DEFAULT_TOL})")
+    d.add_argument("--label-tol", type=float, default=1e-3, help="largest change of a label that still counts as kept, in label units (default 1e-3)")
+    d.add_argument("--limit", type=int, default=20, help="list this many of the most strongly breaking structures")
+    d.add_argument("--json", action="store_true", help="machine-readable output")
+    d.add_argument("--out", help="folder for diagnosis.json and diagnosis.png")
+    d.add_argument("--no-progress", action="store_true")
+    d.set_defaults(run=_diagnose)
     g = sub.add_parser("generate", help="make a task's data set with real quantum chemistry (GFN2-xTB via tblite, DFT via PySCF)")
     g.add_argument("dataset", choices=["dipoles"], help="dipoles: symmetry-breaking atomic dipoles of small molecules")
     g.add_argument("--out", default="dipoles_gfn2.xyz", help="extended XYZ file to write")
