@@ -319,3 +319,22 @@ def test_every_g2_and_shipped_qm9_molecule_has_one_canonical_form():
                 if cost[rows, cols].max() > 1e-5:
                     wrong.append(name)
     assert len(molecules) == 339 and not wrong, sorted(set(wrong))
+
+
+def test_the_no_symmetry_shortcut_gives_what_the_full_search_gives(monkeypatch):
+    """Structures whose atoms no operation could exchange skip the search: same group, frame,
+    orientation and canonical positions as the search, on G2 and the shipped QM9 molecules."""
+    import symbreak.detect._detect as impl
+    from symbreak.detect._validate import check_tolerance
+    from symbreak.tasks import load_qm9_subset
+
+    molecules = [(z, p) for _, z, p in load_qm9_subset()] + [(g2[n].numbers, g2[n].positions) for n in g2.names if len(g2[n]) > 2]
+    shortcut = [impl._only_identity(p - p.mean(0), np.asarray(z), 0.1, check_tolerance(0.1, p)[2]) for z, p in molecules]
+    assert sum(shortcut) > 100  # most QM9 molecules take it
+    fast = [detect_symmetry(p, z) for z, p in molecules]
+    monkeypatch.setattr(impl, "_only_identity", lambda *args: False)
+    for (z, p), a in zip(molecules, fast):
+        b = detect_symmetry(p, z)
+        assert a.point_group == b.point_group
+        np.testing.assert_allclose(a.canonical_positions, b.canonical_positions, atol=1e-12)
+        np.testing.assert_allclose(a.orientation, b.orientation, atol=1e-12)

@@ -161,6 +161,35 @@ def _orbits(perms: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     return [np.flatnonzero(rep == r) for r in reps], reps
 
 
+def _only_identity(x: np.ndarray, nums: np.ndarray, tol: float, dist: np.ndarray | None) -> bool:
+    """True when no operation but the identity can be accepted, decided without searching.
+
+    An accepted operation moves every atom by at most ``tol`` onto an atom of its type, so it maps
+    atom i to an atom j whose distances to the others, type by type and sorted, are within
+    2 ``tol`` of i's (and whose distance from the centre is within ``tol``). When no two atoms of a
+    type are that alike, it fixes every atom; an orthogonal map that moves no atom of a non-linear
+    structure by more than ``tol`` is then the identity, or the mirror through its plane when the
+    structure is planar within ``tol``. Most molecules (86 % of QM9 is C1) end here.
+    """
+    n = len(nums)
+    if dist is None:  # large structures: the search builds what it needs itself
+        return False
+    types = np.unique(nums)
+    r = np.sqrt((x * x).sum(1))
+    signature = np.concatenate([r[:, None] * 2.0] + [np.sort(dist[:, nums == t], axis=1) for t in types], axis=1)  # radius counts twice: its bound is tol
+    for t in types:
+        idx = np.flatnonzero(nums == t)
+        if len(idx) < 2:
+            continue
+        sig = signature[idx]
+        gap = np.abs(sig[:, None, :] - sig[None, :, :]).max(-1)
+        gap[np.diag_indices(len(idx))] = np.inf
+        if (gap <= 2.0 * tol).any():
+            return False
+    normal = np.linalg.svd(x, full_matrices=False)[2][-1]
+    return n > 2 and bool(2.0 * np.abs(x @ normal).max() > tol)  # the mirror through the best plane moves an atom by more than tol
+
+
 def detect_symmetry(
     positions: Any,
     numbers: Any = None,
@@ -221,6 +250,9 @@ def detect_symmetry(
         off_axis = np.linalg.norm(x - np.outer(x @ axis, axis), axis=1).max()
         if off_axis <= tol:
             group, q, ops, perms = _linear(x, nums, axis, tol, axial_order)
+        elif _only_identity(x, nums, tol, dist):
+            group, q = PointGroup("C1"), np.eye(3)
+            ops, perms = np.eye(3)[None], np.arange(n)[None]
         else:
             rots, found_perms = find_operations(x, nums, tol, dmin, dist)
             group, q, idx = name_and_orient(rots, axial_order=axial_order)
