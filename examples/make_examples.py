@@ -72,6 +72,14 @@ def main() -> None:
     }
     for name, atoms in molecules.items():
         atoms.write(HERE / f"{name}.xyz", format="xyz", comment=name)
+    rutile().write(HERE / "rutile.cif")
+
+
+def rutile():
+    """Rutile TiO2, a crystal: space group P4_2/mnm (136), crystal class D4h."""
+    from ase.spacegroup import crystal
+
+    return crystal(["Ti", "O"], basis=[(0, 0, 0), (0.3, 0.3, 0)], spacegroup=136, cellpar=[4.6, 4.6, 2.95, 90, 90, 90])
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import __version__
 from ._errors import SymbreakError
-from .detect import DEFAULT_TOL, Symmetry, detect_symmetry
+from .detect import DEFAULT_TOL, CrystalSymmetry, Symmetry, detect_crystal, detect_symmetry, is_periodic
 from .io import read
 
 __all__ = ["main"]
@@ -45,6 +45,18 @@ def _format(label: str, formula: str, sym: Symmetry) -> str:
     return "\n".join(lines)
 
 
+def _format_crystal(label: str, formula: str, sym: CrystalSymmetry) -> str:
+    lines = [
+        f"{label}  {formula}  (periodic)",
+        f"  space group  {sym.space_group} (No. {sym.number})   crystal class {sym.point_group} ({sym.point_group_hm}), order {sym.order}   symprec {sym.symprec:g} Å",
+        f"  {'orbit':>5}  {'element':>7}  {'size':>4}  {'site symmetry':>13}",
+    ]
+    for k, orb in enumerate(sym.orbits):
+        element = _symbol(int(sym.numbers[orb[0]]))
+        lines.append(f"  {k:>5}  {element:>7}  {len(orb):>4}  {sym.site_symmetries[int(orb[0])]:>13}")
+    return "\n".join(lines)
+
+
 def _analyze(args: argparse.Namespace) -> int:
     """Every readable structure is reported; a file or frame that fails says so on stderr, named,
     and the exit code is 2 — one bad file among many no longer hides the results of the others."""
@@ -61,6 +73,13 @@ def _analyze(args: argparse.Namespace) -> int:
         for i, atoms in enumerate(frames):
             label = path if len(frames) == 1 else f"{path}[{i}]"
             try:
+                if is_periodic(atoms):
+                    crystal = detect_crystal(atoms, symprec=args.symprec)
+                    if args.json:
+                        records.append({"file": path, "index": i, "formula": atoms.get_chemical_formula(), "periodic": True, **crystal.to_dict()})
+                    else:
+                        blocks.append(_format_crystal(label, atoms.get_chemical_formula(), crystal))
+                    continue
                 sym = detect_symmetry(atoms, tol=args.tol, proper=args.proper)
             except SymbreakError as exc:
                 print(f"symbreak: error: {label}: {exc}", file=sys.stderr)
@@ -179,6 +198,7 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="point group, orbits and canonical frame of structures in files")
     a.add_argument("files", nargs="+", help="structure files ASE can read (xyz, extxyz, pdb, sdf, cif, ...)")
     a.add_argument("--tol", type=float, default=DEFAULT_TOL, help=f"largest displacement of an atom under an operation, Å (default {DEFAULT_TOL})")
+    a.add_argument("--symprec", type=float, default=1e-3, help="tolerance for periodic structures (spglib's symprec), Å (default 1e-3)")
     a.add_argument("--proper", action="store_true", help="canonical frame from rotations only (keeps enantiomers apart)")
     a.add_argument("--json", action="store_true", help="machine-readable output with operations and permutations")
     a.set_defaults(run=_analyze)

@@ -33,7 +33,7 @@ def read(path: str | os.PathLike, *, index: str | int = ":", format: str | None 
     """Read every structure (every frame of a trajectory) in ``path`` as a list of ASE ``Atoms``.
 
     Any format ASE reads works (xyz, extxyz, pdb, sdf, cif, traj, ...); periodic cells are kept on
-    the ``Atoms`` but symmetry detection treats the atoms as a finite molecule. ``index`` selects
+    the ``Atoms`` (:func:`symbreak.detect.detect_crystal` gives their space group). ``index`` selects
     frames with ASE's syntax (default: all).
 
     Raises :class:`FileFormatError` naming the file if it is missing, empty or unreadable.

@@ -49,6 +49,13 @@ def as_structure(positions: Any, numbers: Any = None) -> tuple[np.ndarray, np.nd
     if _is_atoms(positions):
         if numbers is not None:
             raise StructureError("pass either an ASE Atoms object or (positions, numbers), not both")
+        from ._crystal import is_periodic
+
+        if is_periodic(positions):  # a crystal has a space group; as a finite cluster NaCl would read C∞v
+            raise StructureError(
+                "this Atoms is periodic (a cell and pbc): its symmetry is a space group, see symbreak.detect.detect_crystal; "
+                "to treat the atoms as a finite molecule, pass atoms.positions and atoms.numbers"
+            )
         numbers = np.asarray(positions.numbers)
         positions = positions.get_positions()
     try:
