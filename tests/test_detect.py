@@ -338,3 +338,18 @@ def test_the_no_symmetry_shortcut_gives_what_the_full_search_gives(monkeypatch):
         assert a.point_group == b.point_group
         np.testing.assert_allclose(a.canonical_positions, b.canonical_positions, atol=1e-12)
         np.testing.assert_allclose(a.orientation, b.orientation, atol=1e-12)
+
+
+def test_detect_many_in_processes_matches_one_by_one():
+    from symbreak.detect import detect_many
+    from symbreak.tasks import load_qm9_subset
+
+    molecules = [(p, z) for _, z, p in load_qm9_subset()[:40]]
+    serial = [detect_symmetry(p, z).point_group for p, z in molecules]
+    assert [s.point_group for s in detect_many(molecules, n_jobs=2, chunksize=8)] == serial
+    assert [s.point_group for s in detect_many([g2["H2O"], g2["CH4"]])] == ["C2v", "Td"]
+    bad = molecules[:3] + [(np.array([[0.0, 0, 0], [np.nan, 0, 0]]), np.array([1, 1]))]
+    with pytest.raises(StructureError, match="structure 3: positions contain NaN"):
+        detect_many(bad, n_jobs=2)
+    with pytest.raises(SymbreakError, match="n_jobs must be"):
+        detect_many(molecules, n_jobs=0)

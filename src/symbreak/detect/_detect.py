@@ -7,14 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import SymbreakError
+from .._errors import StructureError, SymbreakError
 from ..groups import DEFAULT_AXIAL_ORDER, PointGroup, name_and_orient
 from ..groups._pointgroup import _frame
 from ._frame import canonical_frame
 from ._operations import find_operations, max_displacement
 from ._validate import as_structure, check_tolerance
 
-__all__ = ["Symmetry", "detect_symmetry", "DEFAULT_TOL"]
+__all__ = ["Symmetry", "detect_symmetry", "detect_many", "DEFAULT_TOL"]
 
 DEFAULT_TOL = 0.1
 """Default tolerance in Å: the largest displacement of an atom under an accepted operation."""
@@ -286,3 +286,53 @@ def detect_symmetry(
         tol=tol,
         proper=bool(proper),
     )
+
+
+def _detect_one(args: tuple) -> Symmetry:
+    positions, numbers, kwargs = args
+    return detect_symmetry(positions, numbers, **kwargs)
+
+
+def detect_many(structures: Any, *, n_jobs: int = 1, chunksize: int = 64, **kwargs: Any) -> list[Symmetry]:
+    """:func:`detect_symmetry` of many structures, in ``n_jobs`` processes (-1: one per CPU).
+
+    structures: ASE ``Atoms`` or ``(positions, numbers)`` pairs; ``kwargs`` go to
+    :func:`detect_symmetry` (``tol``, ``proper``, ...). The results come back in input order; an
+    error names the structure it came from.
+    """
+    import os
+
+    items = []
+    for i, s in enumerate(structures):
+        if hasattr(s, "get_positions"):
+            from ._crystal import is_periodic
+
+            if is_periodic(s):
+                raise StructureError(f"structure {i} is periodic: use symbreak.detect.detect_crystal")
+            items.append((s.get_positions(), s.numbers, kwargs))
+        else:
+            positions, numbers = s
+            items.append((positions, numbers, kwargs))
+    jobs = (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
+    if jobs < 1:
+        raise SymbreakError(f"n_jobs must be >= 1 or -1, got {n_jobs}")
+    if jobs == 1 or len(items) < 2:
+        out = []
+        for i, item in enumerate(items):
+            try:
+                out.append(_detect_one(item))
+            except SymbreakError as exc:
+                raise type(exc)(f"structure {i}: {exc}") from None
+        return out
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        try:
+            return list(pool.map(_detect_one, items, chunksize=chunksize))
+        except SymbreakError as exc:  # which structure: rerun serially to name it
+            for i, item in enumerate(items):
+                try:
+                    _detect_one(item)
+                except SymbreakError as inner:
+                    raise type(inner)(f"structure {i}: {inner}") from None
+            raise exc
