@@ -353,3 +353,21 @@ def test_detect_many_in_processes_matches_one_by_one():
         detect_many(bad, n_jobs=2)
     with pytest.raises(SymbreakError, match="n_jobs must be"):
         detect_many(molecules, n_jobs=0)
+
+
+def test_large_structures_take_the_linear_memory_path_with_the_same_answers(monkeypatch):
+    """Above 2,000 atoms no (n, n) array is built; forced onto small structures of every family,
+    clean and noisy, that path finds the same operations as the dense one."""
+    import symbreak.detect._operations as ops
+
+    for name in ["C2v", "D3h", "Td", "S4", "C4h", "Ih", "D6d", "Cs"]:
+        for noise in (0.0, 0.01):
+            pos, numbers = random_symmetric_structure(name, seed=3)
+            pos, numbers = random_transform(pos, numbers, seed=4, noise=noise)[:2]
+            dense = detect_symmetry(pos, numbers)
+            monkeypatch.setattr(ops, "_SPARSE_ATOMS", 0)
+            sparse = detect_symmetry(pos, numbers)
+            monkeypatch.setattr(ops, "_SPARSE_ATOMS", 2000)
+            assert sparse.point_group == dense.point_group == name
+            assert {p.tobytes() for p in sparse.permutations} == {p.tobytes() for p in dense.permutations}
+            np.testing.assert_allclose(sparse.canonical_positions, dense.canonical_positions, atol=1e-9)

@@ -44,12 +44,17 @@ def _fingerprints(x: np.ndarray, onehot: np.ndarray, frames: np.ndarray) -> np.n
     Gaussians at fixed asymmetric probe points (decide the rest).
     """
     scale = float(np.sqrt((x * x).sum(1).max())) or 1.0
-    p1 = np.einsum("ni,cij->cnj", x / scale, frames)  # (C, n, 3)
-    c, n = p1.shape[:2]
-    p2 = (p1[..., :, None] * p1[..., None, :]).reshape(c, n, 9)
-    d2 = ((p1[:, :, None, :] - _PROBES[None, None]) ** 2).sum(-1)  # (C, n, P)
-    feats = np.concatenate([p1, p2, np.exp(-d2 / _PROBE_WIDTH2)], axis=-1)
-    return np.einsum("cnm,nt->cmt", feats, onehot).reshape(c, -1)
+    n = len(x)
+    out = []
+    step = max(1, 2_000_000 // (n * (12 + len(_PROBES))))  # a few candidates at a time: memory O(n)
+    for start in range(0, len(frames), step):
+        p1 = np.einsum("ni,cij->cnj", x / scale, frames[start : start + step])  # (C, n, 3)
+        c = p1.shape[0]
+        p2 = (p1[..., :, None] * p1[..., None, :]).reshape(c, n, 9)
+        d2 = ((p1[:, :, None, :] - _PROBES[None, None]) ** 2).sum(-1)  # (C, n, P)
+        feats = np.concatenate([p1, p2, np.exp(-d2 / _PROBE_WIDTH2)], axis=-1)
+        out.append(np.einsum("cnm,nt->cmt", feats, onehot).reshape(c, -1))
+    return np.concatenate(out)
 
 
 def _select(feats: np.ndarray, eps: float = 1e-8, sortable: int | None = None) -> int | None:

@@ -19,6 +19,7 @@ from ..groups._matrices import cross
 __all__ = ["find_operations", "procrustes", "max_displacement"]
 
 _DENSE_LIMIT = 200_000  # above K·n·n entries a k-d tree beats dense distances
+_SPARSE_ATOMS = 2000  # above this many atoms no (n, n) array is built (memory O(n), not O(n²))
 
 
 def procrustes(x: np.ndarray, perms: np.ndarray, dets: np.ndarray) -> np.ndarray:
@@ -53,8 +54,13 @@ def _nearest(images: np.ndarray, x: np.ndarray, types: np.ndarray) -> tuple[np.n
     _, codes = np.unique(types, return_inverse=True)
     big = 1e3 * (np.abs(x).max() + 1.0)
     tree = cKDTree(np.column_stack([x, codes * big]))
-    dist, idx = tree.query(np.column_stack([images.reshape(-1, 3), np.tile(codes * big, k)]))
-    return idx.reshape(k, n), dist.reshape(k, n)
+    idx, dist = np.empty((k, n), dtype=np.int64), np.empty((k, n))
+    step = max(1, 500_000 // n)  # a few candidates at a time: the query's arrays stay O(n)
+    for start in range(0, k, step):
+        chunk = images[start : start + step]
+        d, i = tree.query(np.column_stack([chunk.reshape(-1, 3), np.tile(codes * big, len(chunk))]))
+        idx[start : start + step], dist[start : start + step] = i.reshape(len(chunk), n), d.reshape(len(chunk), n)
+    return idx, dist
 
 
 def _frames(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -79,6 +85,52 @@ def _base_pair(x: np.ndarray, r: np.ndarray, compat: np.ndarray, dist: np.ndarra
     partners = (compat & (np.abs(dist[a][None, :] - dist[a][:, None]) <= 2 * tol2)).sum(axis=1)
     b = int(np.lexsort((-perp, np.where(wide, partners, np.iinfo(np.int64).max)))[0])
     return a, b
+
+
+def _compatible_counts(types: np.ndarray, r: np.ndarray, tol2: float) -> np.ndarray:
+    """For each atom, how many atoms of its type lie within ``tol2`` of its distance from the centre (itself included)."""
+    counts = np.empty(len(r), dtype=np.int64)
+    for t in np.unique(types):
+        idx = np.flatnonzero(types == t)
+        rs = np.sort(r[idx])
+        counts[idx] = np.searchsorted(rs, r[idx] + tol2, side="right") - np.searchsorted(rs, r[idx] - tol2, side="left")
+    return counts
+
+
+def _candidate_pairs_sparse(x: np.ndarray, types: np.ndarray, r: np.ndarray, tol2: float) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """:func:`_base_pair` and the candidate images (a', b') without any (n, n) array: memory O(n).
+
+    The same choice as the dense path, counted with sorted radii and k-d trees: atom ``a`` with the
+    fewest partners among the far ones, ``b`` with the fewest (type, radius, distance-to-a)
+    partners among those far from a's line; then every a' of a's type and radius, and every b' of
+    b's type and radius at distance |a − b| from a' (within 2 tol).
+    """
+    from scipy.spatial import cKDTree
+
+    far = r >= 0.5 * r.max()
+    count = _compatible_counts(types, r, tol2)
+    a = int(np.lexsort((-r, np.where(far, count, np.iinfo(np.int64).max)))[0])
+    ua = x[a] / r[a]
+    perp = np.linalg.norm(x - np.outer(x @ ua, ua), axis=1)
+    wide = perp >= 0.5 * perp.max()
+    dist_a = np.linalg.norm(x - x[a], axis=1)
+    partners = np.empty(len(x), dtype=np.int64)
+    scaled = np.column_stack([r / tol2, dist_a / (2 * tol2)])
+    for t in np.unique(types):  # |r_j − r_k| ≤ tol and |d(a, j) − d(a, k)| ≤ 2 tol: a Chebyshev ball of radius 1
+        idx = np.flatnonzero(types == t)
+        partners[idx] = cKDTree(scaled[idx]).query_ball_point(scaled[idx], r=1.0, p=np.inf, return_length=True)
+    b = int(np.lexsort((-perp, np.where(wide, partners, np.iinfo(np.int64).max)))[0])
+    d_ab = dist_a[b]
+    a_img = np.flatnonzero((types == types[a]) & (np.abs(r - r[a]) <= tol2))
+    b_ok = (types == types[b]) & (np.abs(r - r[b]) <= tol2)
+    tree = cKDTree(x)
+    ia, ib = [], []
+    for ap, near in zip(a_img, tree.query_ball_point(x[a_img], d_ab + 2 * tol2)):
+        near = np.asarray(near, dtype=np.int64)
+        near = near[b_ok[near] & (np.abs(np.linalg.norm(x[near] - x[ap], axis=1) - d_ab) <= 2 * tol2)]
+        ia.append(np.full(len(near), ap))
+        ib.append(np.sort(near))
+    return np.concatenate(ia).astype(np.int64), np.concatenate(ib).astype(np.int64), a, b
 
 
 def _closure(perms: list[np.ndarray], dets: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -114,9 +166,14 @@ def _is_closed(perms: np.ndarray, dets: np.ndarray) -> bool:
     """Whether every product of two (permutation, det) pairs is in the set (hashed, vectorised)."""
     weights = _hash_weights(perms.shape[1])
     keys = (perms @ weights) * 2 + (dets > 0)
-    products = perms[:, perms]  # products[i, j] = perms[i][perms[j]]
-    pkeys = (products @ weights) * 2 + (np.multiply.outer(dets, dets) > 0)
-    return bool(np.isin(pkeys, keys).all())
+    # products[i, j] = perms[i][perms[j]], a few rows i at a time: memory K·n per step, not K²·n
+    step = max(1, 2_000_000 // max(perms.size, 1))
+    for start in range(0, len(perms), step):
+        products = perms[start : start + step][:, perms]
+        pkeys = (products @ weights) * 2 + (np.multiply.outer(dets[start : start + step], dets) > 0)
+        if not np.isin(pkeys, keys).all():
+            return False
+    return True
 
 
 def find_operations(
@@ -131,14 +188,16 @@ def find_operations(
     n = len(x)
     tol2 = tol * (1.0 + 1e-9) + 1e-12
     r = np.sqrt((x * x).sum(1))
-    if dist is None:
-        dist = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(-1))
-    compat = (types[:, None] == types[None, :]) & (np.abs(r[:, None] - r[None, :]) <= tol2)
-    a, b = _base_pair(x, r, compat, dist, tol2)
-
-    a_img = np.flatnonzero(compat[a])
-    ia, ib = np.nonzero(compat[b][None, :] & (np.abs(dist[a_img] - dist[a, b]) <= 2 * tol2))
-    ia = a_img[ia]
+    if n > _SPARSE_ATOMS:
+        ia, ib, a, b = _candidate_pairs_sparse(x, types, r, tol2)
+    else:
+        if dist is None:
+            dist = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(-1))
+        compat = (types[:, None] == types[None, :]) & (np.abs(r[:, None] - r[None, :]) <= tol2)
+        a, b = _base_pair(x, r, compat, dist, tol2)
+        a_img = np.flatnonzero(compat[a])
+        ia, ib = np.nonzero(compat[b][None, :] & (np.abs(dist[a_img] - dist[a, b]) <= 2 * tol2))
+        ia = a_img[ia]
     f_ref, _ = _frames(x[a][None], x[b][None])
     f_img, ok = _frames(x[ia], x[ib])
     f_img = f_img[ok]
