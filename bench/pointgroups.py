@@ -7,7 +7,8 @@
 2. Noise: generated structures of every family (n ≤ 12), rotated, reflected, permuted, with
    0.01 Å Gaussian noise per coordinate: fraction whose group is found.
 3. Scaling: time per structure from 10 to 1000 atoms (asymmetric clusters and Ih/Oh clusters).
-4. QM9: detect_symmetry over every molecule (all 130,831 with the ``qm9`` extra; the shipped
+4. Memory: time and peak memory of detect_symmetry on random clusters of 10,000 and 50,000 atoms.
+5. QM9: detect_symmetry over every molecule (all 130,831 with the ``qm9`` extra; the shipped
    191-molecule subset with --quick or without it): CPU time per molecule, the point-group census,
    and pymatgen on a seeded sample of the same molecules (ratio and agreement).
 
@@ -185,6 +186,37 @@ def bench_qm9(quick: bool, sample: int) -> dict:
     }
 
 
+_MEMORY_SCRIPT = """
+import resource, sys, time
+import numpy as np
+from scipy.spatial import cKDTree
+from symbreak import detect_symmetry
+n = int(sys.argv[1])
+rng = np.random.default_rng(0)
+pos = rng.uniform(-1, 1, size=(n, 3)) * n ** (1 / 3) * 2.0
+keep = np.ones(n, bool)
+for i, j in cKDTree(pos).query_pairs(0.5):
+    keep[j] = False
+pos = pos[keep]
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+sym = detect_symmetry(pos, rng.integers(1, 4, size=len(pos)))
+print(len(pos), sym.point_group, time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, base / 1024)
+"""
+
+
+def bench_memory(sizes: list[int]) -> list[dict]:
+    """Time and peak memory (whole process, its own) of detect_symmetry on random clusters."""
+    import subprocess
+    import sys
+
+    rows = []
+    for n in sizes:
+        out = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, str(n)], capture_output=True, text=True, check=True).stdout.split()
+        rows.append({"atoms": int(out[0]), "group": out[1], "seconds": float(out[2]), "peak_mb": float(out[3]), "before_mb": float(out[4])})
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer structures and sizes")
@@ -222,6 +254,13 @@ def main() -> None:
     slope = np.log(a1["symbreak_asym_ms"] / a0["symbreak_asym_ms"]) / np.log(a1["atoms"] / a0["atoms"])
     print(f"  asymmetric clusters: time grows as about n^{slope:.2f} between {a0['atoms']} and {a1['atoms']} atoms")
 
+    mem = bench_memory([10_000, 50_000])
+    print("\nMemory: random clusters, one process each (peak resident memory, whole process)")
+    for r in mem:
+        print(f"  {r['atoms']:6d} atoms: {r['group']}, {r['seconds']:.2f} s, peak {r['peak_mb']:.0f} MB (the process held {r['before_mb']:.0f} MB before detection)")
+    if any(r["peak_mb"] > 1024 for r in mem):
+        print("  NOTE: the goal is 50,000 atoms within 1 GB.")
+
     q = bench_qm9(args.quick, sample=100 if args.quick else 2000)
     print(f"\nQM9, {q['molecules']} molecules ({q['source']}), default tolerance, CPU time")
     print(f"  symbreak: {q['symbreak_ms_per_molecule']:.2f} ms per molecule ({q['symbreak_mol_per_s']:.0f} mol/s, {q['symbreak_cpu_s']:.0f} s in all)")
@@ -233,7 +272,7 @@ def main() -> None:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "pointgroups.json").write_text(json.dumps({"g2": g, "noise": nz, "scaling": sc, "qm9": q}, indent=1, default=str))
+    (out / "pointgroups.json").write_text(json.dumps({"g2": g, "noise": nz, "scaling": sc, "memory": mem, "qm9": q}, indent=1, default=str))
     print(f"\nwrote {out / 'pointgroups.json'}")
 
 
