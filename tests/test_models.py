@@ -507,3 +507,15 @@ def test_wrappers_registries_graphs_and_transforms_keep_their_promises():
     assert moved.vectors.dtype == torch.float32
     out = _model("egnn", in_vectors=1).float()(SimpleNamespace(z=data.z, pos=data.pos.float(), vectors=data.vectors.double()))
     assert out.dtype == torch.float32
+
+
+def test_radius_graph_of_a_large_molecule_comes_from_a_tree_with_the_same_edges(monkeypatch):
+    import symbreak.models._graph as graph
+
+    gen = torch.Generator().manual_seed(0)
+    batch = torch.cat([torch.zeros(120, dtype=torch.long), torch.ones(80, dtype=torch.long)])
+    pos = torch.rand(200, 3, generator=gen) * 8
+    dense = [graph.radius_edges(pos, batch, 2.5, self_loops=loops) for loops in (False, True)]
+    monkeypatch.setattr(graph, "_TREE_ATOMS", 50)  # the molecules above count as large
+    tree = [graph.radius_edges(pos, batch, 2.5, self_loops=loops) for loops in (False, True)]
+    assert all(torch.equal(a, b) for a, b in zip(dense, tree))

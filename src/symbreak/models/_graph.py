@@ -26,6 +26,34 @@ def _blocks(batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     return ptr, counts, valid[:, :, None] & valid[:, None, :]
 
 
+#: molecules larger than this get their radius graph from a k-d tree (memory O(E), not O(n²));
+#: it runs on the CPU, so a GPU batch pays one round trip
+_TREE_ATOMS = 4096
+
+
+def _largest_molecule(batch: torch.Tensor) -> int:
+    return int(torch.bincount(batch).max()) if len(batch) else 0
+
+
+def _tree_pairs(pos: torch.Tensor, batch: torch.Tensor, cutoff: float, self_loops: bool) -> torch.Tensor:
+    """Same-molecule pairs within ``cutoff`` from a k-d tree, in the order of the dense scan
+    (receiver, then sender): the edges the dense path would give, without an (n, n) matrix."""
+    import numpy as np
+    from scipy.spatial import cKDTree
+
+    x = pos.detach().cpu().double().numpy()
+    b = batch.cpu().numpy()
+    pairs = cKDTree(x).query_pairs(cutoff, output_type="ndarray")
+    pairs = pairs[b[pairs[:, 0]] == b[pairs[:, 1]]]
+    both = np.concatenate([pairs, pairs[:, ::-1]]) if len(pairs) else np.zeros((0, 2), dtype=np.int64)
+    if self_loops:
+        both = np.concatenate([both, np.repeat(np.arange(len(x))[:, None], 2, axis=1)])
+    receiver, sender = both[:, 0], both[:, 1]
+    keep = np.lexsort((sender, receiver))
+    edge = np.stack([sender[keep], receiver[keep]])
+    return torch.as_tensor(edge, dtype=torch.long, device=pos.device)
+
+
 def _dense_is_smaller(batch: torch.Tensor) -> bool:
     """Per-molecule blocks cost B·n_max² pairs, the whole batch N²: one large molecule among small
     ones makes the blocks the bigger of the two."""
@@ -91,6 +119,8 @@ def radius_edges(pos: torch.Tensor, batch: torch.Tensor, cutoff: float, *, self_
     order, batch = _sorted(batch)
     if order is not None:
         pos = pos[order]
+    if _largest_molecule(batch) > _TREE_ATOMS:
+        return _unsort(order, _tree_pairs(pos, batch, cutoff, self_loops))
     if _dense_is_smaller(batch):
         return _unsort(order, _dense_pairs(batch, torch.cdist(pos.detach(), pos.detach()) < cutoff, self_loops))
     ptr, counts, valid = _blocks(batch)
