@@ -96,3 +96,12 @@ def test_the_shipped_dipole_set_breaks_what_it_was_made_to_break(capsys):
     result = diagnose(load_dipoles("gfn2"), "dipoles", tol=0.2)
     census = result.census()
     assert census["structures"] == 440 and census["curie"] == 440
+
+
+def test_linear_molecules_report_their_infinite_kept_groups():
+    co2 = np.array([[0.0, 0, -1.16], [0, 0, 0], [0, 0, 1.16]])
+    z = np.array([8, 6, 8])
+    symmetric = diagnose_labels(co2, z, np.array([[0, 0, -0.3], [0, 0, 0], [0, 0, 0.3]]))
+    assert symmetric.point_group == "D*h" and symmetric.case == "keeps" and symmetric.kept == "D*h"
+    lopsided = diagnose_labels(co2, z, np.array([[0, 0, -0.3], [0, 0, 0], [0, 0, 0.5]]))  # axial, unequal: loses the centre
+    assert lopsided.case == "breaks" and lopsided.kept == "C*v"

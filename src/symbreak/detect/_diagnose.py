@@ -163,6 +163,9 @@ def diagnose_labels(
     breaks = np.sqrt((diff.reshape(len(images), -1, diff.shape[-1]) ** 2).sum(-1)).max(-1) if per_atom else np.abs(diff).reshape(len(images), -1).max(-1)
     kept_ops = sym.operations[breaks <= label_tol]
     kept, kept_order = _kept_name(kept_ops)
+    if not sym.group.is_finite:  # a linear molecule's finite stand-in kept whole is the infinite group
+        m = sym.group.axial_order
+        kept = {f"C{m}v": "C*v", f"D{m}h": "D*h"}.get(kept, kept)
     case = "keeps" if kept_order == sym.order else "breaks"
     return LabelDiagnosis(index, name, sym.point_group, sym.order, tuple(float(b) for b in breaks), kept, kept_order, scale, case)
 
