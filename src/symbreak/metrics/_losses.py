@@ -40,7 +40,7 @@ def _symmetric(metric: str) -> Callable:
     def loss(pred: torch.Tensor, target: torch.Tensor, batch: Any, kind: str) -> torch.Tensor:
         ops = getattr(batch, "sym_ops", None)
         if ops is not None:
-            return padded_measure(pred, target, batch.batch, ops, batch.sym_perms, batch.sym_owner, metric, kind)
+            return padded_measure(pred, target, batch.batch, ops, batch.sym_perms, batch.sym_owner, metric, kind, getattr(batch, "sym_max_order", None))
         return symmetry_breaking_measure(pred, target, list(batch.sym), metric=metric, kind=kind, batch=batch.batch)
 
     return loss

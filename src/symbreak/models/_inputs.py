@@ -156,7 +156,7 @@ def transform_batch(data: Any, rotation: Any = None, *, translation: Any = None,
         if isinstance(y, torch.Tensor) and len(y) == len(pos):  # per-atom labels follow their atoms
             out.y = y[perm]
     if perm is not None or r is not None:  # the symmetry records belong to the old positions
-        for key in ("sym", "sym_ops", "sym_perms", "sym_owner"):
+        for key in ("sym", "sym_ops", "sym_perms", "sym_owner", "sym_max_order"):
             if getattr(data, key, None) is not None:
                 setattr(out, key, None)
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 __all__ = ["collate", "batches"]
@@ -23,6 +24,7 @@ def collate(graphs: list[Any]) -> Any:
     if all(getattr(g, "sym", None) is not None for g in graphs):
         ops, perms, owner = pad_symmetries([g.sym for g in graphs], [g.num_nodes for g in graphs])
         batch.sym_ops, batch.sym_perms, batch.sym_owner = (torch.as_tensor(x, device="cpu") for x in (ops, perms, owner))
+        batch.sym_max_order = int(np.bincount(owner).max())  # known here, so the loss need not ask the device
     return batch
 
 
