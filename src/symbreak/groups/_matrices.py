@@ -108,15 +108,11 @@ def element_types(ops: np.ndarray, *, atol: float = 0.3, max_order: int | None =
     tr = np.trace(ops, axis1=1, axis2=2) * det
     theta = np.arccos(np.clip((tr - 1.0) / 2.0, -1.0, 1.0))
     group_order = max(k, max_order or 0, 1)
-    divisors = np.array([d for d in range(1, group_order + 1) if group_order % d == 0])
-    # nearest point of the grid j/order, then the smallest divisor m with that fraction j/m
+    # nearest point of the grid step/order; in lowest terms it is j/m, m = order / gcd(step, order)
     steps = np.rint(theta * group_order / (2 * np.pi)).astype(np.int64)
     off = np.abs(theta - 2 * np.pi * steps / group_order)
-    order = np.zeros(k, dtype=np.int64)
-    j = np.zeros(k, dtype=np.int64)
-    for i, step in enumerate(steps):
-        m = int(divisors[np.argmax((step * divisors) % group_order == 0)])
-        order[i], j[i] = m, step * m // group_order
+    order = group_order // np.gcd(steps, group_order)
+    j = steps * order // group_order
     order[off > min(atol / 2.0, np.pi / group_order)] = 0
     return np.stack([det, order, j], axis=1).astype(np.int64)
 

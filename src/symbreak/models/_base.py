@@ -8,10 +8,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._errors import StructureError, SymbreakError
+from .._errors import SymbreakError
 from ._inputs import Inputs, read_inputs
 
-__all__ = ["AtomFeatures", "VectorModel", "scatter_sum", "check_batch", "SYMMETRY_KINDS"]
+__all__ = ["AtomFeatures", "VectorModel", "scatter_sum", "SYMMETRY_KINDS"]
 
 #: what a model promises about its output under O(3) acting on its inputs (the conformance suite
 #: tests each): "exact" — equivariant; "relaxed" — equivariant up to the input's own symmetry,
@@ -19,16 +19,6 @@ __all__ = ["AtomFeatures", "VectorModel", "scatter_sum", "check_batch", "SYMMETR
 #: inputs without symmetry; "approximate" — not equivariant (noise, a learned symmetry-breaking
 #: weight, a lab-frame readout), only permutation-equivariant
 SYMMETRY_KINDS = ("exact", "relaxed", "approximate")
-
-
-def check_batch(z: torch.Tensor, pos: torch.Tensor, batch: torch.Tensor) -> None:
-    """Raise :class:`~symbreak.StructureError` on empty, non-finite or mismatched inputs."""
-    if pos.ndim != 2 or pos.shape[-1] != 3 or len(pos) == 0:
-        raise StructureError(f"positions must be (N, 3) with N ≥ 1, got {tuple(pos.shape)}")
-    if len(z) != len(pos) or len(batch) != len(pos):
-        raise StructureError(f"z ({len(z)}), pos ({len(pos)}) and batch ({len(batch)}) must have one entry per atom")
-    if not bool(torch.isfinite(pos).all()):
-        raise StructureError("positions contain NaN or infinity")
 
 
 def scatter_sum(src: torch.Tensor, index: torch.Tensor, size: int) -> torch.Tensor:

@@ -173,19 +173,22 @@ class SANN(VectorModel):
                 self._cache.popitem(last=False)
         return self._cache[key]
 
+    def _arrays(self, pos: np.ndarray, z: np.ndarray, start: int = 0) -> dict[str, np.ndarray]:
+        """One molecule's graphs as the ``sann_*`` arrays, atom indices offset by ``start``."""
+        sg = self.graphs(np.ascontiguousarray(pos), z)
+        return {
+            "sann_frame": np.repeat(sg.frame[None], len(z), 0), "sann_canonical": sg.canonical, "sann_rep_index": sg.representative + start,
+            "sann_within_index": sg.within + start, "sann_across_index": sg.across + start,
+        }  # fmt: skip
+
     def prepare_data(self, data: Any) -> Any:
         """A copy of one structure's ``data`` with its symmetry graphs as tensors (``sann_*``), so
         :meth:`features` needs no NumPy: canonical frame and positions, representatives, within-
         and across-class edges (detected at this model's ``tol`` on ``data.pos``)."""
-        sg = self.graphs(np.ascontiguousarray(data.pos.detach().cpu().double().numpy()), data.z.cpu().numpy())
         out = copy.copy(data)
-        n = len(sg.orbit)
-        as_tensor = lambda a, **kw: torch.as_tensor(np.ascontiguousarray(a), device="cpu", **kw)  # noqa: E731 - data live on the CPU until a batch moves
-        out.sann_frame = as_tensor(np.repeat(sg.frame[None], n, 0))
-        out.sann_canonical = as_tensor(sg.canonical)
-        out.sann_rep_index = as_tensor(sg.representative, dtype=torch.long)
-        out.sann_within_index = as_tensor(sg.within, dtype=torch.long)
-        out.sann_across_index = as_tensor(sg.across, dtype=torch.long)
+        for key, value in self._arrays(data.pos.detach().cpu().double().numpy(), data.z.cpu().numpy()).items():
+            # on the CPU until a batch moves; long for the indices
+            setattr(out, key, torch.as_tensor(np.ascontiguousarray(value), device="cpu", dtype=torch.long if key.endswith("index") else None))
         return out
 
     def _detect(self, inputs: Inputs) -> dict[str, torch.Tensor]:
@@ -195,18 +198,10 @@ class SANN(VectorModel):
             raise StructureError("SANN needs the batch vector sorted (atoms of each molecule together), as PyG makes it")
         counts = torch.bincount(batch, minlength=inputs.num_graphs).tolist()
         zs, ps = inputs.z.cpu().numpy(), pos.detach().cpu().double().numpy()
-        parts: dict[str, list[np.ndarray]] = {k: [] for k in _PREPARED}
-        start = 0
-        for n in counts:
-            sg = self.graphs(np.ascontiguousarray(ps[start : start + n]), zs[start : start + n])
-            parts["sann_frame"].append(np.repeat(sg.frame[None], n, 0))
-            parts["sann_canonical"].append(sg.canonical)
-            parts["sann_rep_index"].append(sg.representative + start)
-            parts["sann_within_index"].append(sg.within + start)
-            parts["sann_across_index"].append(sg.across + start)
-            start += n
+        starts = np.cumsum([0] + counts[:-1])
+        parts = [self._arrays(ps[s : s + n], zs[s : s + n], int(s)) for s, n in zip(starts, counts)]
         axis = {"sann_within_index": 1, "sann_across_index": 1}
-        return {k: torch.as_tensor(np.concatenate(v, axis=axis.get(k, 0)), device=pos.device) for k, v in parts.items()}
+        return {k: torch.as_tensor(np.concatenate([p[k] for p in parts], axis=axis.get(k, 0)), device=pos.device) for k in _PREPARED}
 
     def _graph(self, inputs: Inputs) -> dict[str, torch.Tensor]:
         data, pos = inputs.data, inputs.pos

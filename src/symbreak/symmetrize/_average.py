@@ -47,8 +47,7 @@ def rotated_copies(rotations: torch.Tensor, data: Any) -> Any:
     x = read_inputs(data)  # checked; x and vectors read below as they are
     m, pos, batch = len(rotations), x.pos, x.batch
     r = rotations.to(device=pos.device, dtype=pos.dtype)
-    count = torch.bincount(batch, minlength=x.num_graphs).clamp_min(1).to(pos.dtype)[:, None]
-    centre = pos.new_zeros((x.num_graphs, 3)).index_add_(0, batch, pos)[batch] / count[batch]
+    centre = atom_centres(x)
     out = SimpleNamespace(
         z=x.z.repeat(m),
         pos=(torch.einsum("mij,nj->mni", r, pos - centre) + centre).reshape(-1, 3),
@@ -63,10 +62,10 @@ def rotated_copies(rotations: torch.Tensor, data: Any) -> Any:
 
 
 def atom_centres(data: Any) -> torch.Tensor:
-    """Each atom's molecule's centroid: (N, 3), the point rotated copies turn about."""
-    from ..models._inputs import read_inputs
+    """Each atom's molecule's centroid: (N, 3), the point rotated copies turn about (data: a batch or its Inputs)."""
+    from ..models._inputs import Inputs, read_inputs
 
-    x = read_inputs(data)
+    x = data if isinstance(data, Inputs) else read_inputs(data)
     count = torch.bincount(x.batch, minlength=x.num_graphs).clamp_min(1).to(x.pos.dtype)[:, None]
     return x.pos.new_zeros((x.num_graphs, 3)).index_add_(0, x.batch, x.pos)[x.batch] / count[x.batch]
 

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from ..metrics import is_collapsed, measure
-from ._data import batches as _loader
+from ._data import batches
 from ._loop import train_epochs
 
 __all__ = ["fit", "evaluate", "FitResult", "ZeroModel", "SCHEDULES"]
@@ -76,7 +76,7 @@ def evaluate(
     sums = dict.fromkeys(measures, 0.0)
     collapsed = 0
     dev = _device_of(model, device)
-    for batch in _loader(graphs, 64, False, 0):
+    for batch in batches(graphs, 64, False, 0):
         batch = batch.to(dev)
         pred = predict(model, batch).detach()
         for m in measures:
@@ -128,7 +128,7 @@ def fit(
         raise ValueError(f"select must be 'best' or 'last' and schedule one of {SCHEDULES}; got {select!r}, {schedule!r}")
     if select == "last" and patience is not None:
         raise ValueError("select='last' trains every epoch: patience must be None")
-    loader = _loader(train, batch_size, True, seed)
+    loader = batches(train, batch_size, True, seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     if schedule == "onecycle":
         sched: Any = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * len(loader))
@@ -138,7 +138,7 @@ def fit(
     best_state = copy.deepcopy(model.state_dict())
     dev = _device_of(model, device)
 
-    def batches(epoch: int) -> Iterable[Any]:
+    def epoch_batches(epoch: int) -> Iterable[Any]:
         model.train()
         return (batch.to(dev, non_blocking=True) for batch in loader)
 
@@ -165,7 +165,7 @@ def fit(
         return False
 
     train_epochs(
-        model, batches, lambda batch: measure(loss, predict(model, batch), batch.y, batch, kind), opt, epochs=epochs, after_epoch=after_epoch,
+        model, epoch_batches, lambda batch: measure(loss, predict(model, batch), batch.y, batch, kind), opt, epochs=epochs, after_epoch=after_epoch,
         regularizer=regularizer, after_step=sched.step if schedule == "onecycle" else None,
     )  # fmt: skip
     if select == "best":
