@@ -110,3 +110,34 @@ def test_assert_equivariant_checks_permutations(x):
     assert_equivariant(good, x, output="1o", per_atom=True)
     with pytest.raises(AssertionError, match="permutation"):
         assert_equivariant(bad, x, output="1o", per_atom=True)
+
+
+def test_positions_outputs_turn_about_the_centre_the_input_turned_about():
+    """An identity map of positions, far from the origin: averaging gives it back, the error is
+    zero, the assertion passes, in tensor and batch form (back-rotating about the origin was off by
+    the centre's distance)."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from symbreak.symmetrize import RotationalAverage, equivariance_error
+    from symbreak.testing import assert_equivariant
+
+    x = torch.randn(6, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) + 5.0
+
+    class Identity(torch.nn.Module):
+        output_type = "positions"
+
+        def forward(self, data):
+            return data.pos * 1.0
+
+    data = SimpleNamespace(z=torch.ones(6, dtype=torch.long), pos=x, batch=torch.tensor([0, 0, 0, 1, 1, 1]))
+    assert torch.allclose(RotationalAverage(lambda p: p, "2i", output="positions")(x), x, atol=1e-12)
+    assert torch.allclose(RotationalAverage(Identity(), "2i")(data), x, atol=1e-12)
+    assert equivariance_error(Identity(), data, rotations=4, reference_grid="2i").mean < 1e-12
+    assert_equivariant(lambda p: p, x, output="positions", atol=1e-12)
+    assert_equivariant(Identity(), data, atol=1e-12)
+    with pytest.raises(AssertionError, match="not equivariant \\(positions\\)"):  # centred coordinates are vectors, not positions
+        assert_equivariant(lambda p: p - p.mean(0), x, output="positions", atol=1e-12)
+    with pytest.raises(AssertionError, match="not translation equivariant"):  # the identity element passes; a translation does not
+        assert_equivariant(lambda p: p - p.mean(0), x, output="positions", group=np.eye(3)[None], atol=1e-12)
