@@ -34,7 +34,9 @@ def _format(label: str, formula: str, sym: Symmetry) -> str:
     order = f"{sym.order}" if g.is_finite else f"∞ (operations: the {sym.order}-element subgroup)"
     lines = [
         f"{label}  {formula}",
-        f"  point group  {sym.point_group}   order {order}   max residual {sym.max_residual:.2g} Å (tol {sym.tol:g} Å)",
+        f"  point group  {sym.point_group}   order {order}   max residual {sym.max_residual:.2g} Å (tol {sym.tol:.3g} Å"
+        + ("" if sym.margin is None else f", chosen by the structure, margin {sym.margin:.3g}{'  — close call: distrust' if sym.margin < 2 else ''}")
+        + ")",
         f"  {'orbit':>5}  {'element':>7}  {'size':>4}  {'representative':>14}",
     ]
     for k, orb in enumerate(sym.orbits):
@@ -95,6 +97,16 @@ def _analyze(args: argparse.Namespace) -> int:
     elif blocks:
         print("\n\n".join(blocks))
     return 2 if failed else 0
+
+
+def _tolerance(text: str) -> float | str:
+    """``--tol``: a distance in Å, or ``auto``."""
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a distance in Å or 'auto', got {text!r}") from None
 
 
 def _csv(text: str | None) -> list[str] | None:
@@ -197,7 +209,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     a = sub.add_parser("analyze", help="point group, orbits and canonical frame of structures in files")
     a.add_argument("files", nargs="+", help="structure files ASE can read (xyz, extxyz, pdb, sdf, cif, ...)")
-    a.add_argument("--tol", type=float, default=DEFAULT_TOL, help=f"largest displacement of an atom under an operation, Å (default {DEFAULT_TOL})")
+    a.add_argument("--tol", type=_tolerance, default=DEFAULT_TOL, help=f"largest displacement of an atom under an operation, Å, or 'auto' to let each structure choose (default {DEFAULT_TOL})")
     a.add_argument("--symprec", type=float, default=1e-3, help="tolerance for periodic structures (spglib's symprec), Å (default 1e-3)")
     a.add_argument("--proper", action="store_true", help="canonical frame from rotations only (keeps enantiomers apart)")
     a.add_argument("--json", action="store_true", help="machine-readable output with operations and permutations")
@@ -225,7 +237,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("file", help="structures with labels: extxyz arrays (per atom) or info (per structure)")
     d.add_argument("--labels", required=True, help="name of the labels, e.g. dipoles, forces, atomic_charges")
     d.add_argument("--rep", help="how the labels transform: 1o (vectors), 0e (scalars), 1e, tensors, an irreps string (default: by their width)")
-    d.add_argument("--tol", type=float, default=DEFAULT_TOL, help=f"symmetry tolerance of the structures, Å (default {DEFAULT_TOL})")
+    d.add_argument("--tol", type=_tolerance, default=DEFAULT_TOL, help=f"symmetry tolerance of the structures, Å, or 'auto' (default {DEFAULT_TOL})")
     d.add_argument("--label-tol", type=float, default=1e-3, help="largest change of a label that still counts as kept, in label units (default 1e-3)")
     d.add_argument("--limit", type=int, default=20, help="list this many of the most strongly breaking structures")
     d.add_argument("--json", action="store_true", help="machine-readable output")

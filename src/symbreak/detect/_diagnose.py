@@ -64,7 +64,7 @@ class DatasetDiagnosis:
 
     labels: str
     rep: str
-    tol: float
+    tol: float | str
     label_tol: float
     structures: list[LabelDiagnosis] = field(default_factory=list)
 
@@ -94,7 +94,7 @@ class DatasetDiagnosis:
         """A terminal report: the census, then the structures whose labels break the most."""
         c = self.census()
         lines = [
-            f"labels {self.labels!r} ({self.rep}), symmetry at tol {self.tol:g} Å, a label kept when it moves by ≤ {self.label_tol:g}",
+            f"labels {self.labels!r} ({self.rep}), symmetry at tol {self.tol if isinstance(self.tol, str) else format(self.tol, 'g')}{'' if isinstance(self.tol, str) else ' Å'}, a label kept when it moves by ≤ {self.label_tol:g}",
             f"{c['structures']} structures: " + ", ".join(f"{n} {case}" for case, n in sorted(c["cases"].items())),
             f"{c['curie']} of {c['structures']} targets are less symmetric than their input: no exactly equivariant model can fit them (Curie).",
             "",
@@ -135,7 +135,7 @@ def _kept_name(ops: np.ndarray) -> tuple[str, int]:
 
 
 def diagnose_labels(
-    positions: np.ndarray, numbers: np.ndarray, labels: np.ndarray, *, rep: str = "1o", tol: float = DEFAULT_TOL, label_tol: float = 1e-3, name: str = "", index: int = 0
+    positions: np.ndarray, numbers: np.ndarray, labels: np.ndarray, *, rep: str = "1o", tol: float | str = DEFAULT_TOL, label_tol: float = 1e-3, name: str = "", index: int = 0
 ) -> LabelDiagnosis:
     """Diagnose one structure: positions (n, 3) Å, numbers (n,), labels (n, d) per atom or (d,) per structure.
 
@@ -171,7 +171,7 @@ def diagnose_labels(
 
 
 def diagnose(
-    structures: Sequence[Any], labels: str, *, rep: str | None = None, tol: float = DEFAULT_TOL, label_tol: float = 1e-3, progress: bool = False
+    structures: Sequence[Any], labels: str, *, rep: str | None = None, tol: float | str = DEFAULT_TOL, label_tol: float = 1e-3, progress: bool = False
 ) -> DatasetDiagnosis:
     """Diagnose a data set of ASE ``Atoms`` whose labels are ``atoms.arrays[labels]`` (per atom) or
     ``atoms.info[labels]`` (per structure).

@@ -104,7 +104,7 @@ def check_tolerance(tol: Any, pos: np.ndarray) -> tuple[float, float, np.ndarray
     try:
         t = float(tol)
     except (TypeError, ValueError):
-        raise ToleranceError(f"tol must be a number (Å), got {tol!r}") from None
+        raise ToleranceError(f"tol must be a number (Å) or 'auto', got {tol!r}") from None
     if not math.isfinite(t) or t <= 0:
         raise ToleranceError(f"tol must be a positive finite distance in Å, got {tol!r}")
     dmin, i, j, dist = min_distance(pos)
