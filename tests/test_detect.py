@@ -329,7 +329,7 @@ def test_the_no_symmetry_shortcut_gives_what_the_full_search_gives(monkeypatch):
     from symbreak.tasks import load_qm9_subset
 
     molecules = [(z, p) for _, z, p in load_qm9_subset()] + [(g2[n].numbers, g2[n].positions) for n in g2.names if len(g2[n]) > 2]
-    shortcut = [impl._only_identity(p - p.mean(0), np.asarray(z), 0.1, check_tolerance(0.1, p)[2]) for z, p in molecules]
+    shortcut = [impl._only_identity(p - p.mean(0), np.asarray(z), 0.1, check_tolerance(0.1, p)[2], np.linalg.svd(p - p.mean(0))[2][-1]) for z, p in molecules]
     assert sum(shortcut) > 100  # most QM9 molecules take it
     fast = [detect_symmetry(p, z) for z, p in molecules]
     monkeypatch.setattr(impl, "_only_identity", lambda *args: False)
