@@ -2,7 +2,7 @@
 
 ``symbreak analyze FILE... [--tol T] [--proper] [--json]``
 ``symbreak bench TASK [--models m1,m2] [--loss cd,sbcd] [--folds K] [--epochs E] [--seed S] [--out DIR] [--quick]``
-``symbreak generate dipoles [--out FILE]``
+``symbreak generate dipoles [--out FILE]``, ``symbreak generate water [--out DIR]``
 """
 
 from __future__ import annotations
@@ -192,11 +192,20 @@ def _diagnose(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from .labels import generate_dipoles
+    from .labels import generate_dipoles, generate_water
+
+    if args.dataset == "water":
+        out = args.out or "water"
+        n = args.frames
+        bulk = (round(0.5 * n), round(0.39 * n), n - round(0.5 * n) - round(0.39 * n))
+        summary = generate_water(out, bulk_frames=bulk, gas_frames=args.gas_frames, method=args.method, seed=args.seed, progress=not args.no_progress)
+        print(f"wrote {out}/bulk.npz ({summary['bulk']['frames']} frames of {summary['bulk']['atoms']} atoms) and {out}/gas.npz "
+              f"({summary['gas']['frames']} frames), {summary['method']}, in {summary['seconds']:.0f} s")  # fmt: skip
+        return 0
 
     names = args.molecules.split(",") if args.molecules else None
     summary = generate_dipoles(
-        args.out, conformers=args.conformers, amplitude=args.amplitude, seed=args.seed, source=args.source, nci=not args.no_nci, names=names, progress=not args.no_progress
+        args.out or "dipoles_gfn2.xyz", conformers=args.conformers, amplitude=args.amplitude, seed=args.seed, source=args.source, nci=not args.no_nci, names=names, progress=not args.no_progress
     )
     print(f"wrote {args.out}: {summary['structures']} symmetry-breaking structures of {summary['molecules']} molecules "
           f"({summary['candidates']} candidates) in {summary['seconds']:.0f} s, {summary['label_seconds']:.0f} s of it labelling")  # fmt: skip
@@ -245,8 +254,11 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--no-progress", action="store_true")
     d.set_defaults(run=_diagnose)
     g = sub.add_parser("generate", help="make a task's data set with real quantum chemistry (GFN2-xTB via tblite, DFT via PySCF)")
-    g.add_argument("dataset", choices=["dipoles"], help="dipoles: symmetry-breaking atomic dipoles of small molecules")
-    g.add_argument("--out", default="dipoles_gfn2.xyz", help="extended XYZ file to write")
+    g.add_argument("dataset", choices=["dipoles", "water"], help="dipoles: symmetry-breaking atomic dipoles of small molecules; water: liquid and gas-phase water with xTB energies, forces, stress")
+    g.add_argument("--out", help="dipoles: extended XYZ file to write (default dipoles_gfn2.xyz); water: folder (default water/; a rerun resumes)")
+    g.add_argument("--frames", type=int, default=900, help="water: bulk frames (half at 300 K, 39 %% at 400 K, the rest at 600 K)")
+    g.add_argument("--gas-frames", type=int, default=300, help="water: single-molecule frames at 400 K")
+    g.add_argument("--method", choices=["GFN1-xTB", "GFN2-xTB"], default="GFN1-xTB", help="water: xTB level (GFN2 is about 5x slower)")
     g.add_argument("--conformers", type=int, default=6, help="displaced structures per molecule")
     g.add_argument("--amplitude", type=float, default=0.1, help="largest atomic displacement, Å")
     g.add_argument("--seed", type=int, default=0)

@@ -4,7 +4,9 @@ r"""Physical labels, computed with real quantum chemistry: what the tasks' data 
 - Hirshfeld atomic dipoles and charges of PBE0/def2-SVP densities (PySCF): :func:`hirshfeld_dft`;
 - Hessians and normal modes (:func:`normal_modes`, water's shipped modes :func:`load_water_modes`);
 - molecules and conformers: :func:`dipole_molecules`, :func:`conformers`, :func:`broken_by`;
-- the symmetry-breaking dipole data set: :func:`generate_dipoles` (``symbreak generate dipoles``).
+- the symmetry-breaking dipole data set: :func:`generate_dipoles` (``symbreak generate dipoles``);
+- liquid and gas-phase water with GFN1-xTB energies, forces and stress: :func:`generate_water`
+  (``symbreak generate water``; configurations from OpenMM, the ``md`` extra).
 
 Each needs its extra (``pip install 'symbreak[chem]'``) only when it runs; importing this package
 needs none.
@@ -17,6 +19,7 @@ _EXPORTS = {
     "WaterModes": "_modes", "compute_water_modes": "_modes", "load_water_modes": "_modes", "symmetrize_hessian": "_modes", "normal_modes": "_modes", "MODE_NAMES": "_modes",
     "dipole_molecules": "_molecules", "nci_smiles": "_molecules", "broken_by": "_molecules", "conformers": "_molecules",
     "generate_dipoles": "_dipoles", "SOURCES": "_dipoles",
+    "generate_water": "_water", "load_water": "_water", "WATER_METHODS": "_water",
 }  # fmt: skip
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = sorted(_EXPORTS)

@@ -122,11 +122,35 @@ class VectorModel(nn.Module):
     def features(self, inputs: Inputs) -> AtomFeatures:  # pragma: no cover
         raise NotImplementedError
 
+    def atomic_energies(self, feats: AtomFeatures, inputs: Inputs) -> torch.Tensor:
+        r"""(N,) atomic energies :math:`e_i`, for ``gradient_output`` models: ``energy_mlp`` of the
+        scalars, times ``energy_scale`` plus ``energy_shift[z]`` where the model has those buffers."""
+        e = self.energy_mlp(feats.scalars).squeeze(-1)
+        scale = getattr(self, "energy_scale", None)
+        if scale is not None:
+            e = e * scale + self.energy_shift[inputs.z]
+        return e
+
     def vector_head(self, feats: AtomFeatures, inputs: Inputs) -> torch.Tensor:
         """(N, 3) equivariant readout; the default differentiates the invariant energy."""
-        energy = self.energy_mlp(feats.scalars).sum()
+        energy = self.atomic_energies(feats, inputs).sum()
         (grad,) = torch.autograd.grad(energy, inputs.pos, create_graph=self.training)
         return -grad
+
+    def energy_and_forces(self, data: Any, *, create_graph: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""Energies :math:`E_b = \sum_{i \in b} e_i` (B,) and forces :math:`-\partial E/\partial \mathbf x` (N, 3).
+
+        For ``gradient_output`` models (an energy model: SchNet, PaiNN, PET...). ``create_graph``
+        (default: in training mode) keeps the graph for a loss on the forces.
+        """
+        if not self.gradient_output:
+            raise SymbreakError(f"{type(self).__name__} predicts vectors directly, not an energy")
+        inputs = self.read(data)
+        with torch.enable_grad():
+            inputs = inputs.replace(pos=inputs.pos.detach().requires_grad_(True))
+            energy = scatter_sum(self.atomic_energies(self.features(inputs), inputs), inputs.batch, inputs.num_graphs)
+            (grad,) = torch.autograd.grad(energy.sum(), inputs.pos, create_graph=self.training if create_graph is None else create_graph)
+        return energy, -grad
 
     def forward(self, data: Any) -> torch.Tensor:
         """data: a batch (see :mod:`symbreak.models._inputs`): ``z`` (N,), ``pos`` (N, 3), ``batch`` (N,), optional ``x``, ``vectors``. Returns (N, 3)."""

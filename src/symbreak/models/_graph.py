@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["fully_connected_edges", "radius_edges", "triplets", "edge_vectors"]
+__all__ = ["fully_connected_edges", "radius_edges", "periodic_radius_edges", "triplets", "edge_vectors"]
 
 
 def _blocks(batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -129,6 +129,49 @@ def radius_edges(pos: torch.Tensor, batch: torch.Tensor, cutoff: float, *, self_
     padded = pos.detach()[index]  # (B, n, 3)
     close = torch.cdist(padded, padded) < cutoff
     return _unsort(order, _pairs(ptr, valid & close, self_loops))
+
+
+def periodic_radius_edges(pos: torch.Tensor, batch: torch.Tensor, cutoff: float, cell: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Radius graph with periodic images: pairs (j, i) and shifts :math:`\mathbf s` (E, 3) with
+    :math:`\|\mathbf x_j + \mathbf s - \mathbf x_i\| < r_c`, :math:`\mathbf s = \mathbf n \cdot \mathrm{cell}`.
+
+    cell: (B, 3, 3), rows the lattice vectors (ASE's convention); a structure whose cell is all
+    zeros (or ``cell=None``) is not periodic. Every image within the cutoff counts, so an atom can
+    see several images of the same neighbour, and itself, when the cell is small. The shifts do
+    not depend on positions: gradients with respect to ``pos`` are the forces.
+    """
+    if cutoff <= 0:
+        raise ValueError(f"cutoff must be positive, got {cutoff}")
+    if cell is None or not bool((cell.abs().sum((1, 2)) > 0).any()):
+        edge = radius_edges(pos, batch, cutoff)
+        return edge, pos.new_zeros((edge.shape[1], 3))
+    senders, receivers, shifts = [], [], []
+    counts = torch.bincount(batch, minlength=len(cell))
+    ptr = torch.cumsum(counts, 0) - counts
+    x_all = pos.detach()
+    for b in range(len(cell)):
+        x = x_all[ptr[b] : ptr[b] + counts[b]]
+        c = cell[b].to(x.dtype)
+        if float(c.abs().sum()) == 0.0:
+            images = x.new_zeros((1, 3))
+        else:
+            # widths of the cell between opposite faces: how many images the cutoff reaches
+            normals = torch.linalg.inv(c).T
+            width = 1.0 / normals.norm(dim=1)
+            reach = [int(torch.ceil(cutoff / w)) for w in width]
+            grid = torch.cartesian_prod(*[torch.arange(-r, r + 1, device=x.device, dtype=x.dtype) for r in reach])
+            images = grid @ c
+        d = (x[None, :, None, :] + images[:, None, None, :] - x[None, None, :, :]).norm(dim=-1)  # (S, j, i)
+        close = d < cutoff
+        zero = (images.abs().sum(1) == 0).nonzero()
+        if len(zero):
+            close[zero[0, 0]].fill_diagonal_(False)
+        s, j, i = close.nonzero(as_tuple=True)
+        order = torch.argsort(i * len(x) + j, stable=True)  # receiver-major, like radius_edges
+        senders.append(j[order] + ptr[b])
+        receivers.append(i[order] + ptr[b])
+        shifts.append(images[s[order]])
+    return torch.stack([torch.cat(senders), torch.cat(receivers)]), torch.cat(shifts).to(pos.dtype)
 
 
 def edge_vectors(pos: torch.Tensor, edge_index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

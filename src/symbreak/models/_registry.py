@@ -26,6 +26,7 @@ _M = "symbreak.models."
 MODELS = LazyRegistry("model", {
     "schnet": _M + "_schnet:SchNet", "dimenet++": _M + "_dimenet:DimeNetPlusPlus", "egnn": _M + "_egnn:EGNN", "painn": _M + "_painn:PaiNN",
     "painn-vector": _M + "_painn:PaiNNVector", "relaxed-e3nn": _M + "_relaxed_e3nn:RelaxedE3NN", "e3nn": _M + "_relaxed_e3nn:E3NN", "sann": _M + "_sann:SANN",
+    "pet": _M + "_pet:PET", "pet-invariant": _M + "_pet:PETInvariant",
 })  # fmt: skip
 #: name → ``wrapper(model, **options)``, used as ``"<model>+<name>"``
 VARIANTS = LazyRegistry("variant", {"noise": _M + "_variants:_noise", "mlp": _M + "_variants:_mlp"})

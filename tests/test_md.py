@@ -1,0 +1,283 @@
+"""symbreak.md: rotational averaging of calculators, multiple time stepping, trajectory diagnostics."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from ase import Atoms, units
+from ase.calculators.calculator import Calculator, all_changes
+from ase.md.verlet import VelocityVerlet
+
+from symbreak._errors import SymbreakError
+from symbreak.md import (
+    SymmetrizedCalculator, analyze_trajectory, angular_momentum, diffusion_coefficient, dipole_autocorrelation, drift,
+    mean_square_displacement, orientation_correlation, orientation_free_energy, power_spectrum, radial_distribution,
+    remove_net_force, remove_net_torque, torque, water_axes, water_molecules,
+)  # fmt: skip
+from symbreak.rotations import random_rotations
+
+U = np.array([0.3, -0.5, 0.8])
+
+
+class DirectionalPairs(Calculator):
+    r"""Deliberately not rotation-invariant: :math:`E = \sum_{i<j} k(|r_{ij}| - r_0)^2 + (\mathbf u \cdot \mathbf r_{ij})^4`.
+
+    Its orientation dependence is a polynomial of degree 4 in the direction: the SO(3) average is
+    :math:`\sum k(|r| - r_0)^2 + |\mathbf u|^4 |r|^4 / 5`, which grid "3" (exact to l = 4) recovers.
+    """
+
+    implemented_properties = ["energy", "forces"]
+
+    def __init__(self, k: float = 2.0, r0: float = 1.2, **kw):
+        super().__init__(**kw)
+        self.k, self.r0 = k, r0
+        self.calls = 0
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        self.calls += 1
+        x = self.atoms.get_positions()
+        i, j = np.triu_indices(len(x), 1)
+        r = x[j] - x[i]
+        d = np.linalg.norm(r, axis=1)
+        ur = r @ U
+        e = self.k * (d - self.r0) ** 2 + ur**4
+        g = (2 * self.k * (d - self.r0) / d)[:, None] * r + (4 * ur**3)[:, None] * U  # dE/dr_ij
+        f = np.zeros_like(x)
+        np.add.at(f, j, -g)
+        np.add.at(f, i, g)
+        self.results = {"energy": float(e.sum()), "free_energy": float(e.sum()), "forces": f}
+
+
+def averaged_reference(x):
+    i, j = np.triu_indices(len(x), 1)
+    r = x[j] - x[i]
+    d = np.linalg.norm(r, axis=1)
+    u4 = (U @ U) ** 2
+    e = 2.0 * (d - 1.2) ** 2 + u4 * d**4 / 5
+    g = (4.0 * (d - 1.2) / d + 4 * u4 * d**2 / 5)[:, None] * r
+    f = np.zeros_like(x)
+    np.add.at(f, j, -g)
+    np.add.at(f, i, g)
+    return e.sum(), f
+
+
+def water(seed=0):
+    rng = np.random.default_rng(seed)
+    x = np.array([[0.0, 0.0, 0.12], [0.0, 0.76, -0.47], [0.0, -0.76, -0.47]]) + 0.05 * rng.normal(size=(3, 3))
+    return Atoms("OH2", positions=x)
+
+
+def test_grid_average_is_exact_to_the_grids_degree():
+    atoms = water()
+    atoms.calc = SymmetrizedCalculator(DirectionalPairs(), mode="grid", grid="3")
+    e_ref, f_ref = averaged_reference(atoms.positions)
+    assert atoms.get_potential_energy() == pytest.approx(e_ref, abs=1e-10)
+    np.testing.assert_allclose(atoms.get_forces(), f_ref, atol=1e-10)
+    # and so the averaged calculator is invariant: energies equal, forces turn along, under O(3)
+    for rot in random_rotations(3, improper=True, seed=1):
+        turned = atoms.copy()
+        turned.positions = atoms.positions @ rot.T + 0.7
+        turned.calc = SymmetrizedCalculator(DirectionalPairs(), mode="grid", grid="3")
+        assert turned.get_potential_energy() == pytest.approx(e_ref, abs=1e-10)
+        np.testing.assert_allclose(turned.get_forces(), f_ref @ rot.T, atol=1e-10)
+    # a grid exact only to l = 2 misses the l = 4 part of the model
+    low = water()
+    low.calc = SymmetrizedCalculator(DirectionalPairs(), mode="grid", grid="2")
+    assert abs(low.get_potential_energy() - e_ref) > 1e-3
+    raw = water()
+    raw.calc = DirectionalPairs()
+    assert abs(raw.get_potential_energy() - e_ref) > 1e-2  # the raw model is really not invariant
+
+
+def test_spread_is_reported_and_zero_for_an_invariant_calculator():
+    atoms = water()
+    atoms.calc = SymmetrizedCalculator(DirectionalPairs(), grid="2i")
+    atoms.get_forces()
+    assert atoms.calc.results["energy_spread"] > 1e-3 and atoms.calc.results["forces_spread"].shape == (3,)
+    from ase.calculators.lj import LennardJones
+
+    lj = water()
+    lj.calc = SymmetrizedCalculator(LennardJones(sigma=1.0, epsilon=0.1, rc=5.0), grid="2i")
+    lj.get_forces()
+    assert lj.calc.results["energy_spread"] < 1e-12 and lj.calc.results["forces_spread"].max() < 1e-12
+
+
+def test_net_force_and_torque_removal():
+    rng = np.random.default_rng(0)
+    x, f, m = rng.normal(size=(7, 3)), rng.normal(size=(7, 3)), rng.uniform(1, 16, size=7)
+    g = remove_net_torque(f, x, m)
+    com = (m[:, None] * x).sum(0) / m.sum()
+    assert np.abs(np.cross(x - com, g).sum(0)).max() < 1e-12
+    np.testing.assert_allclose(g.sum(0), f.sum(0), atol=1e-12)  # the net force is untouched
+    h = remove_net_force(g, m)
+    assert np.abs(h.sum(0)).max() < 1e-12 and np.abs(np.cross(x - com, h).sum(0)).max() < 1e-12
+    # through the calculator, on a model that exerts a torque
+    atoms = water()
+    atoms.calc = SymmetrizedCalculator(DirectionalPairs(), mode="raw", remove_net_torque=True, remove_net_force=True)
+    ft = atoms.get_forces()
+    assert np.abs(torque(atoms.positions[None], ft[None], atoms.get_masses())).max() < 1e-12
+    assert np.abs(ft.sum(0)).max() < 1e-12
+
+
+def run(atoms, steps, dt=0.5):
+    traj = []
+    dyn = VelocityVerlet(atoms, timestep=dt * units.fs)
+    dyn.attach(lambda: traj.append(atoms.get_positions().copy()), interval=1)
+    dyn.run(steps)
+    return np.array(traj)
+
+
+def test_mts_with_k_1_equals_plain_averaging():
+    a, b = water(), water()
+    for at in (a, b):
+        at.set_velocities(np.random.default_rng(3).normal(size=(3, 3)) * 0.01)
+    a.calc = SymmetrizedCalculator(DirectionalPairs(), mode="grid", grid="2i")
+    b.calc = SymmetrizedCalculator(DirectionalPairs(), mode="mts", grid="2i", k=1)
+    np.testing.assert_allclose(run(a, 20), run(b, 20), atol=1e-12)
+
+
+def test_mts_is_r_respa():
+    """k > 1 gives the impulse multiple-time-step integrator, written out by hand here."""
+    k, dt, steps = 3, 0.5 * units.fs, 12
+    atoms = water()
+    v0 = np.random.default_rng(4).normal(size=(3, 3)) * 0.01
+    atoms.set_velocities(v0)
+    atoms.calc = SymmetrizedCalculator(DirectionalPairs(), mode="mts", grid="2i", k=k)
+    got = run(atoms, steps)[1:]
+
+    raw, avg = DirectionalPairs(), SymmetrizedCalculator(DirectionalPairs(), mode="grid", grid="2i")
+    ref = water()
+    m = ref.get_masses()[:, None]
+    x, p = ref.get_positions(), v0 * m
+    force = lambda c, x: (ref.set_positions(x), setattr(ref, "calc", c), ref.get_forces())[2]  # noqa: E731
+    expected = []
+    for _ in range(steps // k):
+        p = p + 0.5 * k * dt * (force(avg, x) - force(raw, x))  # outer half kick
+        for _ in range(k):
+            p = p + 0.5 * dt * force(raw, x)
+            x = x + dt * p / m
+            p = p + 0.5 * dt * force(raw, x)
+            expected.append(x.copy())
+        p = p + 0.5 * k * dt * (force(avg, x) - force(raw, x))
+    np.testing.assert_allclose(got, np.array(expected), atol=1e-10)
+
+
+def test_random_mode_is_seeded_and_turns_every_call():
+    e = []
+    for seed in (5, 5, 6):
+        atoms = water()
+        atoms.calc = SymmetrizedCalculator(DirectionalPairs(), mode="random", seed=seed)
+        vals = []
+        for _ in range(3):
+            atoms.positions = atoms.positions + 1e-9  # a new evaluation
+            vals.append(atoms.get_potential_energy())
+        e.append(vals)
+    assert e[0] == e[1] and e[0] != e[2] and len(set(np.round(e[0], 6))) == 3
+
+
+def test_bad_options_are_refused():
+    with pytest.raises(SymbreakError, match="mode"):
+        SymmetrizedCalculator(DirectionalPairs(), mode="average")
+    with pytest.raises(SymbreakError, match="k must"):
+        SymmetrizedCalculator(DirectionalPairs(), mode="mts", k=0)
+    box = Atoms("OH2", positions=water().positions, cell=[5, 5, 5], pbc=True)
+    box.calc = SymmetrizedCalculator(DirectionalPairs(), mode="raw", remove_net_torque=True)
+    with pytest.raises(SymbreakError, match="finite"):
+        box.get_forces()
+
+
+# --- diagnostics on trajectories with known answers ---
+
+
+def rigid_rotor(steps=200, dt=1.0, w=0.01):
+    """Water turning freely about a principal axis n of its inertia through its centre of mass at
+    angular speed w (rad/fs): exact positions and velocities. Returns them, the masses and n."""
+    atoms = water()
+    m = atoms.get_masses()
+    x0 = atoms.positions - (m[:, None] * atoms.positions).sum(0) / m.sum()
+    inertia = (m[:, None, None] * ((x0 * x0).sum(1)[:, None, None] * np.eye(3) - x0[:, :, None] * x0[:, None, :])).sum(0)
+    n = np.linalg.eigh(inertia)[1][:, 0]
+    k = np.array([[0, -n[2], n[1]], [n[2], 0, -n[0]], [-n[1], n[0], 0]])
+    pos, vel = [], []
+    for t in dt * np.arange(steps):
+        rot = np.eye(3) + np.sin(w * t) * k + (1 - np.cos(w * t)) * k @ k  # Rodrigues
+        x = x0 @ rot.T
+        pos.append(x)
+        vel.append(np.cross(w * n, x))
+    return np.array(pos), np.array(vel), m, n
+
+
+def test_free_rotor_keeps_its_angular_momentum_and_feels_no_torque():
+    pos, vel, m, n = rigid_rotor()
+    L = angular_momentum(pos, vel, m)
+    assert np.abs(L - L[0]).max() < 1e-12 and np.linalg.norm(L[0]) > 1e-3
+    np.testing.assert_allclose(np.cross(L[0], n), 0, atol=1e-12)  # about a principal axis, L is along it
+    assert np.abs(torque(pos, np.zeros_like(pos), m)).max() == 0.0
+    mol = water_molecules(np.array([8, 1, 1]), pos[0])
+    axes = water_axes(pos, mol)
+    c1 = orientation_correlation(axes, 50, l=1)
+    # the dipole axis u turns about n at w: C1(τ) = (u·n)² + (1 − (u·n)²) cos(wτ)
+    un = axes[0, 0] @ n
+    np.testing.assert_allclose(c1, un**2 + (1 - un**2) * np.cos(0.01 * np.arange(51)), atol=1e-12)
+
+
+def test_isotropic_orientations_have_a_flat_free_energy():
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=(40000, 3))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    fe = orientation_free_energy(u, 300.0, bins=20)
+    assert np.all(np.abs(fe["F_cos"]) < 4 * fe["F_cos_err"]) and np.all(np.abs(fe["F_phi"]) < 4 * fe["F_phi_err"])
+    # an ordered distribution is not flat: a preference for +z of a few kT
+    biased = u[rng.uniform(size=len(u)) < np.exp(2.0 * (u[:, 2] - 1))]
+    fb = orientation_free_energy(biased, 300.0, bins=20)
+    assert fb["F_cos"][0] - fb["F_cos"][-1] == pytest.approx(4.0 * (1 - 1 / 20), abs=0.3)
+
+
+def test_ideal_gas_g_of_r_is_one_and_brownian_motion_gives_its_diffusion_coefficient():
+    rng = np.random.default_rng(1)
+    cell = np.diag([10.0, 11.0, 12.0])
+    pos = rng.uniform(0, 1, size=(200, 60, 3)) @ cell
+    r, g = radial_distribution(pos, cell, np.arange(60))
+    assert abs(g[r > 1.0].mean() - 1.0) < 0.03
+    d_true, dt = 0.25, 2.0  # Å²/ps, fs
+    steps = rng.normal(scale=np.sqrt(2 * d_true * 1e-3 * dt), size=(4000, 50, 3))
+    msd = mean_square_displacement(np.cumsum(steps, axis=0), 400)
+    assert diffusion_coefficient(msd, dt) == pytest.approx(d_true, rel=0.1)
+
+
+def test_spectrum_drift_and_autocorrelation_known_answers():
+    dt = 0.5
+    t = dt * np.arange(4000)
+    f, p = power_spectrum(np.sin(2 * np.pi * 0.02 * t), dt)  # 0.02 cycles/fs = 20 THz
+    assert f[np.argmax(p)] == pytest.approx(20.0, abs=0.3)
+    assert drift(1e-3 * t / 1e6 * 64 * 7.0, dt, molecules=64) == pytest.approx(7.0)  # 7 meV per molecule per ns
+    acf = dipole_autocorrelation(np.tile([0.0, 0.0, 2.0], (100, 1)), 10)
+    np.testing.assert_allclose(acf, 1.0)
+
+
+def test_analyze_trajectory_of_a_gas_phase_run(tmp_path):
+    atoms = water()
+    atoms.set_velocities(np.random.default_rng(2).normal(size=(3, 3)) * 0.02)
+    atoms.calc = SymmetrizedCalculator(DirectionalPairs(), mode="raw")
+    frames = []
+    dyn = VelocityVerlet(atoms, timestep=0.25 * units.fs)
+
+    def keep():
+        a = atoms.copy()
+        from ase.calculators.singlepoint import SinglePointCalculator
+
+        a.calc = SinglePointCalculator(a, energy=atoms.get_potential_energy(), forces=atoms.get_forces())
+        frames.append(a)
+
+    dyn.attach(keep, interval=2)
+    dyn.run(400)
+    res = analyze_trajectory(frames, dt_fs=0.5, out=tmp_path)
+    assert res["torque_rms_eV"] > 1e-4  # the raw model turns the molecule
+    assert res["angular_momentum_change"] > 0 and abs(res["drift_meV_per_molecule_per_ns"]) < 1e5
+    saved = json.loads((tmp_path / "trajectory.json").read_text())
+    assert saved["frames"] == len(frames) and (tmp_path / "trajectory.png").stat().st_size > 1000
+    with pytest.raises(SymbreakError, match="too short"):
+        analyze_trajectory(frames[:2], dt_fs=0.5)
