@@ -152,9 +152,14 @@ def periodic_radius_edges(pos: torch.Tensor, batch: torch.Tensor, cutoff: float,
     for b in range(len(cell)):
         x = x_all[ptr[b] : ptr[b] + counts[b]]
         c = cell[b].to(x.dtype)
+        offset = torch.zeros_like(x)
         if float(c.abs().sum()) == 0.0:
             images = x.new_zeros((1, 3))
         else:
+            # wrap into the cell first (atoms of an MD run drift out of it); the offsets go into the shifts
+            frac = x @ torch.linalg.inv(c)
+            offset = -torch.floor(frac) @ c
+            x = x + offset
             # widths of the cell between opposite faces: how many images the cutoff reaches
             normals = torch.linalg.inv(c).T
             width = 1.0 / normals.norm(dim=1)
@@ -170,7 +175,7 @@ def periodic_radius_edges(pos: torch.Tensor, batch: torch.Tensor, cutoff: float,
         order = torch.argsort(i * len(x) + j, stable=True)  # receiver-major, like radius_edges
         senders.append(j[order] + ptr[b])
         receivers.append(i[order] + ptr[b])
-        shifts.append(images[s[order]])
+        shifts.append(images[s[order]] + offset[j[order]] - offset[i[order]])
     return torch.stack([torch.cat(senders), torch.cat(receivers)]), torch.cat(shifts).to(pos.dtype)
 
 

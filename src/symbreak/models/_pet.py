@@ -102,7 +102,8 @@ class PET(VectorModel):
         geometry = num_rbf + (0 if self.invariant else 3)
         self.edge_in = nn.ModuleList(mlp([geometry + 2 * hidden, hidden, hidden]) for _ in range(layers))
         self.layers = nn.ModuleList(_Layer(hidden, heads) for _ in range(layers))
-        self.angle_bias = nn.ModuleList(mlp([3, 16, heads]) for _ in range(layers)) if self.invariant else None
+        # invariant baseline: a per-head bias from the angle between two edges, [cos, cos², 1] → heads, shared by the layers
+        self.angle_bias = nn.Linear(3, heads) if self.invariant else None
         self.neighbour = nn.Embedding(max_z, hidden)
         self.energy_mlp = mlp([hidden, hidden, 1])
         self.register_buffer("energy_shift", torch.zeros(max_z))
@@ -118,6 +119,8 @@ class PET(VectorModel):
         if cell is not None:
             cell = cell.to(pos.device).reshape(-1, 3, 3)
         edge, shift = periodic_radius_edges(pos, batch, self.cutoff, cell)
+        order = torch.argsort(edge[1], stable=True)  # receiver-major: each atom's edges are contiguous
+        edge, shift = edge[:, order], shift[order]
         sender, receiver = edge
         n, e = len(z), edge.shape[1]
         vec = pos[sender] + shift - pos[receiver]
@@ -136,7 +139,7 @@ class PET(VectorModel):
             unit = torch.zeros((n, k_max + 1, 3), dtype=pos.dtype, device=pos.device)
             unit[receiver, slot] = vec / d[:, None].clamp_min(1e-9)
             cos = unit @ unit.transpose(1, 2)  # (N, T, T); the central token's row and column are 0
-            angle_feats = torch.stack([cos, cos * cos, torch.ones_like(cos)], dim=-1)
+            bias = self.angle_bias(torch.stack([cos, cos * cos, torch.ones_like(cos)], dim=-1)).permute(0, 3, 1, 2)
         rev = _reverse_edges(edge, shift) if e else edge[0]
         geometry = self._geometry(vec, d)
         h = self.embed(inputs)  # (N, F) central tokens
@@ -147,8 +150,6 @@ class PET(VectorModel):
             tokens = torch.zeros((n, k_max + 1, self.hidden), dtype=pos.dtype, device=pos.device)
             tokens = tokens.index_put((receiver, slot), tokens_e)
             tokens[:, 0] = h
-            if self.invariant and e:
-                bias = self.angle_bias[k](angle_feats).permute(0, 3, 1, 2)
             tokens = layer(tokens, log_w, bias)
             h = tokens[:, 0]
             message = tokens[receiver, slot]
