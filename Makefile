@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,ml,chem,crystal]"
+	$(PY) -m pip install --quiet -e ".[test,ml,chem,crystal,md]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -38,6 +38,7 @@ bench-quick: $(STAMP)
 	$(VENV)/bin/symbreak bench h2o-modes --quick --out results/quick/h2o-modes
 	$(VENV)/bin/symbreak bench charged-particle --quick --out results/quick/charged-particle
 	$(VENV)/bin/symbreak bench shape-deformation --quick --out results/quick/shape-deformation
+	$(VENV)/bin/symbreak bench water-pet --quick --out results/quick/water-pet
 	$(VENV)/bin/symbreak bench dipoles --quick --out results/quick/dipoles
 	$(VENV)/bin/symbreak bench canonicalization --quick --out results/quick/canonicalization
 

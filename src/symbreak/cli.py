@@ -2,7 +2,7 @@
 
 ``symbreak analyze FILE... [--tol T] [--proper] [--json]``
 ``symbreak bench TASK [--models m1,m2] [--loss cd,sbcd] [--folds K] [--epochs E] [--seed S] [--out DIR] [--quick]``
-``symbreak generate dipoles [--out FILE]``, ``symbreak generate water [--out DIR]``
+``symbreak generate dipoles [--out FILE]``, ``symbreak trajectory FILE --dt FS [--out DIR]``, ``symbreak generate water [--out DIR]``
 """
 
 from __future__ import annotations
@@ -144,9 +144,21 @@ def _bench(args: argparse.Namespace) -> int:
         for name in sorted(TASKS):
             task = get_task(name)
             print(f"{name:14s} {task.description}  (sub-tasks: {', '.join(s for s in task.subtasks if s) or '-'}; models: {', '.join(task.models)})")
+        print(f"{'water-pet':14s} PET on xTB water, then MD with grid, random and MTS averaging (Langer, Pozdnyakov & Ceriotti 2024)  (models: pet, pet-invariant)")
         return 0
     if not args.task:
         raise SymbreakError("name a task (symbreak bench --list shows them)")
+    if args.task == "water-pet":  # an experiment of its own: training, then molecular dynamics
+        from .md._paper import format_water, reproduce_water
+
+        out = args.out or "results/water-pet" + ("-quick" if args.quick else "")
+        result = reproduce_water(out, quick=args.quick, seed=args.seed, progress=not args.no_progress)
+        text = format_water(result)
+        print(text)
+        Path(out, "report.md").write_text("# PET water, Langer, Pozdnyakov & Ceriotti (2024), in kind\n\n" + text + "\n")
+        if args.report:
+            Path(args.report).write_text(Path(out, "report.md").read_text())
+        return 0
     from .bench import run_benchmark, write_outputs, write_report
     from .models import split_specs
 
@@ -167,6 +179,27 @@ def _bench(args: argparse.Namespace) -> int:
         command = "symbreak bench " + " ".join(args.argv)
         print(f"\nreport: {write_report(task, outputs, result.settings, Path(args.report), command)}")
     print(f"\ntables, summary.json and plots in {result.out}")
+    return 0
+
+
+def _trajectory(args: argparse.Namespace) -> int:
+    from ase.io import read as ase_read
+
+    from .md import analyze_trajectory
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise SymbreakError(f"{path}: {'is a directory' if path.is_dir() else 'no such file'}")
+    try:
+        frames = ase_read(path, index=":")
+    except Exception as exc:  # ASE raises many kinds for a malformed file
+        raise SymbreakError(f"{path}: could not read a trajectory ({type(exc).__name__}: {exc})") from None
+    res = analyze_trajectory(frames, dt_fs=args.dt, temperature_K=args.temperature, out=args.out)
+    for key, value in res.items():
+        if key != "series":
+            print(f"  {key:42s} {value}")
+    if args.out:
+        print(f"\ntrajectory.json and trajectory.png in {args.out}")
     return 0
 
 
@@ -253,6 +286,12 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--out", help="folder for diagnosis.json and diagnosis.png")
     d.add_argument("--no-progress", action="store_true")
     d.set_defaults(run=_diagnose)
+    t = sub.add_parser("trajectory", help="diagnostics of an MD trajectory: angular momentum, torque, spectra, orientations, g(r), MSD, drift")
+    t.add_argument("file", help="a trajectory ASE can read (.traj, extxyz) with velocities")
+    t.add_argument("--dt", type=float, required=True, help="time between frames, fs")
+    t.add_argument("--temperature", type=float, default=300.0, help="temperature for free energies, K (default 300)")
+    t.add_argument("--out", help="folder for trajectory.json and trajectory.png")
+    t.set_defaults(run=_trajectory)
     g = sub.add_parser("generate", help="make a task's data set with real quantum chemistry (GFN2-xTB via tblite, DFT via PySCF)")
     g.add_argument("dataset", choices=["dipoles", "water"], help="dipoles: symmetry-breaking atomic dipoles of small molecules; water: liquid and gas-phase water with xTB energies, forces, stress")
     g.add_argument("--out", help="dipoles: extended XYZ file to write (default dipoles_gfn2.xyz); water: folder (default water/; a rerun resumes)")

@@ -62,7 +62,7 @@ def _trajectory(box_nm: float | None, temperatures: list[tuple[float, int]], str
         modeller = app.Modeller(app.Topology(), [])
         modeller.addSolvent(ff, model="tip3p", boxSize=mm.Vec3(box_nm, box_nm, box_nm) * u.nanometer)
         top, positions = modeller.topology, modeller.positions
-        system = ff.createSystem(top, nonbondedMethod=app.PME, nonbondedCutoff=0.45 * u.nanometer, rigidWater=False, constraints=None)
+        system = ff.createSystem(top, nonbondedMethod=app.PME, nonbondedCutoff=min(0.45, 0.45 * box_nm) * u.nanometer, rigidWater=False, constraints=None)
     numbers = np.array([a.element.atomic_number for a in top.atoms()])
     frames = []
     state = None

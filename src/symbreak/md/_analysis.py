@@ -31,7 +31,7 @@ def analyze_trajectory(
     t_len = len(pos)
     if t_len < 4:
         raise SymbreakError(f"a trajectory of {t_len} frames is too short to analyse (need at least 4)")
-    periodic = bool(np.any(arr.get("pbc", False))) and abs(np.linalg.det(arr["cell"])) > 0
+    periodic = bool(np.any(arr.get("pbc", False)) and abs(np.linalg.det(arr["cell"])) > 0)
     cell = arr["cell"] if periodic else None
     max_lag = max(2, min(t_len // 2, int((max_lag_fs or 0.5 * t_len * dt_fs) / dt_fs)))
     res: dict[str, Any] = {"frames": t_len, "dt_fs": dt_fs, "atoms": len(numbers), "periodic": periodic, "temperature_K": temperature_K}
@@ -93,6 +93,8 @@ def _jsonable(x: Any) -> Any:
         return float(x) if np.isfinite(x) else None
     if isinstance(x, np.integer):
         return int(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
     return x
 
 

@@ -35,9 +35,12 @@ from ._registry import register_model
 __all__ = ["PET", "PETInvariant"]
 
 
-def _reverse_edges(edge: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
-    """Index of the reverse of every edge: (j → i, s) ↔ (i → j, −s). (E,) long."""
-    code = torch.round(shift * 100.0).long()  # shifts are lattice vectors: exact at 0.01 Å
+def _reverse_edges(edge: torch.Tensor, cells: torch.Tensor | None) -> torch.Tensor:
+    """Index of the reverse of every edge: (j → i, n) ↔ (i → j, −n), n the integer lattice shift. (E,) long.
+
+    cells: (E, 3) integer lattice coordinates of each edge's shift, or None (not periodic).
+    """
+    code = torch.zeros((edge.shape[1], 3), dtype=torch.long, device=edge.device) if cells is None else cells
     forward = torch.cat([edge[0][:, None], edge[1][:, None], code], dim=1)
     backward = torch.cat([edge[1][:, None], edge[0][:, None], -code], dim=1)
     _, ids = torch.unique(torch.cat([forward, backward]), dim=0, return_inverse=True)
@@ -140,7 +143,11 @@ class PET(VectorModel):
             unit[receiver, slot] = vec / d[:, None].clamp_min(1e-9)
             cos = unit @ unit.transpose(1, 2)  # (N, T, T); the central token's row and column are 0
             bias = self.angle_bias(torch.stack([cos, cos * cos, torch.ones_like(cos)], dim=-1)).permute(0, 3, 1, 2)
-        rev = _reverse_edges(edge, shift) if e else edge[0]
+        lattice = None
+        if cell is not None and e:  # integer lattice coordinates of each shift: exact, unlike its Cartesian components
+            inv = torch.linalg.pinv(cell.to(pos.dtype))[batch[receiver]]
+            lattice = torch.round(torch.einsum("ei,eij->ej", shift.detach(), inv)).long()
+        rev = _reverse_edges(edge, lattice) if e else edge[0]
         geometry = self._geometry(vec, d)
         h = self.embed(inputs)  # (N, F) central tokens
         message = torch.zeros((e, self.hidden), dtype=pos.dtype, device=pos.device)
