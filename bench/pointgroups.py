@@ -133,7 +133,10 @@ def bench_auto(per_group: int, max_n: int, noises: tuple[float, ...] = (0.0, 0.0
     for name in family_names(max_n):
         expected = PointGroup(name).name
         for seed in range(100, 100 + per_group):
-            pos, z = random_symmetric_structure(name, seed=seed, n_seeds=3, min_distance=1.0)
+            try:
+                pos, z = random_symmetric_structure(name, seed=seed, n_seeds=3, min_distance=1.0)
+            except RuntimeError:  # high orders: no room for three generic orbits 1 Å apart
+                continue
             if len(pos) > 130:
                 continue
             clean = detect_symmetry(pos, z, tol="auto")
@@ -253,6 +256,7 @@ pos = pos[keep]
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()
 sym = detect_symmetry(pos, rng.integers(1, 4, size=len(pos)))
+sym.canonical_positions, sym.orbits  # the whole result, not only the group (they are computed on first use)
 print(len(pos), sym.point_group, time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, base / 1024)
 """
 
@@ -296,7 +300,7 @@ def main() -> None:
     print(f"  correct group: symbreak {nz['symbreak_correct']:.1%}, pymatgen {nz['pymatgen_correct']:.1%}")
     print(f"  pymatgen misses, e.g.: {nz['pymatgen_missed_examples'][:4]}")
 
-    au = bench_auto(per_group=1 if args.quick else 3, max_n=6 if args.quick else 12)
+    au = bench_auto(per_group=1 if args.quick else 3, max_n=6 if args.quick else 8)
     print(f"\ntol='auto' on generated structures of every family (seeds not used to choose it), {au['ms_per_structure']:.0f} ms per structure")
     print(f"  {'noise Å':>8s} {'structures':>10s} {'skipped':>8s} {'auto':>7s} {'tol 0.1':>8s}  wrong (family, read as, margin)")
     for nz, r in au["by_noise"].items():
