@@ -44,7 +44,7 @@ PAPER = {
 }
 
 SETTINGS = {
-    "full": {"epochs": 20, "train": 600, "hidden": 32, "cutoff": 4.0, "symmetry_frames": 24, "gas_ps": 2.0, "gas_nvt_ps": 10.0, "bulk_ps": 2.0, "dt_fs": 0.5},
+    "full": {"epochs": 8, "train": 300, "hidden": 32, "cutoff": 4.0, "symmetry_frames": 16, "gas_ps": 2.0, "gas_nvt_ps": 4.0, "bulk_ps": 1.0, "dt_fs": 0.5},
     "quick": {"epochs": 1, "train": 16, "hidden": 16, "cutoff": 3.5, "symmetry_frames": 2, "gas_ps": 0.02, "gas_nvt_ps": 0.05, "bulk_ps": 0.03, "dt_fs": 0.5},
 }
 GRIDS = ("1", "1i", "2", "2i", "3")
@@ -162,9 +162,9 @@ def _md(atoms: Any, calc: Any, *, steps: int, dt_fs: float, every: int, temperat
 
 
 def _initial(atoms: Any, temperature_K: float, seed: int) -> Any:
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+    from ase.md.velocitydistribution import Stationary, thermalize_momenta
 
-    MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_K, rng=np.random.default_rng(seed))
+    thermalize_momenta(atoms, temperature_K, rng=np.random.default_rng(seed))
     Stationary(atoms)
     return atoms
 
