@@ -1,6 +1,10 @@
-"""Point groups as objects: names, operations, products, normalizers."""
+"""Point groups as objects: names, operations, products, normalizers, subgroups."""
 
 from ._names import format_name, parse_name
 from ._pointgroup import DEFAULT_AXIAL_ORDER, PointGroup, identify, name_and_orient
+from ._subgroups import Subgroup, are_conjugate_in, complements, conjugacy_classes, normalizer_in, subgroups
 
-__all__ = ["PointGroup", "identify", "name_and_orient", "parse_name", "format_name", "DEFAULT_AXIAL_ORDER"]
+__all__ = [
+    "PointGroup", "identify", "name_and_orient", "parse_name", "format_name", "DEFAULT_AXIAL_ORDER",
+    "Subgroup", "subgroups", "conjugacy_classes", "normalizer_in", "are_conjugate_in", "complements",
+]  # fmt: skip
