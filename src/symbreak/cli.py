@@ -203,6 +203,35 @@ def _trajectory(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sbs(args: argparse.Namespace) -> int:
+    from .groups import PointGroup, subgroups
+    from .groups._sbs import symmetry_breaking_set, write_sbs_table
+
+    if args.table:
+        paths = write_sbs_table(args.table, progress=not args.no_progress)
+        print(f"wrote {paths[0]} and {paths[1]}")
+        return 0
+    if not args.group or not args.target:
+        raise SymbreakError("give an input group and a target subgroup (symbreak sbs D3h Cs), or --table DIR")
+    b = symmetry_breaking_set(args.group, args.target, proper=args.proper)
+    if args.json:
+        json.dump(b.to_dict(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    g = PointGroup(args.group)
+    n = g.normalizer()
+    kinds = sorted({s.name for s in subgroups(g)}, key=lambda x: (PointGroup(x).order, x))
+    print(f"{g.name} (order {g.order}) → {b.target}: {b.target} is a subgroup of {g.name} (its subgroup types: {', '.join(kinds)})")
+    print(f"  normalizer of {g.name} in O(3): {n.name if n else 'infinite'}; the set is closed under {b.normalizer}{'' if b.equivariant else ' only (not equivariant)'}")
+    if b.size:
+        print(f"  {b.size} unit vectors, each keeping {b.stabilizer} of {g.name}{' (ideal)' if b.ideal else ''}, in {g.name}'s standard orientation:")
+        for v in b.vectors:
+            print("    " + "  ".join(f"{round(float(c), 6) + 0.0:+.6f}" for c in v))
+    if b.note:
+        print(f"  note: {b.note}")
+    return 0
+
+
 def _diagnose(args: argparse.Namespace) -> int:
     from .detect import diagnose, plot_diagnosis
 
@@ -286,6 +315,14 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--out", help="folder for diagnosis.json and diagnosis.png")
     d.add_argument("--no-progress", action="store_true")
     d.set_defaults(run=_diagnose)
+    sb = sub.add_parser("sbs", help="symmetry-breaking set of vectors for input group G and output group K (Xie & Smidt)")
+    sb.add_argument("group", nargs="?", help="input point group, e.g. D3h")
+    sb.add_argument("target", nargs="?", help="output symmetry, a subgroup of the input, e.g. Cs (C1: break everything)")
+    sb.add_argument("--proper", action="store_true", help="equivariance under rotations only")
+    sb.add_argument("--json", action="store_true")
+    sb.add_argument("--table", help="write the table for every point group (Markdown and JSON) into this folder")
+    sb.add_argument("--no-progress", action="store_true")
+    sb.set_defaults(run=_sbs)
     t = sub.add_parser("trajectory", help="diagnostics of an MD trajectory: angular momentum, torque, spectra, orientations, g(r), MSD, drift")
     t.add_argument("file", help="a trajectory ASE can read (.traj, extxyz) with velocities")
     t.add_argument("--dt", type=float, required=True, help="time between frames, fs")

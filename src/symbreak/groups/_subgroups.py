@@ -96,9 +96,14 @@ def subgroups(parent: PointGroup | str) -> list[Subgroup]:
     """Every subgroup of a finite point group (not up to conjugacy), smallest first.
 
     Found by joining: the cyclic subgroups, then every subgroup with one more element, until
-    nothing new appears. Each comes with a small generating set.
+    nothing new appears. Each comes with a small generating set. Cached per group.
     """
     g = parent if isinstance(parent, PointGroup) else PointGroup(parent)
+    return list(_subgroups_cached(g))
+
+
+@functools.lru_cache(maxsize=256)
+def _subgroups_cached(g: PointGroup) -> tuple[Subgroup, ...]:
     if not g.is_finite:
         raise ValueError(f"{g.name} is infinite: its subgroups cannot be listed")
     table = g.cayley_table
@@ -116,7 +121,7 @@ def subgroups(parent: PointGroup | str) -> list[Subgroup]:
                 found[k] = tuple(gens) + (x,)
                 queue.append(k)
     subs = [Subgroup(g, tuple(sorted(h)), gens) for h, gens in found.items()]
-    return sorted(subs, key=lambda s: (s.order, s.indices))
+    return tuple(sorted(subs, key=lambda s: (s.order, s.indices)))
 
 
 def conjugacy_classes(parent: PointGroup | str) -> list[tuple[int, ...]]:

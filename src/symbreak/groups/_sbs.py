@@ -1,0 +1,210 @@
+r"""Equivariant symmetry-breaking sets of vectors (Xie & Smidt, TMLR 2024).
+
+An equivariant network cannot map an input with symmetry group G to an output with less symmetry
+K < G. Fed one extra object b as well, it can reach outputs whose symmetry contains
+:math:`\mathrm{Stab}_G(b)`; fed, in turn, every element of a *symmetry-breaking set* B (so that no
+choice is privileged) it stays equivariant. The set is equivariant when it depends on the input
+only through its symmetry: :math:`B(gx) = gB(x)`, which for the inputs sharing G means B is closed
+under the normalizer :math:`N = N_{O(3)}(G)`. It is *ideal* when every element breaks G exactly down
+to K (:math:`\mathrm{Stab}_G(b)` conjugate to K in G), so the outputs keep K.
+
+Here the objects are vectors (``1o``, what every registered model reads as ``data.vectors``): a
+vector's stabilizer is its own axial group C∞v(v), so the candidates that give small sets are the
+rotation axes and mirror planes of N. For each candidate v the set is the orbit :math:`N v`; the
+smallest ideal one is returned (else the smallest that breaks at least down to K, marked not
+ideal). Where N is infinite (G of cyclic type: Cn, Cnh, S2n, Cs, Ci, C1), no finite equivariant set
+exists unless the vectors lie on the axis, which every rotation of G fixes: that is said, not
+hidden.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from .._errors import GroupError
+from ._matrices import rotation_axes
+from ._pointgroup import PointGroup
+from ._subgroups import Subgroup, are_conjugate_in, subgroups
+
+__all__ = ["BreakingSet", "symmetry_breaking_set", "sbs_table", "write_sbs_table", "table_groups"]
+
+
+@dataclasses.dataclass(frozen=True)
+class BreakingSet:
+    """A symmetry-breaking set of unit vectors for input group ``group`` and output group ``target``.
+
+    vectors: (m, 3), in ``group``'s standard orientation. stabilizer: the name of
+    :math:`\\mathrm{Stab}_G(b)` of its elements. ideal: whether that is conjugate to ``target`` in G.
+    normalizer: the group the set is closed under (N in O(3), or its rotations with ``proper``).
+    equivariant: False where N is infinite and the set is only G-closed (see ``note``).
+    """
+
+    group: str
+    target: str
+    vectors: np.ndarray
+    stabilizer: str
+    ideal: bool
+    normalizer: str
+    equivariant: bool
+    note: str = ""
+
+    @property
+    def size(self) -> int:
+        return len(self.vectors)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "group": self.group, "target": self.target, "size": self.size, "stabilizer": self.stabilizer, "ideal": self.ideal,
+            "normalizer": self.normalizer, "equivariant": self.equivariant, "vectors": np.round(self.vectors, 12).tolist(), "note": self.note,
+        }  # fmt: skip
+
+
+def _unique_directions(v: np.ndarray, atol: float = 1e-8) -> np.ndarray:
+    out: list[np.ndarray] = []
+    for x in v:
+        if not any(np.linalg.norm(x - y) < atol for y in out):
+            out.append(x)
+    return np.array(out)
+
+
+def _candidates(n_ops: np.ndarray) -> np.ndarray:
+    """Unit vectors whose stabilizers in N are largest: N's rotation axes (both senses), a generic
+    direction in each mirror plane, and a generic direction."""
+    axes, _ = rotation_axes(n_ops)
+    axes = axes[np.linalg.norm(axes, axis=1) > 0.5]
+    cands = [axes, -axes]
+    mirrors = n_ops[(np.linalg.det(n_ops) < 0) & (np.abs(np.trace(n_ops, axis1=1, axis2=2) - 1.0) < 1e-8)]
+    generic = np.array([0.2718281828, 0.5772156649, 0.7853981634])
+    generic /= np.linalg.norm(generic)
+    for m in mirrors:  # the mirror's normal is its −1 eigenvector; a generic vector projected into its plane
+        normal = np.linalg.eigh(m)[1][:, 0]
+        w = generic - (generic @ normal) * normal
+        cands.append((w / np.linalg.norm(w))[None])
+    cands.append(generic[None])
+    return _unique_directions(np.concatenate(cands))
+
+
+def _stabilizer(ops: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(np.linalg.norm(ops @ v - v, axis=1) < 1e-8)
+
+
+def _orbit(ops: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return _unique_directions(ops @ v)
+
+
+def symmetry_breaking_set(group: PointGroup | str, target: PointGroup | str | Subgroup = "C1", *, proper: bool = False) -> BreakingSet:
+    """The smallest equivariant symmetry-breaking set of vectors for input ``group`` → output ``target``.
+
+    target: the output symmetry K, a subgroup of G, by name (any subgroup of that type) or as a
+    :class:`Subgroup` of ``group`` (exactly that one, up to conjugacy in G). proper: equivariance
+    under rotations only (the normalizer's rotations: a larger set may become a smaller one).
+    Raises :class:`~symbreak.GroupError` when K is not a subgroup of G.
+    """
+    g = group if isinstance(group, PointGroup) else PointGroup(group)
+    if not g.is_finite:
+        raise GroupError(f"{g.name} is infinite: give a finite input group")
+    subs = subgroups(g)
+    if isinstance(target, Subgroup):
+        wanted = [s for s in subs if are_conjugate_in(s, target)]
+        k_name = target.name
+    else:
+        k_name = (target if isinstance(target, PointGroup) else PointGroup(target)).name
+        wanted = [s for s in subs if s.name == k_name]
+    if not wanted:
+        names = sorted({s.name for s in subs}, key=lambda n: (PointGroup(n).order, n))
+        raise GroupError(f"{k_name} is not a subgroup of {g.name}; its subgroups are {', '.join(names)}")
+    wanted_sets = [frozenset(s.indices) for s in wanted]
+    normalizer = g.normalizer()
+    if any(len(w) == len(g.operations) for w in wanted_sets):
+        return BreakingSet(g.name, k_name, np.zeros((0, 3)), g.name, True, normalizer.name if normalizer else g.name, True, "K = G: nothing to break")
+    equivariant = normalizer is not None
+    n_ops = normalizer.operations if normalizer is not None else g.operations
+    if proper:
+        n_ops = n_ops[np.linalg.det(n_ops) > 0]
+    n_name = (PointGroup.from_operations(n_ops).name if len(n_ops) > 1 else "C1") if normalizer is not None else g.name
+    best = None
+    for v in _candidates(n_ops):
+        stab = frozenset(_stabilizer(g.operations, v).tolist())
+        ideal = stab in wanted_sets
+        # not ideal but usable: it breaks at least down to K (its stabilizer lies inside a conjugate of K)
+        usable = ideal or any(stab <= w for w in wanted_sets)
+        if not usable:
+            continue
+        orbit = _orbit(n_ops, v)
+        key = (not ideal, len(orbit))
+        if best is None or key < best[0]:
+            best = (key, orbit, stab, ideal)
+    note = ""
+    if not equivariant:
+        note = (f"the normalizer of {g.name} in O(3) is infinite (it holds every rotation about the main axis), so no finite set "
+                "of vectors is equivariant; this one is closed under the group only. Use a probabilistic breaker (SymPE, "
+                "+randvec) or learned relaxed weights instead.")  # fmt: skip
+    if best is None:
+        return BreakingSet(g.name, k_name, np.zeros((0, 3)), "-", False, n_name, equivariant,
+                           note or f"no vector breaks {g.name} down to within {k_name}: the stabilizer of a vector is axial (C∞v), so "
+                           "a target that is not inside one needs higher-order objects (l ≥ 2 tensors)")  # fmt: skip
+    _, orbit, stab, ideal = best
+    stab_name = PointGroup.from_operations(g.operations[sorted(stab)]).name if len(stab) > 1 else "C1"
+    if not ideal:
+        note = (note + " " if note else "") + f"no vector breaks {g.name} to exactly {k_name}; these break it further, to {stab_name}"
+    return BreakingSet(g.name, k_name, orbit, stab_name, ideal, n_name, equivariant, note)
+
+
+def table_groups(max_n: int = 12) -> list[str]:
+    """The finite point groups of the table: every axial family to main-axis order ``max_n``, cubic, icosahedral."""
+    names = ["C1", "Cs", "Ci"]
+    for n in range(2, max_n + 1):
+        names += [f"C{n}", f"C{n}v", f"C{n}h", f"D{n}", f"D{n}h", f"D{n}d"] + ([f"S{n}"] if n % 2 == 0 and n >= 4 else [])
+    return names + ["T", "Td", "Th", "O", "Oh", "I", "Ih"]
+
+
+def sbs_table(groups: list[str] | None = None, *, progress: bool = False) -> list[dict[str, Any]]:
+    """For every group G and every type of subgroup K of G: the smallest equivariant vector SBS
+    (full O(3) and rotations only). Rows of plain values, for JSON and Markdown."""
+    from tqdm.auto import tqdm
+
+    rows = []
+    for name in tqdm(groups or table_groups(), disable=not progress, desc="SBS table"):
+        g = PointGroup(name)
+        for k in sorted({s.name for s in subgroups(g)}, key=lambda n: (PointGroup(n).order, n)):
+            full, rot = symmetry_breaking_set(g, k), symmetry_breaking_set(g, k, proper=True)
+            rows.append({
+                "group": g.name, "target": k, "size": full.size, "stabilizer": full.stabilizer, "ideal": full.ideal,
+                "normalizer": full.normalizer, "equivariant": full.equivariant, "size_proper": rot.size, "ideal_proper": rot.ideal,
+                "vectors": full.to_dict()["vectors"],
+            })  # fmt: skip
+    return rows
+
+
+def write_sbs_table(out: str, groups: list[str] | None = None, *, progress: bool = False) -> tuple[str, str]:
+    """Write ``sbs_table.json`` and ``sbs_table.md`` into folder ``out``; returns their paths."""
+    import json
+    from pathlib import Path
+
+    rows = sbs_table(groups, progress=progress)
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sbs_table.json").write_text(json.dumps(rows, indent=0) + "\n")
+    lines = [
+        "# Equivariant symmetry-breaking sets of vectors for every point group",
+        "",
+        "Generated by `symbreak sbs --table docs/sbs` (`symbreak.groups.write_sbs_table`); vectors in each",
+        "group's standard orientation are in `sbs_table.json`. For input group G and output symmetry K: the",
+        "size of the smallest set of unit vectors closed under the normalizer N of G in O(3) whose every",
+        "element breaks G to K (ideal), else to the largest subgroup of K a vector can keep (stabilizer",
+        "column). Sets for G with an infinite normalizer (cyclic types) are closed under G only (not",
+        "equivariant). `proper`: closed under N's rotations only. '-': no vector breaks G to within K (a",
+        "vector's stabilizer is axial; higher-order objects are needed).",
+        "",
+        "| G | K | size | stabilizer of each vector | ideal | N | equivariant | size (proper) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        size = r["size"] if r["size"] else "-"
+        lines.append(f"| {r['group']} | {r['target']} | {size} | {r['stabilizer']} | {'yes' if r['ideal'] else 'no'} | {r['normalizer']} | "
+                     f"{'yes' if r['equivariant'] else 'no'} | {r['size_proper'] or '-'} |")  # fmt: skip
+    (folder / "sbs_table.md").write_text("\n".join(lines) + "\n")
+    return str(folder / "sbs_table.json"), str(folder / "sbs_table.md")
