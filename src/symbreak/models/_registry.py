@@ -31,7 +31,7 @@ MODELS = LazyRegistry("model", {
 #: name → ``wrapper(model, **options)``, used as ``"<model>+<name>"``
 VARIANTS = LazyRegistry("variant", {"noise": _M + "_variants:_noise", "mlp": _M + "_variants:_mlp"})
 #: name → input module class (``features``/``vectors`` channels it adds), used as ``"<model>+<name>"``
-INPUTS = LazyRegistry("input", {"randvec": _M + "_randvec:RandomVector"})
+INPUTS = LazyRegistry("input", {"randvec": _M + "_randvec:RandomVector", "sbs": _M + "_sbs_input:SymmetryBreakingSetInput"})
 ALIASES = {"dimenet": "dimenet++"}  # the SANN paper writes "DimeNet+MLP" for DimeNet++ with an MLP head
 
 
