@@ -46,7 +46,11 @@ def analyze_trajectory(
     molecules = dg.water_molecules(numbers, pos[0], cell) if is_water else None
     if conserved is not None:
         series["conserved"] = np.asarray(conserved)
-        res["drift_meV_per_molecule_per_ns"] = dg.drift(conserved, dt_fs, len(molecules) if molecules is not None else 1)
+        m = len(molecules) if molecules is not None else 1
+        res["drift_meV_per_molecule_per_ns"] = dg.drift(conserved, dt_fs, m)
+        half = len(conserved) // 2
+        if half >= 3:  # the two halves' slopes: when they disagree by more than the slope, the drift is not resolved
+            res["drift_halves_meV_per_molecule_per_ns"] = [dg.drift(conserved[:half], dt_fs, m), dg.drift(conserved[half:], dt_fs, m)]
     if not periodic:
         L = dg.angular_momentum(pos, arr["velocities"], masses)
         series["angular_momentum"] = L
@@ -62,6 +66,8 @@ def analyze_trajectory(
         series["orientation"] = fe
         res["orientation_F_cos_range_kT"] = float(np.nanmax(fe["F_cos"][np.isfinite(fe["F_cos"])]) - np.nanmin(fe["F_cos"][np.isfinite(fe["F_cos"])]))
         res["orientation_F_cos_noise_kT"] = float(np.median(fe["F_cos_err"]))
+        if t_len >= 8:
+            res["orientation_F_cos_block_noise_kT"] = dg.orientation_block_noise(axes, temperature_K, bins=len(fe["F_cos"]))
         if periodic:
             r, g = dg.radial_distribution(pos, cell, molecules[:, 0])
             series["g_OO"] = (r, g)

@@ -25,7 +25,7 @@ from .._errors import SymbreakError
 __all__ = [
     "trajectory_arrays", "angular_momentum", "torque", "power_spectrum", "water_molecules", "water_axes", "orientation_free_energy",
     "radial_distribution", "orientation_correlation", "mean_square_displacement", "diffusion_coefficient", "dipole_autocorrelation",
-    "drift", "water_dipoles", "KB_EV",
+    "drift", "water_dipoles", "orientation_block_noise", "KB_EV",
 ]  # fmt: skip
 
 KB_EV = 8.617333262e-5  # eV/K
@@ -146,6 +146,16 @@ def orientation_free_energy(axes: np.ndarray, temperature_K: float, bins: int = 
         out[f"F_{name}"] = f
         out[f"F_{name}_err"] = 1.0 / np.sqrt(np.maximum(counts, 1))
     return out
+
+
+def orientation_block_noise(axes: np.ndarray, temperature_K: float, bins: int = 20, blocks: int = 4) -> float:
+    """Statistical noise of :func:`orientation_free_energy`'s ``F_cos`` (kT) from the spread over
+    ``blocks`` consecutive time blocks of axes (T, m, 3): the median over bins of std/√blocks.
+    Unlike the counting noise it sees the correlation between consecutive frames."""
+    parts = np.array_split(np.asarray(axes), blocks)
+    f = np.array([orientation_free_energy(p, temperature_K, bins)["F_cos"] for p in parts])
+    f[~np.isfinite(f)] = np.nan
+    return float(np.nanmedian(np.nanstd(f, axis=0, ddof=1) / np.sqrt(blocks)))
 
 
 def radial_distribution(positions: np.ndarray, cell: np.ndarray, a: np.ndarray, b: np.ndarray | None = None, r_max: float | None = None, bins: int = 100) -> tuple[np.ndarray, np.ndarray]:

@@ -162,7 +162,7 @@ def build_model(spec: str, **options: Any) -> Any:
     >>> build_model("nope")
     Traceback (most recent call last):
     ...
-    symbreak._errors.SymbreakError: unknown model 'nope'; registered: dimenet++, e3nn, egnn, painn, painn-vector, relaxed-e3nn, sann, schnet
+    symbreak._errors.SymbreakError: unknown model 'nope'; registered: dimenet++, e3nn, egnn, painn, painn-vector, pet, pet-invariant, relaxed-e3nn, sann, schnet
     """
     base, variants, in_spec = _resolve(spec)
     clash = set(in_spec) & set(options)
