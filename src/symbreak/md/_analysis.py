@@ -66,8 +66,9 @@ def analyze_trajectory(
         series["orientation"] = fe
         res["orientation_F_cos_range_kT"] = float(np.nanmax(fe["F_cos"][np.isfinite(fe["F_cos"])]) - np.nanmin(fe["F_cos"][np.isfinite(fe["F_cos"])]))
         res["orientation_F_cos_noise_kT"] = float(np.median(fe["F_cos_err"]))
-        if t_len >= 8:
-            res["orientation_F_cos_block_noise_kT"] = dg.orientation_block_noise(axes, temperature_K, bins=len(fe["F_cos"]))
+        noise = dg.orientation_block_noise(axes, temperature_K, bins=len(fe["F_cos"]))
+        if np.isfinite(noise):
+            res["orientation_F_cos_block_noise_kT"] = noise
         if periodic:
             r, g = dg.radial_distribution(pos, cell, molecules[:, 0])
             series["g_OO"] = (r, g)

@@ -153,9 +153,11 @@ def orientation_block_noise(axes: np.ndarray, temperature_K: float, bins: int = 
     ``blocks`` consecutive time blocks of axes (T, m, 3): the median over bins of std/√blocks.
     Unlike the counting noise it sees the correlation between consecutive frames."""
     parts = np.array_split(np.asarray(axes), blocks)
+    if min(p.size // 3 for p in parts) < bins:  # too short to split: no estimate
+        return float("nan")
     f = np.array([orientation_free_energy(p, temperature_K, bins)["F_cos"] for p in parts])
-    f[~np.isfinite(f)] = np.nan
-    return float(np.nanmedian(np.nanstd(f, axis=0, ddof=1) / np.sqrt(blocks)))
+    spreads = [np.std(col[np.isfinite(col)], ddof=1) / np.sqrt(blocks) for col in f.T if np.isfinite(col).sum() >= 2]
+    return float(np.median(spreads)) if spreads else float("nan")
 
 
 def radial_distribution(positions: np.ndarray, cell: np.ndarray, a: np.ndarray, b: np.ndarray | None = None, r_max: float | None = None, bins: int = 100) -> tuple[np.ndarray, np.ndarray]:

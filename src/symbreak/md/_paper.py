@@ -175,6 +175,10 @@ def _md(atoms: Any, calc: Any, *, steps: int, dt_fs: float, every: int, temperat
     return frames, np.asarray(conserved)
 
 
+def _finite(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
 def _initial(atoms: Any, temperature_K: float, seed: int) -> Any:
     from ase.md.velocitydistribution import Stationary, thermalize_momenta
 
@@ -218,7 +222,7 @@ def _gas(out: Path, model: Any, gas: dict, s: dict, seed: int) -> dict:
         fe = orientation_free_energy(axes, 300.0, bins=10)
         res["nvt"][name] = {
             "frames": len(frames), "F_cos_kT": fe["F_cos"].tolist(), "F_cos_err_kT": fe["F_cos_err"].tolist(), "cos_centres": fe["cos_centres"].tolist(),
-            "F_cos_range_kT": float(np.ptp(fe["F_cos"][np.isfinite(fe["F_cos"])])), "F_cos_block_noise_kT": orientation_block_noise(axes, 300.0, bins=10),
+            "F_cos_range_kT": float(np.ptp(fe["F_cos"][np.isfinite(fe["F_cos"])])), "F_cos_block_noise_kT": _finite(orientation_block_noise(axes, 300.0, bins=10)),
         }  # fmt: skip
     return res
 
