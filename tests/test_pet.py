@@ -111,3 +111,19 @@ def test_fit_energy_learns_and_resumes(tmp_path):
     # a rerun with more epochs continues from the checkpoint, keeping the finished epochs
     again = fit_energy(build_model("pet", hidden=16, cutoff=3.5), train, val, epochs=3, batch_size=4, checkpoint=tmp_path / "ckpt.pt", seed=0)
     assert [h["epoch"] for h in again["history"]] == [0, 1, 2] and again["history"][:2] == out["history"]
+
+
+def test_fit_energy_refuses_models_it_cannot_fit_and_the_calculator_leaves_the_model_alone():
+    from symbreak._errors import SymbreakError
+    from symbreak.md import ModelCalculator
+    from symbreak.training import EnergyData, fit_energy
+
+    pos, z, cell = water_box()
+    data = EnergyData(z, pos[None], cell[None], np.zeros(1), np.zeros((1, len(z), 3)))
+    with pytest.raises(SymbreakError, match="energy_shift"):
+        fit_energy(build_model("schnet", hidden=16), data, data, epochs=1)
+    with pytest.raises(SymbreakError, match="not an energy model"):
+        fit_energy(build_model("egnn", hidden=16), data, data, epochs=1)
+    model = build_model("pet", hidden=16, cutoff=3.5)
+    ModelCalculator(model)
+    assert next(model.parameters()).dtype == torch.float32 and model.training

@@ -18,6 +18,7 @@ is exactly r-RESPA with an outer step of ``k`` inner steps).
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -79,7 +80,8 @@ class ModelCalculator(_ase_calculator()[0]):
         if not getattr(model, "gradient_output", False):
             raise SymbreakError(f"{type(model).__name__} is not an energy model (gradient_output is False)")
         self.dtype = dtype or torch.float64
-        self.model = model.to(device=device, dtype=self.dtype).eval()
+        # a copy: the caller's model keeps its dtype, device and training mode
+        self.model = copy.deepcopy(model).to(device=device, dtype=self.dtype).eval()
         self.device, self.batch_size = device, int(batch_size)
 
     def evaluate(self, atoms: Any, rotations: np.ndarray) -> tuple[np.ndarray, np.ndarray, None]:

@@ -50,7 +50,7 @@ def trajectory_arrays(frames: list[Any], dt_fs: float | None = None) -> dict[str
         "pbc": np.asarray(frames[0].pbc),
     }
     out["velocities"] = np.array([a.get_velocities() for a in frames]) * units.fs  # Å/fs
-    out["kinetic"] = 0.5 * np.einsum("n,tni->t", out["masses"], out["velocities"] ** 2) / (units.fs**2) * 1.0  # eV
+    out["kinetic"] = np.array([a.get_kinetic_energy() for a in frames])  # eV
     calcs = [a.calc for a in frames]
     if all(c is not None and "energy" in c.results for c in calcs):
         out["energy"] = np.array([c.results["energy"] for c in calcs])

@@ -117,8 +117,10 @@ def fit_energy(
     """
     from ..rotations import random_rotations
 
-    if not hasattr(model, "energy_and_forces"):
-        raise SymbreakError(f"{type(model).__name__} is not an energy model")
+    if not getattr(model, "gradient_output", False):
+        raise SymbreakError(f"{type(model).__name__} is not an energy model (gradient_output is False)")
+    if not (hasattr(model, "energy_shift") and hasattr(model, "energy_scale")):
+        raise SymbreakError(f"{type(model).__name__} has no energy_shift/energy_scale buffers to fit the energy reference and force scale into (PET has them)")
     torch.manual_seed(seed)
     dtype = next(model.parameters()).dtype
     model.to(device)
