@@ -519,3 +519,36 @@ def test_radius_graph_of_a_large_molecule_comes_from_a_tree_with_the_same_edges(
     monkeypatch.setattr(graph, "_TREE_ATOMS", 50)  # the molecules above count as large
     tree = [graph.radius_edges(pos, batch, 2.5, self_loops=loops) for loops in (False, True)]
     assert all(torch.equal(a, b) for a, b in zip(dense, tree))
+
+
+@pytest.mark.parametrize("name", ["painn", "egnn", "pet", "pet-invariant"])
+def test_periodic_models_see_the_crystal_not_the_cell(name):
+    """A crystal read through ``data.cell``: the same atoms in a 2×1×1 supercell give the same
+    per-atom outputs, and turning atoms and lattice together by a random O(3) element turns them
+    (for the models that declare exact equivariance; PET's is approximate by design)."""
+    torch.manual_seed(0)
+    rng = np.random.default_rng(3)
+    cell = np.diag([3.1, 3.4, 3.7]) + 0.2 * rng.normal(size=(3, 3))
+    frac = rng.uniform(size=(3, 3))
+    z = torch.tensor([8, 1, 1])
+    model = build_model(name, hidden=16, cutoff=3.0).double().eval()
+
+    def run(cell, frac, z, rot=np.eye(3)):
+        pos = frac @ cell @ rot.T
+        data = SimpleNamespace(z=z, pos=torch.tensor(pos), batch=torch.zeros(len(z), dtype=torch.long), cell=torch.tensor(cell @ rot.T)[None])
+        return model(data).detach().numpy()
+
+    base = run(cell, frac, z)
+    super_frac = np.concatenate([frac * [0.5, 1, 1], frac * [0.5, 1, 1] + [0.5, 0, 0]])
+    twice = run(cell * np.array([[2.0], [1.0], [1.0]]), super_frac, z.repeat(2))
+    np.testing.assert_allclose(twice[:3], base, atol=1e-8)
+    np.testing.assert_allclose(twice[3:], base, atol=1e-8)
+    rot = random_rotations(1, improper=True, seed=4)[0]
+    turned = run(cell, frac, z, rot)
+    if getattr(model, "symmetry", "exact") == "approximate":
+        assert np.abs(turned - base @ rot.T).max() > 1e-4
+    else:
+        np.testing.assert_allclose(turned, base @ rot.T, atol=1e-8)
+    # the lattice is what makes it a crystal: the same atoms as a molecule give something else
+    molecule = model(SimpleNamespace(z=z, pos=torch.tensor(frac @ cell), batch=torch.zeros(3, dtype=torch.long))).detach().numpy()
+    assert np.abs(molecule - base).max() > 1e-3

@@ -8,7 +8,7 @@ from torch import nn
 from ._base import AtomFeatures, VectorModel, scatter_sum, vector_edge_invariants
 from ._inputs import Inputs
 from ..nn._basis import mlp
-from ._graph import radius_edges
+from ._graph import structure_edges
 from ._registry import register_model
 
 __all__ = ["EGNN"]
@@ -25,7 +25,8 @@ class EGNN(VectorModel):
 
     The vector output is the total displacement :math:`x_i^{(L)} - x_i^{(0)}`: E(3)-equivariant
     and translation-invariant. Vector inputs ``data.vectors`` enter every edge message through
-    their projections on the edge (:func:`vector_edge_invariants`).
+    their projections on the edge (:func:`vector_edge_invariants`). A batch with ``data.cell`` is
+    periodic: an edge to a neighbour's image uses that image's position (the lattice stays fixed).
     """
 
     def __init__(self, *, hidden: int = 64, layers: int = 4, cutoff: float = 5.0, max_z: int = 100, in_features: int = 0, in_vectors: int = 0) -> None:
@@ -40,12 +41,12 @@ class EGNN(VectorModel):
 
     def features(self, inputs: Inputs) -> AtomFeatures:
         z, pos = inputs.z, inputs.pos
-        edge = radius_edges(pos, inputs.batch, self.cutoff)
+        edge, shift = structure_edges(pos, inputs.batch, self.cutoff, inputs.data)
         sender, receiver = edge
         count = torch.bincount(receiver, minlength=len(z)).clamp_min(1).to(pos.dtype)[:, None]
         h, x = self.embed(inputs), pos
         for phi_e, phi_h, phi_x in zip(self.phi_e, self.phi_h, self.phi_x):
-            rel = x[receiver] - x[sender]
+            rel = x[receiver] - x[sender] - shift
             parts = [h[receiver], h[sender], (rel * rel).sum(-1, keepdim=True)]
             if inputs.vectors is not None:  # on the moved positions: invariant as long as x is equivariant
                 unit = rel / (rel * rel).sum(-1, keepdim=True).clamp_min(1e-12).sqrt()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["fully_connected_edges", "radius_edges", "periodic_radius_edges", "triplets", "edge_vectors"]
+__all__ = ["fully_connected_edges", "radius_edges", "periodic_radius_edges", "structure_edges", "triplets", "edge_vectors"]
 
 
 def _blocks(batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -177,6 +177,21 @@ def periodic_radius_edges(pos: torch.Tensor, batch: torch.Tensor, cutoff: float,
         receivers.append(i[order] + ptr[b])
         shifts.append(images[s[order]] + offset[j[order]] - offset[i[order]])
     return torch.stack([torch.cat(senders), torch.cat(receivers)]), torch.cat(shifts).to(pos.dtype)
+
+
+def structure_edges(pos: torch.Tensor, batch: torch.Tensor, cutoff: float, data: object = None) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""The radius graph of a batch, periodic where the batch carries a cell: edges (2, E) and the
+    shift (E, 3) to add to each sender, so :math:`\mathbf r_{ij} = \mathbf x_j + \mathbf s - \mathbf x_i`.
+
+    data: the batch; its ``cell`` ((B, 3, 3) or (3B, 3), rows the lattice vectors, zeros for a
+    molecule) makes the graph periodic. Without one the shifts are zero and the edges are
+    :func:`radius_edges`.
+    """
+    cell = getattr(data, "cell", None)
+    if cell is None:
+        edge = radius_edges(pos, batch, cutoff)
+        return edge, pos.new_zeros((edge.shape[1], 3))
+    return periodic_radius_edges(pos, batch, cutoff, cell.to(pos.device).reshape(-1, 3, 3))
 
 
 def edge_vectors(pos: torch.Tensor, edge_index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

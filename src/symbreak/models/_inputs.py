@@ -9,6 +9,8 @@ A batch (a PyG ``Batch``, or anything with these attributes) carries
 ``x``          (N, F)          invariant per-atom inputs (charges, hybridisation...), optional
 ``vectors``    (N, C, 3)       equivariant per-atom inputs, C channels of ``1o``, optional:
                                e3nn's layout of ``"Cx1o"`` (a symmetry-breaking input lives here)
+``cell``       (B, 3, 3)       lattice vectors as rows, optional (zeros: not periodic); the
+                               models that read it build periodic graphs
 ``sym``        list            one frozen :class:`~symbreak.Symmetry` per molecule, computed once
                                when the data set is built, at the task's tolerance (for losses)
 ============== =============== ==============================================================
@@ -141,6 +143,9 @@ def transform_batch(data: Any, rotation: Any = None, *, translation: Any = None,
         return v
 
     out = with_positions(data, move(pos, True))
+    cell = getattr(data, "cell", None)
+    if cell is not None and r is not None:  # a crystal's lattice turns with its atoms
+        out.cell = (cell.reshape(-1, 3, 3) @ r.to(cell.dtype).T).reshape(cell.shape)
     if translation is not None:
         out.pos = out.pos + torch.as_tensor(translation, dtype=dt, device=dev)
     if perm is not None:

@@ -13,7 +13,7 @@ from torch import nn
 from ._base import AtomFeatures, VectorModel, scatter_sum
 from ._inputs import Inputs
 from ..nn._basis import BesselRBF, cosine_cutoff, mlp
-from ._graph import edge_vectors, radius_edges
+from ._graph import structure_edges
 from ._registry import register_model
 
 __all__ = ["PaiNN", "PaiNNVector", "GatedEquivariantBlock"]
@@ -51,6 +51,7 @@ class PaiNN(VectorModel):
     hidden: F; layers: message+update pairs; num_rbf: Bessel functions; cutoff in Å.
     in_features: invariant inputs ``data.x``; in_vectors: vector inputs ``data.vectors``, mapped
     linearly (no bias: equivariant) onto the initial vector features, which are zero without them.
+    A batch with ``data.cell`` is periodic: edges reach the images of neighbours within the cutoff.
     """
 
     def __init__(self, *, hidden: int = 64, layers: int = 3, num_rbf: int = 20, cutoff: float = 5.0, max_z: int = 100, in_features: int = 0, in_vectors: int = 0) -> None:
@@ -69,8 +70,9 @@ class PaiNN(VectorModel):
 
     def features(self, inputs: Inputs) -> AtomFeatures:
         z, pos = inputs.z, inputs.pos
-        edge = radius_edges(pos, inputs.batch, self.cutoff)
-        vec, d = edge_vectors(pos, edge)
+        edge, shift = structure_edges(pos, inputs.batch, self.cutoff, inputs.data)
+        vec = pos[edge[0]] + shift - pos[edge[1]]
+        d = vec.norm(dim=-1)
         unit = vec / d[:, None]
         w_all = self.rbf(d) * cosine_cutoff(d, self.cutoff)[:, None]
         n, f = len(z), self.hidden

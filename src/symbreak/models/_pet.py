@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from ._base import AtomFeatures, VectorModel, scatter_sum
-from ._graph import periodic_radius_edges
+from ._graph import structure_edges
 from ._inputs import Inputs
 from ..nn._basis import BesselRBF, cosine_cutoff, mlp
 from ._registry import register_model
@@ -118,10 +118,7 @@ class PET(VectorModel):
 
     def features(self, inputs: Inputs) -> AtomFeatures:
         z, pos, batch = inputs.z, inputs.pos, inputs.batch
-        cell = getattr(inputs.data, "cell", None)
-        if cell is not None:
-            cell = cell.to(pos.device).reshape(-1, 3, 3)
-        edge, shift = periodic_radius_edges(pos, batch, self.cutoff, cell)
+        edge, shift = structure_edges(pos, batch, self.cutoff, inputs.data)
         order = torch.argsort(edge[1], stable=True)  # receiver-major: each atom's edges are contiguous
         edge, shift = edge[:, order], shift[order]
         sender, receiver = edge
@@ -143,8 +140,9 @@ class PET(VectorModel):
             unit[receiver, slot] = vec / d[:, None].clamp_min(1e-9)
             cos = unit @ unit.transpose(1, 2)  # (N, T, T); the central token's row and column are 0
             bias = self.angle_bias(torch.stack([cos, cos * cos, torch.ones_like(cos)], dim=-1)).permute(0, 3, 1, 2)
-        lattice = None
-        if cell is not None and e:  # integer lattice coordinates of each shift: exact, unlike its Cartesian components
+        lattice, cell = None, getattr(inputs.data, "cell", None)
+        if cell is not None and e:
+            cell = cell.to(pos.device).reshape(-1, 3, 3)  # integer lattice coordinates of each shift: exact, unlike its Cartesian components
             inv = torch.linalg.pinv(cell.to(pos.dtype))[batch[receiver]]
             lattice = torch.round(torch.einsum("ei,eij->ej", shift.detach(), inv)).long()
         rev = _reverse_edges(edge, lattice) if e else edge[0]
