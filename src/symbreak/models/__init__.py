@@ -24,6 +24,8 @@ _EXPORTS = {
     "save_model": "_checkpoint", "load_model": "_checkpoint",
     "WithInputs": "_inputs", "RandomVector": "_randvec", "transform_batch": "_inputs",
     "NoisyInput": "_variants", "MLPHead": "_variants", "set_noise_draw": "_variants",
+    "SymmetryBreakingSetInput": "_sbs_input", "sbs_outputs": "_sbs_input", "structure_sbs": "_sbs_input",
+    "structure_edges": "_graph", "periodic_radius_edges": "_graph",
     "fully_connected_edges": "_graph", "radius_edges": "_graph", "edge_vectors": "_graph", "triplets": "_graph",
 }  # fmt: skip
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
@@ -40,6 +42,9 @@ __all__ = [
     "INPUTS",
     "WithInputs",
     "RandomVector",
+    "SymmetryBreakingSetInput",
+    "sbs_outputs",
+    "structure_sbs",
     "transform_batch",
     "available_models",
     "MODELS",
@@ -67,6 +72,8 @@ __all__ = [
     "set_noise_draw",
     "fully_connected_edges",
     "radius_edges",
+    "structure_edges",
+    "periodic_radius_edges",
     "edge_vectors",
     "triplets",
     "scatter_sum",

@@ -192,7 +192,9 @@ class WithInputs(nn.Module):
         inherit_capabilities(self, model)
 
     def prepare_data(self, data: Any) -> Any:
-        return getattr(self.model, "prepare_data", lambda d: d)(data)
+        """What the model and the input precompute once per structure (see :meth:`VectorModel.prepare_data`)."""
+        data = getattr(self.model, "prepare_data", lambda d: d)(data)
+        return getattr(self.source, "prepare_data", lambda d: d)(data)
 
     def forward(self, data: Any) -> torch.Tensor:
         extra = self.source(data)

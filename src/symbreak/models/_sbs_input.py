@@ -9,22 +9,34 @@ the model reading it stays equivariant as a map from (structure, set) to a set o
 Xie & Smidt definition — while each output keeps only :math:`\mathrm{Stab}_G(b)`.
 
 Training draws an element at random (seeded); evaluation takes the element of index ``element``
-(default 0), or, with :meth:`SymmetryBreakingSetInput.all_elements`, every one of them.
+(default 0); :func:`sbs_outputs` evaluates every element and returns the set of outputs.
+
+The sets are computed on NumPy from the symmetry records. :meth:`SymmetryBreakingSetInput.prepare_data`
+does it once per structure when a data set is built (``sbs_set`` (m, 3) and ``sbs_size`` (1,) in
+the graph, batched by PyG), so a forward pass on a GPU only indexes tensors; a batch without them
+(new positions, a hand-made batch) gets them computed on the fly.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from ._inputs import read_inputs
+from ._inputs import DERIVED, read_inputs
 from ._registry import register_input
 
-__all__ = ["SymmetryBreakingSetInput", "structure_sbs"]
+__all__ = ["SymmetryBreakingSetInput", "structure_sbs", "sbs_outputs"]
+
+#: what :meth:`SymmetryBreakingSetInput.prepare_data` adds: stale once the positions move
+_PREPARED = ("sbs_set", "sbs_size")
+DERIVED.update(_PREPARED)
 
 
 @functools.lru_cache(maxsize=512)
@@ -49,7 +61,8 @@ class SymmetryBreakingSetInput(nn.Module):
 
     target: the output symmetry K (a subgroup type of each structure's group; "C1" breaks
     everything). proper: a set equivariant under rotations only. element: which element
-    evaluation uses. A structure whose group has no such set gets the zero vector (no breaking).
+    evaluation uses. seed: of the training draws. A structure whose group has no such set gets
+    the zero vector (no breaking).
     """
 
     vectors = 1
@@ -58,7 +71,8 @@ class SymmetryBreakingSetInput(nn.Module):
     def __init__(self, *, target: str = "C1", proper: bool = False, element: int = 0, seed: int = 0, tol: float = 0.1) -> None:
         super().__init__()
         self.target, self.proper, self.element, self.tol = str(target), bool(proper), int(element), float(tol)
-        self._rng = np.random.default_rng(seed)
+        self._generator = torch.Generator().manual_seed(int(seed))
+        self._choice: int | None = None
 
     def _symmetries(self, data: Any, inputs: Any) -> list[Any]:
         syms = getattr(data, "sym", None)
@@ -74,14 +88,68 @@ class SymmetryBreakingSetInput(nn.Module):
         inputs = read_inputs(data)
         return [structure_sbs(s, self.target, proper=self.proper) for s in self._symmetries(data, inputs)]
 
-    def forward(self, data: Any, choice: list[int] | None = None) -> dict[str, torch.Tensor]:
+    def _padded_sets(self, data: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """All the batch's sets stacked, (Σ m_b, 3), and their sizes (B,); an empty set is one zero vector."""
+        prepared = [getattr(data, key, None) for key in _PREPARED]
+        if all(isinstance(p, torch.Tensor) for p in prepared):
+            return prepared[0], prepared[1].reshape(-1)
+        sets = [s if len(s) else np.zeros((1, 3)) for s in self.sets(data)]
+        pos = read_inputs(data).pos
+        stacked = torch.as_tensor(np.concatenate(sets), dtype=pos.dtype, device=pos.device)
+        return stacked, torch.tensor([len(s) for s in sets], device=pos.device)
+
+    def prepare_data(self, data: Any) -> Any:
+        """Store the structure's set in it, once, when the data set is built (see the module docstring)."""
+        prepared = copy.copy(data)
+        for key in _PREPARED:
+            if hasattr(prepared, key):
+                delattr(prepared, key)
+        stacked, sizes = self._padded_sets(prepared)
+        prepared.sbs_set, prepared.sbs_size = stacked, sizes
+        return prepared
+
+    @contextlib.contextmanager
+    def choosing(self, index: int) -> Iterator[None]:
+        """Within the block, every structure gets the element of this index (modulo its set's size)."""
+        self._choice = int(index)
+        try:
+            yield
+        finally:
+            self._choice = None
+
+    def forward(self, data: Any, choice: torch.Tensor | list[int] | None = None) -> dict[str, torch.Tensor]:
         inputs = read_inputs(data)
-        picked = []
-        for b, vecs in enumerate(self.sets(data)):
-            if len(vecs) == 0:
-                picked.append(np.zeros(3))
-                continue
-            i = choice[b] if choice is not None else (int(self._rng.integers(len(vecs))) if self.training else self.element % len(vecs))
-            picked.append(vecs[i % len(vecs)])
-        u = torch.as_tensor(np.array(picked), dtype=inputs.pos.dtype, device=inputs.pos.device)
-        return {"vectors": u[inputs.batch][:, None, :]}
+        if choice is None and self._choice is not None:
+            choice = [self._choice] * inputs.num_graphs
+        stacked, sizes = self._padded_sets(data)
+        sizes = sizes.to(stacked.device)
+        if choice is not None:
+            index = torch.as_tensor(choice, device=stacked.device) % sizes
+        elif self.training:  # a seeded draw on the CPU, moved over: no read-back from the device
+            draw = torch.rand(len(sizes), generator=self._generator, dtype=torch.float64).to(stacked.device)
+            index = (draw * sizes).long().clamp_max(sizes - 1)
+        else:
+            index = torch.full_like(sizes, self.element) % sizes
+        start = torch.cumsum(sizes, 0) - sizes
+        picked = stacked[start + index].to(inputs.pos.dtype)
+        return {"vectors": picked[inputs.batch][:, None, :]}
+
+
+def sbs_outputs(model: nn.Module, data: Any) -> list[torch.Tensor]:
+    r"""The set-valued output of an ``+sbs`` model: :math:`\{f(x, b) : b \in B(x)\}` for each structure.
+
+    model: built as ``"<model>+sbs"``; data: a batch. Returns one (m_b, n_b, d) tensor per
+    structure (m_b = the size of its set, 1 where it has none), in the set's order. Equivariance
+    in Xie & Smidt's sense is that this *set* turns with the structure.
+    """
+    source = getattr(model, "source", None)
+    if not isinstance(source, SymmetryBreakingSetInput):
+        raise TypeError(f"sbs_outputs needs a model built as '<model>+sbs', got {type(model).__name__}")
+    _, sizes = source._padded_sets(data)
+    batch = read_inputs(data).batch
+    runs = []
+    for k in range(int(sizes.max())):
+        with source.choosing(k):
+            runs.append(model(data))
+    out = torch.stack(runs)  # (max m, N, d)
+    return [out[: int(m), batch == b] for b, m in enumerate(sizes.tolist())]
