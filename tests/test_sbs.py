@@ -96,4 +96,63 @@ def test_committed_table_is_what_the_code_makes():
     rows = json.loads((Path(__file__).resolve().parent.parent / "docs" / "sbs" / "sbs_table.json").read_text())
     fresh = sbs_table(["D3h", "Oh"])
     committed = [r for r in rows if r["group"] in ("D3h", "Oh")]
-    assert [(r["group"], r["target"], r["size"], r["ideal"]) for r in committed] == [(r["group"], r["target"], r["size"], r["ideal"]) for r in fresh]
+    keys = ("group", "target", "size", "ideal", "any_size", "complement")
+    assert [tuple(r[k] for k in keys) for r in committed] == [tuple(r[k] for k in keys) for r in fresh]
+
+
+def _point_set_stabilizer(ops, points):
+    keep = [x for x in ops if np.linalg.norm((points @ x.T)[:, None] - points[None], axis=-1).min(axis=1).max() < 1e-8]
+    return np.array(keep)
+
+
+def _group_name(ops):
+    return PointGroup.from_operations(ops).name if len(ops) > 1 else "C1"
+
+
+@pytest.mark.parametrize("name", ["C2v", "D3h", "D4h", "D6h", "Td", "Oh"])
+def test_smallest_set_of_any_objects_by_brute_force(name):
+    """Every returned set is closed under N, each element keeps exactly K of G (as a point set it has
+    that stabilizer), it is never smaller than |G|/|K|, never larger than an ideal equivariant vector
+    set, and the complement flag says whether it reaches the bound."""
+    from symbreak.groups import minimal_sbs
+
+    g = PointGroup(name)
+    n = g.normalizer()
+    for k in sorted({s.name for s in subgroups(g)}):
+        best = minimal_sbs(g, k)
+        assert best.size == len(best.objects) and best.size >= best.bound == g.order // PointGroup(k).order
+        assert best.complement == (best.size == best.bound)
+        flat = best.objects.reshape(-1, 3)
+        for x in n.operations:  # closed under N: each object goes to an object of the set
+            for obj in best.objects:
+                moved = obj @ x.T
+                assert any(np.linalg.norm(moved[:, None] - o[None], axis=-1).min(axis=1).max() < 1e-8 for o in best.objects)
+        for obj in best.objects:
+            assert _group_name(_point_set_stabilizer(g.operations, obj)) == k
+            assert _group_name(_point_set_stabilizer(n.operations, obj)) == best.stabilizer
+        vectors = symmetry_breaking_set(g, k)
+        if vectors.ideal and vectors.size:
+            assert best.size <= vectors.size
+        assert len(flat) == best.size * PointGroup(best.stabilizer).order
+
+
+def test_smallest_sets_where_vectors_fall_short():
+    from symbreak.groups import minimal_sbs
+
+    # the chiral octagon: D8h → C8h takes two objects (an axial vector ±z has symmetry C16h in D16h); vectors need 16 and break more
+    best = minimal_sbs("D8h", "C8h")
+    assert (best.size, best.stabilizer, best.complement) == (2, "C16h", True)
+    assert symmetry_breaking_set("D8h", "C8h").size == 16
+    # hexagonal → orthorhombic: 3 objects (one per in-plane axis pair), complement; vectors cannot keep the inversion
+    assert (minimal_sbs("D6h", "D2h").size, minimal_sbs("D6h", "D2h").complement) == (3, True)
+    # square → rectangle: D8h mixes D4h's two classes of D2h, so 4 objects, not |G|/|K| = 2: no complement
+    best = minimal_sbs("D4h", "D2h")
+    assert (best.size, best.bound, best.complement, best.generalized_normalizer) == (4, 2, False, "D4h")
+    # a body diagonal of a tetrahedron is a director, not an arrow: 4 objects, where vectors need 8
+    assert (minimal_sbs("Td", "C3v").size, symmetry_breaking_set("Td", "C3v").size) == (4, 8)
+    assert minimal_sbs("D3", "C1", proper=True).size == 6
+    assert minimal_sbs("C4", "C1").size is None  # infinite normalizer
+    with pytest.raises(GroupError, match="rotation subgroup"):
+        minimal_sbs("D8h", "C8h", proper=True)
+    with pytest.raises(GroupError, match="not a subgroup"):
+        minimal_sbs("D3h", "C4v")

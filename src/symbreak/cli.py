@@ -205,6 +205,7 @@ def _trajectory(args: argparse.Namespace) -> int:
 
 def _sbs(args: argparse.Namespace) -> int:
     from .groups import PointGroup, subgroups
+    from .groups import minimal_sbs
     from .groups._sbs import symmetry_breaking_set, write_sbs_table
 
     if args.table:
@@ -214,11 +215,13 @@ def _sbs(args: argparse.Namespace) -> int:
     if not args.group or not args.target:
         raise SymbreakError("give an input group and a target subgroup (symbreak sbs D3h Cs), or --table DIR")
     b = symmetry_breaking_set(args.group, args.target, proper=args.proper)
+    g = PointGroup(args.group)
+    rotations_only = args.proper and bool((np.linalg.det(g.operations) < 0).any())
+    best = None if rotations_only else minimal_sbs(g, args.target, proper=args.proper)
     if args.json:
-        json.dump(b.to_dict(), sys.stdout, indent=1)
+        json.dump({**b.to_dict(), "any_object": best.to_dict() if best else None}, sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
-    g = PointGroup(args.group)
     n = g.normalizer()
     kinds = sorted({s.name for s in subgroups(g)}, key=lambda x: (PointGroup(x).order, x))
     print(f"{g.name} (order {g.order}) → {b.target}: {b.target} is a subgroup of {g.name} (its subgroup types: {', '.join(kinds)})")
@@ -229,6 +232,10 @@ def _sbs(args: argparse.Namespace) -> int:
             print("    " + "  ".join(f"{round(float(c), 6) + 0.0:+.6f}" for c in v))
     if b.note:
         print(f"  note: {b.note}")
+    if best is not None and best.size:
+        how = "= |G|/|K|: a complement" if best.complement else f"> |G|/|K| = {best.bound}: G/K has no complement there"
+        print(f"  any objects: the smallest ideal equivariant set has {best.size} elements ({how}), each with symmetry "
+              f"{best.stabilizer} in {best.normalizer}; generalized normalizer N(G, K) = {best.generalized_normalizer}")  # fmt: skip
     return 0
 
 

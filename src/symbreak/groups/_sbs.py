@@ -26,6 +26,7 @@ import numpy as np
 
 from .._errors import GroupError
 from ._matrices import rotation_axes
+from ._minimal import minimal_sbs
 from ._pointgroup import PointGroup
 from ._subgroups import Subgroup, are_conjugate_in, subgroups
 
@@ -171,10 +172,12 @@ def sbs_table(groups: list[str] | None = None, *, progress: bool = False) -> lis
         g = PointGroup(name)
         for k in sorted({s.name for s in subgroups(g)}, key=lambda n: (PointGroup(n).order, n)):
             full, rot = symmetry_breaking_set(g, k), symmetry_breaking_set(g, k, proper=True)
+            best = minimal_sbs(g, k)
             rows.append({
                 "group": g.name, "target": k, "size": full.size, "stabilizer": full.stabilizer, "ideal": full.ideal,
                 "normalizer": full.normalizer, "equivariant": full.equivariant, "size_proper": rot.size, "ideal_proper": rot.ideal,
-                "vectors": full.to_dict()["vectors"],
+                "any_size": best.size, "any_bound": best.bound, "any_stabilizer": best.stabilizer, "complement": best.complement,
+                "generalized_normalizer": best.generalized_normalizer, "vectors": full.to_dict()["vectors"],
             })  # fmt: skip
     return rows
 
@@ -199,12 +202,18 @@ def write_sbs_table(out: str, groups: list[str] | None = None, *, progress: bool
         "equivariant). `proper`: closed under N's rotations only. '-': no vector breaks G to within K (a",
         "vector's stabilizer is axial; higher-order objects are needed).",
         "",
-        "| G | K | size | stabilizer of each vector | ideal | N | equivariant | size (proper) |",
-        "|---|---|---|---|---|---|---|---|",
+        "The last three columns are for any objects (`symbreak.groups.minimal_sbs`): the size of the smallest",
+        "ideal equivariant set, the stabilizer M in N of each element (an object with exactly that symmetry, e.g.",
+        "a point set M·p, is returned), and whether it reaches the bound |G|/|K| (M/K a complement of G/K: Xie",
+        "& Smidt's minimal sets). M lies in the generalized normalizer N(G, K) = {n ∈ N : nKn⁻¹ = K}.",
+        "",
+        "| G | K | size | stabilizer of each vector | ideal | N | equivariant | size (proper) | any object: size | its stabilizer in N | = \\|G\\|/\\|K\\| |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         size = r["size"] if r["size"] else "-"
         lines.append(f"| {r['group']} | {r['target']} | {size} | {r['stabilizer']} | {'yes' if r['ideal'] else 'no'} | {r['normalizer']} | "
-                     f"{'yes' if r['equivariant'] else 'no'} | {r['size_proper'] or '-'} |")  # fmt: skip
+                     f"{'yes' if r['equivariant'] else 'no'} | {r['size_proper'] or '-'} | {r['any_size'] or '-'} | {r['any_stabilizer']} | "
+                     f"{'yes' if r['complement'] else ('no' if r['any_size'] else '-')} |")  # fmt: skip
     (folder / "sbs_table.md").write_text("\n".join(lines) + "\n")
     return str(folder / "sbs_table.json"), str(folder / "sbs_table.md")
