@@ -18,7 +18,7 @@ from .._errors import SymbreakError
 from ..models import build_model, model_config, parse_spec
 from ..tasks import Task, get_task
 from ..metrics import LOSSES, REPORTED
-from ..training import ZeroModel, evaluate, fit
+from ..training import ZeroModel, evaluate, evaluate_set, fit
 
 log = logging.getLogger("symbreak")
 
@@ -138,6 +138,8 @@ def plan_jobs(
     for fold in range(folds):
         for subtask in subtasks:
             for model in models:
+                if not task.applies(subtask, model):
+                    continue
                 for loss in losses:
                     for sigma in sigmas if _has_variant(model, "noise") else (None,):
                         jobs.append(Job(task.name, subtask, model, loss, fold, epochs, lr, seed, sigma, limit, settings[model]))
@@ -282,6 +284,8 @@ def run_one(
     measures = sorted(set(REPORTED) | {job.loss})
     test = evaluate(model, pick(test_idx), task.predict, task.kind, measures, collapse=True)
     zero = evaluate(ZeroModel(), pick(test_idx), task.predict, task.kind, measures, collapse=True, device=device)
+    if hasattr(getattr(model, "source", None), "choosing"):  # a symmetry-breaking set: score the whole set of outputs too
+        test.update(evaluate_set(model, pick(test_idx), task.predict, task.kind, device=device))
     if save is not None:
         from ..models import save_model
 

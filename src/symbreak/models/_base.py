@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._errors import SymbreakError
+from .._errors import StructureError, SymbreakError
 from ._inputs import Inputs, read_inputs
 
 __all__ = ["AtomFeatures", "VectorModel", "scatter_sum", "SYMMETRY_KINDS"]
@@ -70,7 +70,8 @@ class VectorModel(nn.Module):
     ``dtypes`` (the floating dtypes it runs in); ``permutation_equivariant`` (relabelling atoms
     relabels the output; every model here, not ``+noise``); ``vector_inputs`` (whether it can read
     ``data.vectors``); ``lab_frame_features`` (its features are in the lab frame, so ``+mlp``
-    can read them).
+    can read them); ``periodic`` (it reads ``data.cell`` and builds periodic graphs; the others
+    refuse a periodic batch rather than treat a unit cell as a molecule).
     """
 
     output_type: str = "1o"
@@ -78,6 +79,7 @@ class VectorModel(nn.Module):
     dtypes: tuple[torch.dtype, ...] = (torch.float32, torch.float64)
     permutation_equivariant: bool = True
     vector_inputs: bool = True
+    periodic: bool = False
     gradient_output: bool = False
     vector_channels: int = 0  # F of AtomFeatures.vectors (N, 3, F), for heads that read them
     # False when features() works in a per-molecule frame (SANN's canonical frame): a head that
@@ -112,6 +114,10 @@ class VectorModel(nn.Module):
 
     def read(self, data: Any) -> Inputs:
         """The checked :class:`~symbreak.models.Inputs` of a batch, with the channels this model reads."""
+        cell = getattr(data, "cell", None)
+        if not self.periodic and isinstance(cell, torch.Tensor) and not torch.compiler.is_compiling() and bool(cell.abs().sum() > 0):
+            raise StructureError(f"{type(self).__name__} builds molecular graphs: it cannot read a periodic structure (data.cell); "
+                                 "use a model that reads cells (painn, egnn, pet)")  # fmt: skip
         return read_inputs(data, features=self.in_features, vectors=self.in_vectors)
 
     def prepare_data(self, data: Any) -> Any:

@@ -29,6 +29,8 @@ class EGNN(VectorModel):
     periodic: an edge to a neighbour's image uses that image's position (the lattice stays fixed).
     """
 
+    periodic = True
+
     def __init__(self, *, hidden: int = 64, layers: int = 4, cutoff: float = 5.0, max_z: int = 100, in_features: int = 0, in_vectors: int = 0) -> None:
         super().__init__()
         self.hidden, self.cutoff = hidden, cutoff

@@ -171,6 +171,7 @@ def inherit_capabilities(wrapper: nn.Module, model: nn.Module) -> None:
     """A wrapper (+noise, +mlp, an input) runs in the dtypes of the model it wraps and keeps its output type."""
     wrapper.output_type = getattr(model, "output_type", "1o")
     wrapper.dtypes = getattr(model, "dtypes", (torch.float32, torch.float64))
+    wrapper.periodic = getattr(model, "periodic", False)
     # permutation equivariance survives wrapping only if both layers have it (+noise does not)
     wrapper.permutation_equivariant = getattr(type(wrapper), "permutation_equivariant", True) and getattr(model, "permutation_equivariant", True)
 

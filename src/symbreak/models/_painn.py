@@ -54,6 +54,8 @@ class PaiNN(VectorModel):
     A batch with ``data.cell`` is periodic: edges reach the images of neighbours within the cutoff.
     """
 
+    periodic = True
+
     def __init__(self, *, hidden: int = 64, layers: int = 3, num_rbf: int = 20, cutoff: float = 5.0, max_z: int = 100, in_features: int = 0, in_vectors: int = 0) -> None:
         super().__init__()
         self.hidden, self.cutoff, self.vector_channels = hidden, cutoff, hidden

@@ -90,6 +90,8 @@ class PET(VectorModel):
     training data.
     """
 
+    periodic = True
+
     symmetry = "approximate"
     gradient_output = True
     vector_inputs = False

@@ -19,7 +19,7 @@ from typing import Any
 from .._errors import SymbreakError
 from .._lazy import LazyRegistry
 
-__all__ = ["register_model", "register_variant", "register_input", "INPUTS", "build_model", "available_models", "parse_spec", "split_specs", "model_config", "MODELS", "VARIANTS"]
+__all__ = ["register_model", "register_variant", "register_input", "model_class", "INPUTS", "build_model", "available_models", "parse_spec", "split_specs", "model_config", "MODELS", "VARIANTS"]
 
 _M = "symbreak.models."
 #: name → model class; builtins are imported when first built (listing them imports nothing)
@@ -116,6 +116,11 @@ def _resolve(spec: str) -> tuple[str, list[str], dict[str, Any]]:
         if v not in VARIANTS and v not in INPUTS:
             raise SymbreakError(f"unknown variant {v!r} in {spec!r}; registered: {', '.join(sorted(VARIANTS))}; inputs: {', '.join(sorted(INPUTS))}")
     return base, variants, in_spec
+
+
+def model_class(spec: str) -> type:
+    """The class of ``spec``'s base model (its capability flags: ``periodic``, ``symmetry``, ...), without building it."""
+    return MODELS[_resolve(spec)[0]]
 
 
 def _factory(variant: str) -> Callable:

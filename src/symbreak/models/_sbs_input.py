@@ -60,17 +60,18 @@ class SymmetryBreakingSetInput(nn.Module):
     """Xie & Smidt's symmetry-breaking set as the input of any model: ``"<model>+sbs"``.
 
     target: the output symmetry K (a subgroup type of each structure's group; "C1" breaks
-    everything). proper: a set equivariant under rotations only. element: which element
-    evaluation uses. seed: of the training draws. A structure whose group has no such set gets
-    the zero vector (no breaking).
+    everything); None: each structure's own ``data.sbs_target`` (a data set whose structures
+    break to different groups), else "C1". proper: a set equivariant under rotations only.
+    element: which element evaluation uses. seed: of the training draws. A structure whose group
+    has no such set gets the zero vector (no breaking).
     """
 
     vectors = 1
     features = 0
 
-    def __init__(self, *, target: str = "C1", proper: bool = False, element: int = 0, seed: int = 0, tol: float = 0.1) -> None:
+    def __init__(self, *, target: str | None = None, proper: bool = False, element: int = 0, seed: int = 0, tol: float = 0.1) -> None:
         super().__init__()
-        self.target, self.proper, self.element, self.tol = str(target), bool(proper), int(element), float(tol)
+        self.target, self.proper, self.element, self.tol = None if target is None else str(target), bool(proper), int(element), float(tol)
         self._generator = torch.Generator().manual_seed(int(seed))
         self._choice: int | None = None
 
@@ -83,10 +84,19 @@ class SymmetryBreakingSetInput(nn.Module):
         pos, z, batch = inputs.pos.detach().cpu().numpy(), inputs.z.cpu().numpy(), inputs.batch.cpu().numpy()
         return [detect_symmetry(pos[batch == b], z[batch == b], tol=self.tol) for b in range(inputs.num_graphs)]
 
+    def _targets(self, data: Any, count: int) -> list[str]:
+        if self.target is not None:
+            return [self.target] * count
+        given = getattr(data, "sbs_target", None)
+        if given is None:
+            return ["C1"] * count
+        return [given] * count if isinstance(given, str) else [str(t) for t in given]
+
     def sets(self, data: Any) -> list[np.ndarray]:
         """Each structure's set in its frame: a list of (m_b, 3)."""
         inputs = read_inputs(data)
-        return [structure_sbs(s, self.target, proper=self.proper) for s in self._symmetries(data, inputs)]
+        syms = self._symmetries(data, inputs)
+        return [structure_sbs(s, k, proper=self.proper) for s, k in zip(syms, self._targets(data, len(syms)))]
 
     def _padded_sets(self, data: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """All the batch's sets stacked, (Σ m_b, 3), and their sizes (B,); an empty set is one zero vector."""

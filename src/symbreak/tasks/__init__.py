@@ -1,7 +1,7 @@
 r"""Benchmark tasks behind one registry, each making its own data in code.
 
 >>> sorted(available_tasks())
-['canonicalization', 'charged-particle', 'dipoles', 'h2o-modes', 'shape-deformation', 'square-ssb']
+['canonicalization', 'charged-particle', 'dipoles', 'h2o-modes', 'sbs-examples', 'shape-deformation', 'square-ssb']
 >>> [g.y.shape for g in get_task("square-ssb").dataset("")]
 [torch.Size([4, 3]), torch.Size([4, 3])]
 """
@@ -17,6 +17,7 @@ _EXPORTS = {
     "ChargedParticle": "_charged", "lorentz_trajectory": "_charged", "FIELD_E": "_charged", "FIELD_B": "_charged",
     "WaterModesTask": "_h2o", "water_mode_dataset": "_h2o",
     "ShapeDeformation": "_shapes", "cube_targets": "_shapes", "SHAPE_IRREPS": "_shapes",
+    "SBSExamples": "_sbs_examples", "sbs_example": "_sbs_examples",
     "SquareSSB": "_square", "square_and_rectangles": "_square", "SQUARE_STRETCH": "_square",
 }  # fmt: skip
 _tasks_getattr, __dir__ = lazy_exports(__name__, _EXPORTS)
@@ -42,6 +43,8 @@ __all__ = [
     "kfold_splits",
     "grouped_splits",
     "SquareSSB",
+    "SBSExamples",
+    "sbs_example",
     "square_and_rectangles",
     "SQUARE_STRETCH",
     "WaterModesTask",

@@ -19,7 +19,7 @@ _T = "symbreak.tasks."
 TASKS = LazyRegistry("task", {
     "square-ssb": _T + "_square:SquareSSB", "h2o-modes": _T + "_h2o:WaterModesTask", "dipoles": _T + "_dipoles:Dipoles",
     "shape-deformation": _T + "_shapes:ShapeDeformation", "charged-particle": _T + "_charged:ChargedParticle",
-    "canonicalization": _T + "_canonical:Canonicalization",
+    "canonicalization": _T + "_canonical:Canonicalization", "sbs-examples": _T + "_sbs_examples:SBSExamples",
 })  # fmt: skip
 
 
@@ -86,6 +86,8 @@ def make_graph(z: Sequence[int], positions: np.ndarray, labels: np.ndarray, symm
         sym = symmetry
     else:
         sym = SimpleNamespace(operations=np.array(symmetry.operations), permutations=np.array(symmetry.permutations), point_group=symmetry.point_group)
+        if getattr(symmetry, "orientation", None) is not None:  # where the group's standard frame lies (symmetry-breaking sets)
+            sym.orientation = np.array(symmetry.orientation)
     return Data(
         z=torch.tensor(list(z), dtype=torch.long),
         pos=torch.tensor(np.array(positions), dtype=torch.get_default_dtype()),
@@ -191,6 +193,11 @@ class Task:
     def job_settings(self) -> dict[str, Any]:
         """For tasks with their own ``run_job``: settings beyond the job's identity that change its result (part of its key)."""
         return {}
+
+    def applies(self, subtask: str, model: str) -> bool:
+        """Whether ``model`` can run on ``subtask`` (a periodic sub-task needs a model that reads
+        cells); the jobs it cannot run are not planned and its cells stay empty."""
+        return True
 
     def predict(self, model: Any, batch: Any) -> Any:
         """The prediction compared with ``batch.y``: by default the model's per-atom output."""

@@ -23,7 +23,7 @@ from ..metrics import is_collapsed, measure
 from ._data import batches
 from ._loop import train_epochs
 
-__all__ = ["fit", "evaluate", "FitResult", "ZeroModel", "SCHEDULES"]
+__all__ = ["fit", "evaluate", "evaluate_set", "FitResult", "ZeroModel", "SCHEDULES"]
 
 SCHEDULES = ("onecycle", "plateau")
 
@@ -89,6 +89,32 @@ def evaluate(
     if collapse:
         out["collapsed"] = collapsed / len(graphs)
     return out
+
+
+def evaluate_set(model: torch.nn.Module, graphs: Sequence[Any], predict: Callable, kind: str, *, device: Any = None) -> dict[str, float]:
+    """For a ``"<model>+sbs"`` model: each structure's outputs for every element of its
+    symmetry-breaking set against its target's images (:func:`~symbreak.metrics.set_breaking_measures`),
+    averaged over ``graphs``: ``{"set_fit": ..., "set_cover": ...}``."""
+    from ..metrics import set_breaking_measures
+
+    source = getattr(model, "source", None)
+    if not hasattr(source, "choosing"):
+        raise TypeError(f"evaluate_set needs a model built as '<model>+sbs', got {type(model).__name__}")
+    model.eval()
+    dev = _device_of(model, device)
+    fit_sum = cover_sum = 0.0
+    for graph in graphs:
+        batch = next(iter(batches([graph], 1, False, 0))).to(dev)
+        size = int(source._padded_sets(batch)[1][0])
+        with torch.no_grad():
+            outputs = []
+            for k in range(size):
+                with source.choosing(k):
+                    outputs.append(predict(model, batch).detach())
+        sym = batch.sym[0] if isinstance(batch.sym, (list, tuple)) else batch.sym
+        got = set_breaking_measures(torch.stack(outputs), batch.y, sym.operations, sym.permutations, kind=kind)
+        fit_sum, cover_sum = fit_sum + got["fit"], cover_sum + got["cover"]
+    return {"set_fit": fit_sum / len(graphs), "set_cover": cover_sum / len(graphs)}
 
 
 def fit(
