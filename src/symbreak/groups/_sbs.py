@@ -88,20 +88,28 @@ def _candidates(n_ops: np.ndarray) -> np.ndarray:
     return _unique_directions(np.concatenate(cands))
 
 
-def _stabilizer(ops: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return np.flatnonzero(np.linalg.norm(ops @ v - v, axis=1) < 1e-8)
+def _act(ops: np.ndarray, v: np.ndarray, axial: bool) -> np.ndarray:
+    """g·v for every g: (k, 3); an axial vector turns by det(g)·g."""
+    moved = ops @ v
+    return moved * np.linalg.det(ops)[:, None] if axial else moved
 
 
-def _orbit(ops: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return _unique_directions(ops @ v)
+def _stabilizer(ops: np.ndarray, v: np.ndarray, axial: bool = False) -> np.ndarray:
+    return np.flatnonzero(np.linalg.norm(_act(ops, v, axial) - v, axis=1) < 1e-8)
 
 
-def symmetry_breaking_set(group: PointGroup | str, target: PointGroup | str | Subgroup = "C1", *, proper: bool = False) -> BreakingSet:
+def _orbit(ops: np.ndarray, v: np.ndarray, axial: bool = False) -> np.ndarray:
+    return _unique_directions(_act(ops, v, axial))
+
+
+def symmetry_breaking_set(group: PointGroup | str, target: PointGroup | str | Subgroup = "C1", *, proper: bool = False, axial: bool = False) -> BreakingSet:
     """The smallest equivariant symmetry-breaking set of vectors for input ``group`` → output ``target``.
 
     target: the output symmetry K, a subgroup of G, by name (any subgroup of that type) or as a
     :class:`Subgroup` of ``group`` (exactly that one, up to conjugacy in G). proper: equivariance
     under rotations only (the normalizer's rotations: a larger set may become a smaller one).
+    axial: pseudovectors (``1e``, turned by det(g)·g) instead of vectors: their stabilizers are
+    the C∞h-type groups, so they reach chiral-in-plane targets such as D8h → C8h with 2 elements.
     Raises :class:`~symbreak.GroupError` when K is not a subgroup of G.
     """
     g = group if isinstance(group, PointGroup) else PointGroup(group)
@@ -128,13 +136,13 @@ def symmetry_breaking_set(group: PointGroup | str, target: PointGroup | str | Su
     n_name = (PointGroup.from_operations(n_ops).name if len(n_ops) > 1 else "C1") if normalizer is not None else g.name
     best = None
     for v in _candidates(n_ops):
-        stab = frozenset(_stabilizer(g.operations, v).tolist())
+        stab = frozenset(_stabilizer(g.operations, v, axial).tolist())
         ideal = stab in wanted_sets
         # not ideal but usable: it breaks at least down to K (its stabilizer lies inside a conjugate of K)
         usable = ideal or any(stab <= w for w in wanted_sets)
         if not usable:
             continue
-        orbit = _orbit(n_ops, v)
+        orbit = _orbit(n_ops, v, axial)
         key = (not ideal, len(orbit))
         if best is None or key < best[0]:
             best = (key, orbit, stab, ideal)

@@ -24,7 +24,7 @@ _EXPORTS = {
     "save_model": "_checkpoint", "load_model": "_checkpoint",
     "WithInputs": "_inputs", "RandomVector": "_randvec", "transform_batch": "_inputs",
     "NoisyInput": "_variants", "MLPHead": "_variants", "set_noise_draw": "_variants",
-    "SymmetryBreakingSetInput": "_sbs_input", "sbs_outputs": "_sbs_input", "structure_sbs": "_sbs_input",
+    "SymmetryBreakingSetInput": "_sbs_input", "AxialSymmetryBreakingSetInput": "_sbs_input", "sbs_outputs": "_sbs_input", "structure_sbs": "_sbs_input",
     "structure_edges": "_graph", "periodic_radius_edges": "_graph",
     "fully_connected_edges": "_graph", "radius_edges": "_graph", "edge_vectors": "_graph", "triplets": "_graph",
 }  # fmt: skip
@@ -44,6 +44,7 @@ __all__ = [
     "WithInputs",
     "RandomVector",
     "SymmetryBreakingSetInput",
+    "AxialSymmetryBreakingSetInput",
     "sbs_outputs",
     "structure_sbs",
     "transform_batch",

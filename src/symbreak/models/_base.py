@@ -87,6 +87,7 @@ class VectorModel(nn.Module):
     lab_frame_features: bool = True
     in_features: int = 0
     in_vectors: int = 0
+    in_pseudovectors: int = 0  # axial inputs (the e3nn models)
     hidden: int
     energy_mlp: nn.Module  # (N, hidden) -> (N, 1) atomic energies, for gradient_output models
 
@@ -118,7 +119,7 @@ class VectorModel(nn.Module):
         if not self.periodic and isinstance(cell, torch.Tensor) and not torch.compiler.is_compiling() and bool(cell.abs().sum() > 0):
             raise StructureError(f"{type(self).__name__} builds molecular graphs: it cannot read a periodic structure (data.cell); "
                                  "use a model that reads cells (painn, egnn, pet)")  # fmt: skip
-        return read_inputs(data, features=self.in_features, vectors=self.in_vectors)
+        return read_inputs(data, features=self.in_features, vectors=self.in_vectors, pseudovectors=self.in_pseudovectors)
 
     def prepare_data(self, data: Any) -> Any:
         """Precompute, once per structure when a data set is built, what :meth:`features` would

@@ -9,6 +9,8 @@ A batch (a PyG ``Batch``, or anything with these attributes) carries
 ``x``          (N, F)          invariant per-atom inputs (charges, hybridisation...), optional
 ``vectors``    (N, C, 3)       equivariant per-atom inputs, C channels of ``1o``, optional:
                                e3nn's layout of ``"Cx1o"`` (a symmetry-breaking input lives here)
+``pseudovectors`` (N, C, 3)    axial per-atom inputs (``"Cx1e"``: a reflection g turns them by
+                               det(g)·g), optional; read by the e3nn models only
 ``cell``       (B, 3, 3)       lattice vectors as rows, optional (zeros: not periodic); the
                                models that read it build periodic graphs
 ``sym``        list            one frozen :class:`~symbreak.Symmetry` per molecule, computed once
@@ -53,6 +55,7 @@ class Inputs:
     x: torch.Tensor | None = None
     vectors: torch.Tensor | None = None
     data: Any = None
+    pseudovectors: torch.Tensor | None = None
 
     def replace(self, **changes: Any) -> "Inputs":
         """A copy with some fields changed (positions that track gradients, say)."""
@@ -72,11 +75,12 @@ def _check_per_atom(name: str, value: Any, n: int, shape: tuple[int, ...], expec
     return value
 
 
-def read_inputs(data: Any, *, features: int = 0, vectors: int = 0) -> Inputs:
+def read_inputs(data: Any, *, features: int = 0, vectors: int = 0, pseudovectors: int = 0) -> Inputs:
     """Check a batch and read it as :class:`Inputs`.
 
-    features, vectors: how many channels of ``x`` and ``vectors`` the model reads; 0: it reads
-    none, and :class:`Inputs` holds None whatever the batch carries.
+    features, vectors, pseudovectors: how many channels of ``x``, ``vectors`` and
+    ``pseudovectors`` the model reads; 0: it reads none, and :class:`Inputs` holds None whatever
+    the batch carries.
     """
     z, pos = getattr(data, "z", None), getattr(data, "pos", None)
     if not isinstance(pos, torch.Tensor) or pos.ndim != 2 or pos.shape[-1] != 3 or len(pos) == 0:
@@ -102,7 +106,12 @@ def read_inputs(data: Any, *, features: int = 0, vectors: int = 0) -> Inputs:
         v = _check_per_atom("vectors", getattr(data, "vectors", None), len(pos), (vectors, 3), vectors)
         if v is None:
             raise StructureError(f"this model reads {vectors} vector input(s) per atom: give data.vectors of shape ({len(pos)}, {vectors}, 3)")
-    return Inputs(z, pos, batch, num_graphs, x=x, vectors=v, data=data)
+    a = None
+    if pseudovectors:
+        a = _check_per_atom("pseudovectors", getattr(data, "pseudovectors", None), len(pos), (pseudovectors, 3), pseudovectors)
+        if a is None:
+            raise StructureError(f"this model reads {pseudovectors} pseudovector input(s) per atom: give data.pseudovectors of shape ({len(pos)}, {pseudovectors}, 3)")
+    return Inputs(z, pos, batch, num_graphs, x=x, vectors=v, data=data, pseudovectors=a)
 
 
 def with_positions(data: Any, pos: torch.Tensor) -> Any:
@@ -121,7 +130,8 @@ def with_positions(data: Any, pos: torch.Tensor) -> Any:
 def transform_batch(data: Any, rotation: Any = None, *, translation: Any = None, permutation: Any = None) -> Any:
     r"""The batch acted on by :math:`g = (R, t)` and an atom permutation :math:`\sigma`:
     :math:`x_i \to R x_{\sigma(i)} + t`, vector inputs :math:`v_i \to R v_{\sigma(i)}`, invariant
-    inputs, elements and per-atom labels ``y`` permuted (labels are not rotated: their
+    inputs, elements and per-atom labels ``y`` permuted, pseudovector inputs
+    :math:`a_i \to \det(R) R a_{\sigma(i)}` (labels are not rotated: their
     representation is the task's); the symmetry records and attributes derived from the old
     positions dropped.
 
@@ -155,6 +165,9 @@ def transform_batch(data: Any, rotation: Any = None, *, translation: Any = None,
             raise ValueError("a permutation of a batch must keep each molecule's atoms in place")
         if getattr(data, "x", None) is not None:
             out.x = data.x[perm]
+    if getattr(data, "pseudovectors", None) is not None:  # axial: a reflection turns them the other way
+        turned = move(data.pseudovectors, True)
+        out.pseudovectors = turned if r is None else turned * torch.sign(torch.linalg.det(r.to(turned.dtype)))
     if getattr(data, "vectors", None) is not None:
         out.vectors = move(data.vectors, True)
         y = getattr(data, "y", None)
@@ -200,7 +213,7 @@ class WithInputs(nn.Module):
     def forward(self, data: Any) -> torch.Tensor:
         extra = self.source(data)
         out = copy.copy(data)  # the caller's batch is left as it was
-        for key in ("x", "vectors"):
+        for key in ("x", "vectors", "pseudovectors"):
             if extra.get(key) is not None:
                 old = getattr(data, key, None)
                 setattr(out, key, extra[key] if old is None else torch.cat([old, extra[key].to(old.dtype)], dim=1))

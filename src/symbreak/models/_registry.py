@@ -31,7 +31,8 @@ MODELS = LazyRegistry("model", {
 #: name → ``wrapper(model, **options)``, used as ``"<model>+<name>"``
 VARIANTS = LazyRegistry("variant", {"noise": _M + "_variants:_noise", "mlp": _M + "_variants:_mlp"})
 #: name → input module class (``features``/``vectors`` channels it adds), used as ``"<model>+<name>"``
-INPUTS = LazyRegistry("input", {"randvec": _M + "_randvec:RandomVector", "sbs": _M + "_sbs_input:SymmetryBreakingSetInput"})
+INPUTS = LazyRegistry("input", {"randvec": _M + "_randvec:RandomVector", "sbs": _M + "_sbs_input:SymmetryBreakingSetInput",
+                                 "sbs-axial": _M + "_sbs_input:AxialSymmetryBreakingSetInput"})
 ALIASES = {"dimenet": "dimenet++"}  # the SANN paper writes "DimeNet+MLP" for DimeNet++ with an MLP head
 
 
@@ -129,17 +130,18 @@ def _factory(variant: str) -> Callable:
 
 def _input_channels(variants: list[str]) -> dict[str, int]:
     """Extra input channels the base model needs for the inputs among ``variants``."""
-    extra = {"in_features": 0, "in_vectors": 0}
+    extra = {"in_features": 0, "in_vectors": 0, "in_pseudovectors": 0}
     for v in variants:
         if v in INPUTS and v not in VARIANTS:
             extra["in_features"] += int(getattr(INPUTS[v], "features", 0))
             extra["in_vectors"] += int(getattr(INPUTS[v], "vectors", 0))
+            extra["in_pseudovectors"] += int(getattr(INPUTS[v], "pseudovectors", 0))
     return extra
 
 
 #: options that are part of a model's identity only when they change something: a model reading no
 #: extra inputs is the model it was before every model could read them (job keys stay the same)
-NEUTRAL_OPTIONS = {"in_features": 0, "in_vectors": 0}
+NEUTRAL_OPTIONS = {"in_features": 0, "in_vectors": 0, "in_pseudovectors": 0}
 
 
 def model_config(spec: str, **options: Any) -> dict[str, Any]:
@@ -183,7 +185,8 @@ def build_model(spec: str, **options: Any) -> Any:
     for key, extra in _input_channels(variants).items():
         if extra:
             if key not in _accepted(MODELS[base]):
-                raise SymbreakError(f"{spec!r}: model {base!r} takes no extra inputs ({key})")
+                what = {"in_features": "invariant", "in_vectors": "vector", "in_pseudovectors": "pseudovector (axial)"}[key]
+                raise SymbreakError(f"{spec!r}: model {base!r} reads no {what} inputs ({key}); the e3nn models read every kind")
             base_options[key] = base_options.get(key, 0) + extra
     model = MODELS[base](**base_options)
     # wrappers in the order written; inputs outermost, so "painn+randvec+mlp" is "painn+mlp+randvec"

@@ -32,7 +32,7 @@ from torch import nn
 from ._inputs import DERIVED, read_inputs
 from ._registry import register_input
 
-__all__ = ["SymmetryBreakingSetInput", "structure_sbs", "sbs_outputs"]
+__all__ = ["SymmetryBreakingSetInput", "AxialSymmetryBreakingSetInput", "structure_sbs", "sbs_outputs"]
 
 #: what :meth:`SymmetryBreakingSetInput.prepare_data` adds: stale once the positions move
 _PREPARED = ("sbs_set", "sbs_size")
@@ -40,19 +40,21 @@ DERIVED.update(_PREPARED)
 
 
 @functools.lru_cache(maxsize=512)
-def _standard_set(group: str, target: str, proper: bool) -> np.ndarray:
+def _standard_set(group: str, target: str, proper: bool, axial: bool = False) -> np.ndarray:
     from ..groups import symmetry_breaking_set
 
     if group in ("C*v", "D*h", "Kh"):  # infinite groups: no finite set
         return np.zeros((0, 3))
-    return symmetry_breaking_set(group, target, proper=proper).vectors
+    return symmetry_breaking_set(group, target, proper=proper, axial=axial).vectors
 
 
-def structure_sbs(sym: Any, target: str = "C1", *, proper: bool = False) -> np.ndarray:
+def structure_sbs(sym: Any, target: str = "C1", *, proper: bool = False, axial: bool = False) -> np.ndarray:
     """The symmetry-breaking set of one structure in its own frame: (m, 3) unit vectors (m = 0:
-    nothing to break, or no vector can). sym: its :class:`~symbreak.Symmetry`."""
-    vectors = _standard_set(sym.point_group, target, proper)
-    return vectors @ np.asarray(sym.orientation).T
+    nothing to break, or no vector can). sym: its :class:`~symbreak.Symmetry`; axial: a set of
+    pseudovectors."""
+    q = np.asarray(sym.orientation)
+    vectors = _standard_set(sym.point_group, target, proper, axial) @ q.T
+    return vectors * np.sign(np.linalg.det(q)) if axial else vectors
 
 
 @register_input("sbs")
@@ -68,6 +70,8 @@ class SymmetryBreakingSetInput(nn.Module):
 
     vectors = 1
     features = 0
+    pseudovectors = 0
+    axial = False
 
     def __init__(self, *, target: str | None = None, proper: bool = False, element: int = 0, seed: int = 0, tol: float = 0.1) -> None:
         super().__init__()
@@ -96,7 +100,7 @@ class SymmetryBreakingSetInput(nn.Module):
         """Each structure's set in its frame: a list of (m_b, 3)."""
         inputs = read_inputs(data)
         syms = self._symmetries(data, inputs)
-        return [structure_sbs(s, k, proper=self.proper) for s, k in zip(syms, self._targets(data, len(syms)))]
+        return [structure_sbs(s, k, proper=self.proper, axial=self.axial) for s, k in zip(syms, self._targets(data, len(syms)))]
 
     def _padded_sets(self, data: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """All the batch's sets stacked, (Σ m_b, 3), and their sizes (B,); an empty set is one zero vector."""
@@ -142,7 +146,18 @@ class SymmetryBreakingSetInput(nn.Module):
             index = torch.full_like(sizes, self.element) % sizes
         start = torch.cumsum(sizes, 0) - sizes
         picked = stacked[start + index].to(inputs.pos.dtype)
-        return {"vectors": picked[inputs.batch][:, None, :]}
+        return {"pseudovectors" if self.axial else "vectors": picked[inputs.batch][:, None, :]}
+
+
+@register_input("sbs-axial")
+class AxialSymmetryBreakingSetInput(SymmetryBreakingSetInput):
+    """``"<model>+sbs-axial"``: the set made of pseudovectors (``1e``), for models that read axial
+    inputs (the e3nn ones). Its stabilizers are C∞h-type, so it reaches targets that are chiral in
+    a plane (D8h → C8h: 2 elements, ±z) where polar vectors must break further."""
+
+    vectors = 0
+    pseudovectors = 1
+    axial = True
 
 
 def sbs_outputs(model: nn.Module, data: Any) -> list[torch.Tensor]:
@@ -153,7 +168,7 @@ def sbs_outputs(model: nn.Module, data: Any) -> list[torch.Tensor]:
     in Xie & Smidt's sense is that this *set* turns with the structure.
     """
     source = getattr(model, "source", None)
-    if not isinstance(source, SymmetryBreakingSetInput):
+    if not isinstance(source, SymmetryBreakingSetInput):  # the axial one is one too
         raise TypeError(f"sbs_outputs needs a model built as '<model>+sbs', got {type(model).__name__}")
     _, sizes = source._padded_sets(data)
     batch = read_inputs(data).batch
