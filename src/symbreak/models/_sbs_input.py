@@ -19,16 +19,15 @@ the graph, batched by PyG), so a forward pass on a GPU only indexes tensors; a b
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from ._choice import ChoiceInput, every_choice
 from ._inputs import DERIVED, read_inputs
 from ._registry import register_input
 
@@ -58,7 +57,7 @@ def structure_sbs(sym: Any, target: str = "C1", *, proper: bool = False, axial: 
 
 
 @register_input("sbs")
-class SymmetryBreakingSetInput(nn.Module):
+class SymmetryBreakingSetInput(ChoiceInput):
     """Xie & Smidt's symmetry-breaking set as the input of any model: ``"<model>+sbs"``.
 
     target: the output symmetry K (a subgroup type of each structure's group; "C1" breaks
@@ -74,10 +73,8 @@ class SymmetryBreakingSetInput(nn.Module):
     axial = False
 
     def __init__(self, *, target: str | None = None, proper: bool = False, element: int = 0, seed: int = 0, tol: float = 0.1) -> None:
-        super().__init__()
-        self.target, self.proper, self.element, self.tol = None if target is None else str(target), bool(proper), int(element), float(tol)
-        self._generator = torch.Generator().manual_seed(int(seed))
-        self._choice: int | None = None
+        super().__init__(element=element, seed=seed)
+        self.target, self.proper, self.tol = None if target is None else str(target), bool(proper), float(tol)
 
     def _symmetries(self, data: Any, inputs: Any) -> list[Any]:
         syms = getattr(data, "sym", None)
@@ -102,7 +99,7 @@ class SymmetryBreakingSetInput(nn.Module):
         syms = self._symmetries(data, inputs)
         return [structure_sbs(s, k, proper=self.proper, axial=self.axial) for s, k in zip(syms, self._targets(data, len(syms)))]
 
-    def _padded_sets(self, data: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    def stacked(self, data: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """All the batch's sets stacked, (Σ m_b, 3), and their sizes (B,); an empty set is one zero vector."""
         prepared = [getattr(data, key, None) for key in _PREPARED]
         if all(isinstance(p, torch.Tensor) for p in prepared):
@@ -118,34 +115,13 @@ class SymmetryBreakingSetInput(nn.Module):
         for key in _PREPARED:
             if hasattr(prepared, key):
                 delattr(prepared, key)
-        stacked, sizes = self._padded_sets(prepared)
+        stacked, sizes = self.stacked(prepared)
         prepared.sbs_set, prepared.sbs_size = stacked, sizes
         return prepared
 
-    @contextlib.contextmanager
-    def choosing(self, index: int) -> Iterator[None]:
-        """Within the block, every structure gets the element of this index (modulo its set's size)."""
-        self._choice = int(index)
-        try:
-            yield
-        finally:
-            self._choice = None
-
     def forward(self, data: Any, choice: torch.Tensor | list[int] | None = None) -> dict[str, torch.Tensor]:
         inputs = read_inputs(data)
-        if choice is None and self._choice is not None:
-            choice = [self._choice] * inputs.num_graphs
-        stacked, sizes = self._padded_sets(data)
-        sizes = sizes.to(stacked.device)
-        if choice is not None:
-            index = torch.as_tensor(choice, device=stacked.device) % sizes
-        elif self.training:  # a seeded draw on the CPU, moved over: no read-back from the device
-            draw = torch.rand(len(sizes), generator=self._generator, dtype=torch.float64).to(stacked.device)
-            index = (draw * sizes).long().clamp_max(sizes - 1)
-        else:
-            index = torch.full_like(sizes, self.element) % sizes
-        start = torch.cumsum(sizes, 0) - sizes
-        picked = stacked[start + index].to(inputs.pos.dtype)
+        picked = self.pick(*self.stacked(data), choice).to(inputs.pos.dtype)
         return {"pseudovectors" if self.axial else "vectors": picked[inputs.batch][:, None, :]}
 
 
@@ -167,14 +143,4 @@ def sbs_outputs(model: nn.Module, data: Any) -> list[torch.Tensor]:
     structure (m_b = the size of its set, 1 where it has none), in the set's order. Equivariance
     in Xie & Smidt's sense is that this *set* turns with the structure.
     """
-    source = getattr(model, "source", None)
-    if not isinstance(source, SymmetryBreakingSetInput):  # the axial one is one too
-        raise TypeError(f"sbs_outputs needs a model built as '<model>+sbs', got {type(model).__name__}")
-    _, sizes = source._padded_sets(data)
-    batch = read_inputs(data).batch
-    runs = []
-    for k in range(int(sizes.max())):
-        with source.choosing(k):
-            runs.append(model(data))
-    out = torch.stack(runs)  # (max m, N, d)
-    return [out[: int(m), batch == b] for b, m in enumerate(sizes.tolist())]
+    return every_choice(model, data, SymmetryBreakingSetInput)

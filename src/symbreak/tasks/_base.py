@@ -86,8 +86,9 @@ def make_graph(z: Sequence[int], positions: np.ndarray, labels: np.ndarray, symm
         sym = symmetry
     else:
         sym = SimpleNamespace(operations=np.array(symmetry.operations), permutations=np.array(symmetry.permutations), point_group=symmetry.point_group)
-        if getattr(symmetry, "orientation", None) is not None:  # where the group's standard frame lies (symmetry-breaking sets)
-            sym.orientation = np.array(symmetry.orientation)
+        for key in ("orientation", "frame"):  # the group's standard frame (symmetry-breaking sets), the canonical one (SymPE)
+            if getattr(symmetry, key, None) is not None:
+                setattr(sym, key, np.array(getattr(symmetry, key)))
     return Data(
         z=torch.tensor(list(z), dtype=torch.long),
         pos=torch.tensor(np.array(positions), dtype=torch.get_default_dtype()),

@@ -86,7 +86,8 @@ def _lattice_symmetry(frac: np.ndarray, numbers: tuple[int, ...], group: str) ->
         if not (hit.sum(axis=1) == 1).all():  # pragma: no cover - a bug, not an input
             raise ValueError(f"the structure is not {group}-symmetric about the origin")
         perms.append(hit.argmax(axis=1))
-    return SimpleNamespace(operations=ops, permutations=np.array(perms), point_group=group, orientation=np.eye(3))
+    # the crystal is given in its standard setting (cubic axes along x, y, z): that is its canonical pose
+    return SimpleNamespace(operations=ops, permutations=np.array(perms), point_group=group, orientation=np.eye(3), frame=np.eye(3))
 
 
 def sbs_example(name: str) -> dict:

@@ -105,7 +105,7 @@ def evaluate_set(model: torch.nn.Module, graphs: Sequence[Any], predict: Callabl
     fit_sum = cover_sum = 0.0
     for graph in graphs:
         batch = next(iter(batches([graph], 1, False, 0))).to(dev)
-        size = int(source._padded_sets(batch)[1][0])
+        size = int(source.set_sizes(batch)[0])
         with torch.no_grad():
             outputs = []
             for k in range(size):

@@ -1,0 +1,85 @@
+r"""Inputs that give each structure one element of a per-structure finite set: a symmetry-breaking
+set (``+sbs``), an inversion kernel (``+sympe``).
+
+The sets of a batch live stacked, (Σ m_b, ...), with their sizes (B,): computed once per structure
+by ``prepare_data`` (PyG concatenates them when batching) or on the fly. Training draws an index
+per structure from a seeded CPU generator (moved to the device: no read-back from it); evaluation
+takes a fixed index (``element``) or a fixed seeded draw; :meth:`ChoiceInput.choosing` fixes the
+index for a block of code, so a caller can run every element (:func:`symbreak.models.sbs_outputs`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = ["ChoiceInput", "every_choice"]
+
+
+class ChoiceInput(nn.Module):
+    """Base of the inputs that pick one element of a per-structure set (see the module docstring).
+
+    element: the index evaluation uses, or None for a fixed draw seeded by ``seed`` + 1 (the same
+    on every call). seed: of the training draws.
+    """
+
+    def __init__(self, *, element: int | None = 0, seed: int = 0) -> None:
+        super().__init__()
+        self.element, self.seed = None if element is None else int(element), int(seed)
+        self._generator = torch.Generator().manual_seed(self.seed)
+        self._choice: int | None = None
+
+    @contextlib.contextmanager
+    def choosing(self, index: int) -> Iterator[None]:
+        """Within the block, every structure gets the element of this index (modulo its set's size)."""
+        self._choice = int(index)
+        try:
+            yield
+        finally:
+            self._choice = None
+
+    def pick(self, stacked: torch.Tensor, sizes: torch.Tensor, choice: torch.Tensor | list[int] | None = None) -> torch.Tensor:
+        """One row of ``stacked`` (Σ m_b, ...) per structure: (B, ...)."""
+        sizes = sizes.to(stacked.device)
+        if choice is None and self._choice is not None:
+            choice = [self._choice] * len(sizes)
+        if choice is not None:
+            index = torch.as_tensor(choice, device=stacked.device) % sizes
+        elif self.training or self.element is None:
+            gen = self._generator if self.training else torch.Generator().manual_seed(self.seed + 1)
+            draw = torch.rand(len(sizes), generator=gen, dtype=torch.float64).to(stacked.device)
+            index = (draw * sizes).long().clamp_max(sizes - 1)
+        else:
+            index = torch.full_like(sizes, self.element) % sizes
+        start = torch.cumsum(sizes, 0) - sizes
+        return stacked[start + index]
+
+    def stacked(self, data: Any) -> tuple[torch.Tensor, torch.Tensor]:  # pragma: no cover - abstract
+        """The batch's sets, stacked (Σ m_b, ...), and their sizes (B,)."""
+        raise NotImplementedError
+
+    def set_sizes(self, data: Any) -> torch.Tensor:
+        """(B,) how many elements each structure's set has."""
+        return self.stacked(data)[1]
+
+
+def every_choice(model: nn.Module, data: Any, kind: type = ChoiceInput) -> list[torch.Tensor]:
+    """The model's output for every element of each structure's set: one (m_b, n_b, d) tensor per
+    structure. model: a model whose input (``model.source``) is a ``kind``."""
+    from ._inputs import read_inputs
+
+    source = getattr(model, "source", None)
+    if not isinstance(source, kind):
+        raise TypeError(f"needs a model whose input is a {kind.__name__} ('<model>+sbs', '<model>+sympe'), got {type(model).__name__}")
+    sizes = source.set_sizes(data)
+    batch = read_inputs(data).batch
+    runs = []
+    for k in range(int(sizes.max())):
+        with source.choosing(k):
+            runs.append(model(data))
+    out = torch.stack(runs)  # (max m, N, d)
+    return [out[: int(m), batch == b] for b, m in enumerate(sizes.tolist())]
