@@ -1,7 +1,7 @@
 r"""Benchmark tasks behind one registry, each making its own data in code.
 
 >>> sorted(available_tasks())
-['canonicalization', 'charged-particle', 'dipoles', 'h2o-modes', 'sbs-examples', 'shape-deformation', 'square-ssb']
+['canonicalization', 'charged-particle', 'dipoles', 'graph-autoencoding', 'h2o-modes', 'ising', 'sbs-examples', 'shape-deformation', 'square-ssb']
 >>> [g.y.shape for g in get_task("square-ssb").dataset("")]
 [torch.Size([4, 3]), torch.Size([4, 3])]
 """
@@ -17,6 +17,8 @@ _EXPORTS = {
     "ChargedParticle": "_charged", "lorentz_trajectory": "_charged", "FIELD_E": "_charged", "FIELD_B": "_charged",
     "WaterModesTask": "_h2o", "water_mode_dataset": "_h2o",
     "ShapeDeformation": "_shapes", "cube_targets": "_shapes", "SHAPE_IRREPS": "_shapes",
+    "GraphAutoencoding": "_graph_ae", "symmetric_graphs": "_graph_ae",
+    "IsingGroundStates": "_ising", "ising_lattice": "_ising", "ground_states": "_ising",
     "SBSExamples": "_sbs_examples", "sbs_example": "_sbs_examples",
     "SquareSSB": "_square", "square_and_rectangles": "_square", "SQUARE_STRETCH": "_square",
 }  # fmt: skip

@@ -20,6 +20,7 @@ TASKS = LazyRegistry("task", {
     "square-ssb": _T + "_square:SquareSSB", "h2o-modes": _T + "_h2o:WaterModesTask", "dipoles": _T + "_dipoles:Dipoles",
     "shape-deformation": _T + "_shapes:ShapeDeformation", "charged-particle": _T + "_charged:ChargedParticle",
     "canonicalization": _T + "_canonical:Canonicalization", "sbs-examples": _T + "_sbs_examples:SBSExamples",
+    "graph-autoencoding": _T + "_graph_ae:GraphAutoencoding", "ising": _T + "_ising:IsingGroundStates",
 })  # fmt: skip
 
 
