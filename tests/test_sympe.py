@@ -113,3 +113,13 @@ def test_sympe_draws_are_seeded_and_prepared_sets_match():
     a = model.source(ready)["vectors"]
     model.source._generator.manual_seed(5)
     assert torch.equal(a, model.source(ready)["vectors"])
+
+
+def test_canonical_input_is_one_fixed_kernel_element_in_training_too():
+    model = build_model("painn+canon", hidden=16).double()
+    g = _prism_graph()
+    model.train()
+    first = model.source(g)["vectors"]
+    assert torch.equal(first, model.source(g)["vectors"])  # no draw: the same encoding every call
+    frame = torch.as_tensor(np.array(detect_symmetry(*prism()).frame))
+    assert torch.allclose(first[0, 0], frame @ model.source.v[0].to(frame.dtype), atol=1e-12)  # F v

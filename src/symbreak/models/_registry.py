@@ -32,7 +32,8 @@ MODELS = LazyRegistry("model", {
 VARIANTS = LazyRegistry("variant", {"noise": _M + "_variants:_noise", "mlp": _M + "_variants:_mlp"})
 #: name → input module class (``features``/``vectors`` channels it adds), used as ``"<model>+<name>"``
 INPUTS = LazyRegistry("input", {"randvec": _M + "_randvec:RandomVector", "sbs": _M + "_sbs_input:SymmetryBreakingSetInput",
-                                 "sbs-axial": _M + "_sbs_input:AxialSymmetryBreakingSetInput", "sympe": _M + "_sympe:SymPE"})
+                                 "sbs-axial": _M + "_sbs_input:AxialSymmetryBreakingSetInput", "sympe": _M + "_sympe:SymPE",
+                                 "canon": _M + "_sympe:CanonicalFrameInput"})
 ALIASES = {"dimenet": "dimenet++"}  # the SANN paper writes "DimeNet+MLP" for DimeNet++ with an MLP head
 
 

@@ -26,7 +26,7 @@ from ._choice import ChoiceInput, every_choice
 from ._inputs import DERIVED, read_inputs
 from ._registry import register_input
 
-__all__ = ["SymPE", "sympe_outputs"]
+__all__ = ["SymPE", "CanonicalFrameInput", "sympe_outputs"]
 
 _PREPARED = ("sympe_kernel", "sympe_size")
 DERIVED.update(_PREPARED)
@@ -91,3 +91,17 @@ def sympe_outputs(model: nn.Module, data: Any) -> list[torch.Tensor]:
     one (|G_b|, n_b, d) tensor per structure, the support of its output distribution (each with
     probability 1/|G_b|)."""
     return every_choice(model, data, SymPE)
+
+
+@register_input("canon")
+class CanonicalFrameInput(SymPE):
+    """``"<model>+canon"``: deterministic canonicalization as an input — the learned vector v placed in
+    the structure's canonical frame, :math:`F v`, every time (the first element of the inversion
+    kernel, not a random one). It breaks the symmetry by an arbitrary but fixed choice; unlike
+    SymPE its law is not equivariant, and the frame jumps where the structure is near a higher
+    symmetry (no canonical frame of O(3) can be continuous: Dym, Lawrence & Siegel, 2024)."""
+
+    def forward(self, data: Any, choice: torch.Tensor | list[int] | None = None) -> dict[str, torch.Tensor]:
+        if choice is None and self._choice is None:
+            choice = [0] * read_inputs(data).num_graphs
+        return super().forward(data, choice)

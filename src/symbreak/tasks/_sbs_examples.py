@@ -44,7 +44,10 @@ _BATIO3_SHIFT_Z = (0.0, 0.482 - 0.5, 0.016, 0.515 - 0.5, 0.515 - 0.5)
 _BATIO3_FRAC = np.array([[0.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, 0.5, 0.0], [0.5, 0.0, 0.5], [0.0, 0.5, 0.5]])
 _BATIO3_Z = (56, 22, 8, 8, 8)
 
-_MODELS = ("egnn", "painn", "e3nn", "egnn+noise", "painn+noise", "egnn+sbs", "painn+sbs", "e3nn+sbs", "e3nn+sbs-axial", "relaxed-e3nn", "sann")
+_MODELS = (
+    "egnn", "painn", "e3nn", "egnn+noise", "painn+noise", "egnn+canon", "painn+canon", "egnn+sympe", "painn+sympe",
+    "egnn+sbs", "painn+sbs", "e3nn+sbs", "e3nn+sbs-axial", "relaxed-e3nn", "sann",
+)  # fmt: skip
 #: the subgroup each example breaks to
 TARGETS = {"prism": "Cs", "batio3": "C4v", "octagon": "C8h"}
 #: the authors' numbers (their notebooks, as summarised in papers.md): their e3nn gate network
