@@ -144,6 +144,9 @@ def summarize(records: list[dict], spec: TableSpec) -> dict[str, dict[str, Cell]
         out[row] = {}
         for header, sub, loss, *measure in spec.columns:
             out[row][header] = _cell(records, row, sub, loss, spec.paper.get((base, header)), measure[0] if measure else loss)
+    # a row nothing was run for (an optional row of the spec: another mechanism) is left out of the table
+    if any(any(c.values for c in cells.values()) for cells in out.values()):
+        out = {row: cells for row, cells in out.items() if row in spec.rows[: spec.shown] or any(c.values for c in cells.values())}
     # a column nothing was run for (a sub-task left out with --subtasks) is left out of the table
     empty = {h for h, *_ in spec.columns if all(not cells[h].values for cells in out.values())}
     if empty and len(empty) < len(spec.columns):

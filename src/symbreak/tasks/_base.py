@@ -72,6 +72,8 @@ class TableSpec:
     paper_threshold: float | None = None
     #: why the thresholds are what they are, on the scale of our labels (printed on the page)
     rule_note: str = ""
+    #: how many of ``rows`` always show (the paper's); the rows after them show only when run
+    shown: int | None = None
 
 
 def make_graph(z: Sequence[int], positions: np.ndarray, labels: np.ndarray, symmetry: Any, **extra: Any) -> Any:
