@@ -358,6 +358,12 @@ def write_report(task: Task, outputs: dict[str, Any], settings: dict[str, Any], 
             shutil.copyfile(png, target)
         images.append(f"![{target.stem}]({name})")
     diffs = outputs["differences"]
+    has_paper = any(t.paper for t in task.tables)
+    compared = (
+        ["## Where we and the paper differ in kind", "", *([f"- {d}" for d in diffs] or ["- none: our verdict matches the paper's in every cell."])]
+        if has_paper
+        else ["## Beside the paper", "", "- The paper's numbers could not be read here: these tables have nothing to compare with in kind."]
+    )
     lines = [
         f"# `{task.name}`: {task.description}",
         "",
@@ -365,13 +371,11 @@ def write_report(task: Task, outputs: dict[str, Any], settings: dict[str, Any], 
         "",
         f"- Machine: {platform.machine()}, {platform.system()} {platform.release()}, Python {platform.python_version()}, torch {torch.__version__}, symbreak {__version__}",
         f"- Settings: {json.dumps(settings)}",
-        *([] if any(t.rule for t in task.tables) else [f"- Verdict: \"{task.verdicts[0]}\" below {task.threshold:g}, \"{task.verdicts[1]}\" otherwise"]),
+        *([] if any(t.rule for t in task.tables) or not has_paper else [f"- Verdict: \"{task.verdicts[0]}\" below {task.threshold:g}, \"{task.verdicts[1]}\" otherwise"]),
         "",
         *outputs["markdown"],
         "",
-        "## Where we and the paper differ in kind",
-        "",
-        *([f"- {d}" for d in diffs] or ["- none: our verdict matches the paper's in every cell."]),
+        *compared,
         "",
         *images,
         "",

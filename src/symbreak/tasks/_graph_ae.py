@@ -96,7 +96,7 @@ class GraphAutoencoding(Task):
         return list(symmetric_graphs().values())
 
     def job_settings(self) -> dict[str, Any]:
-        return {"hidden": self.hidden, "layers": self.layers, "test": "3 relabellings per graph"}
+        return {"hidden": self.hidden, "layers": self.layers, "test": "3 relabellings per graph", "per_graph": True}
 
     def run_job(self, job: Any, graphs: list, progress: Any = None, checkpoint: Any = None) -> dict[str, Any]:
         from ..graphs import GraphNet, NodeBreaker, collate_graphs
@@ -135,4 +135,21 @@ class GraphAutoencoding(Task):
             "bce": float(nn.functional.binary_cross_entropy_with_logits(logits, ty)),
             "exact": float((per_graph == 0).to(torch.float64).mean()),
         }
-        return {"test": test, "val": loss.item(), "final_train": loss.item()}
+        names = list(symmetric_graphs())
+        pair_counts = torch.bincount(tg, minlength=len(tests)).to(torch.float64)
+        share = (per_graph / pair_counts).view(3, len(graphs)).mean(0)  # tests are 3 rounds of the graphs, in order
+        return {"test": test, "val": loss.item(), "final_train": loss.item(), "per_graph": dict(zip(names, share.tolist()))}
+
+    def report_extras(self, records: list[dict], out: Any) -> dict[str, list]:
+        """Pair error per graph and breaker (mean over seeds and relabellings): which graphs each breaker gets."""
+        rows = [r for r in records if "per_graph" in r]
+        if not rows:
+            return {"texts": [], "markdown": [], "plots": []}
+        kinds = [k for k in _BREAKERS if any(r["model"] == k for r in rows)]
+        names = list(rows[0]["per_graph"])
+        mean = {(k, g): float(np.mean([r["per_graph"][g] for r in rows if r["model"] == k])) for k in kinds for g in names}
+        md = ["| Graph | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
+        md += [f"| {g} | " + " | ".join(f"{mean[(k, g)]:.3f}" for k in kinds) + " |" for g in names]
+        text = ["Pair error per graph (mean over seeds and relabellings):", "  " + "graph".ljust(10) + "".join(k.rjust(11) for k in kinds)]
+        text += ["  " + g.ljust(10) + "".join(f"{mean[(k, g)]:11.3f}" for k in kinds) for g in names]
+        return {"texts": ["\n".join(text)], "markdown": ["### Pair error per graph\n\n" + "\n".join(md) + "\n"], "plots": []}
