@@ -109,13 +109,20 @@ def test_sympe_node_inputs_are_equivariant_in_distribution_and_break_each_draw()
     from symbreak.graphs import NodeBreaker, collate_graphs
 
     graph, _ = colored(nx.cycle_graph(6))
-    pe = NodeBreaker("sympe", 4, max_nodes=6).double().eval()
-    draws = [pe(collate_graphs([graph]), draw=k) for k in range(12)]
+    pe = NodeBreaker("sympe", 4, max_nodes=6, seed=3).double().train()
+    kernel = {k.tobytes(): i for i, k in enumerate(graph_kernel(graph))}
+    seen = [kernel[pe.labels(collate_graphs([graph])).numpy().astype(np.int64).tobytes()] for _ in range(1200)]
+    assert stats.chisquare(np.bincount(seen, minlength=12)).pvalue > 1e-3  # fresh draws, uniform over the 12 labellings
+    draws = [pe(collate_graphs([graph])) for _ in range(5)]
     assert all(len(torch.unique(d, dim=0)) == 6 for d in draws)  # every draw gives six different node inputs
+    # the law of the relabelled graph's inputs is the relabelled law: the same 12 encodings, each once
     pi = np.random.default_rng(3).permutation(6)
-    moved = [pe(collate_graphs([graph.relabel(pi)]), draw=k)[pi] for k in range(12)]
     key = lambda t: t.detach().numpy().round(12).tobytes()  # noqa: E731
-    assert sorted(map(key, draws)) == sorted(map(key, moved))  # the same twelve encodings, each once: the same law
+    support = sorted(key(pe.table[torch.as_tensor(k)]) for k in graph_kernel(graph))
+    moved = sorted(key(pe.table[torch.as_tensor(k)][pi]) for k in graph_kernel(graph.relabel(pi)))
+    assert support == moved
+    pe.eval()
+    assert torch.equal(pe(collate_graphs([graph]), draw=4), pe(collate_graphs([graph]), draw=4))  # a fixed draw is fixed
     with pytest.raises(ValueError, match="unknown breaker"):
         NodeBreaker("magic", 4)
 

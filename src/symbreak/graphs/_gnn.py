@@ -81,7 +81,8 @@ class NodeBreaker(nn.Module):
         self._torch = torch.Generator().manual_seed(self.seed + 1)
 
     def labels(self, batch: GraphBatch, draw: int | None = None) -> torch.Tensor:
-        """(N,) each node's label: a uniform kernel draw (``sympe``, training or ``draw`` None), or element ``draw``."""
+        """(N,) each node's label: a fresh uniform kernel draw (``sympe`` with ``draw`` None), or the fixed draw
+        number ``draw``, or the canonical labelling (``canonical``)."""
         out = []
         for g in batch.graphs:
             kernel = graph_kernel(g)
@@ -89,8 +90,8 @@ class NodeBreaker(nn.Module):
                 raise ValueError(f"a graph of {g.n} nodes is larger than the breaker's table ({len(self.table)})")
             if self.kind == "canonical":
                 pick = 0
-            elif draw is not None:
-                pick = draw % len(kernel)
+            elif draw is not None:  # a fixed, seeded draw: the same element on every call with this draw
+                pick = int(np.random.default_rng([self.seed, draw]).integers(len(kernel)))
             else:
                 pick = int(self._rng.integers(len(kernel)))
             out.append(torch.as_tensor(kernel[pick]))

@@ -8,7 +8,7 @@ cube, the hypercube Q4, a ladder): automorphic nodes get equal embeddings unless
 the symmetry, and then every pair of them gets the same score, edge or not.
 
 Training graphs are the originals; the test graphs are three random relabellings of each, so a
-method has to work for every node order, not one. Scores: the share of node pairs whose edge/no-edge
+method has to work for every node order, not one; random breakers are scored over 5 draws. Scores: the share of node pairs whose edge/no-edge
 call is wrong, the BCE, and the share of test graphs reconstructed without a single error.
 """
 
@@ -80,6 +80,7 @@ class GraphAutoencoding(Task):
     folds = 3
     hidden = 64
     layers = 4
+    test_draws = 5
     quick = {"folds": 1, "epochs": 60}
     tables = (
         TableSpec(
@@ -88,7 +89,7 @@ class GraphAutoencoding(Task):
             columns=(("Pair error", "", "bce", "pair_error"), ("BCE", "", "bce", "bce"), ("Exact graphs", "", "bce", "exact")),
             note="The paper's own graphs, sizes and numbers could not be read here: this is the experiment in kind, no "
             "numbers beside ours. Pair error: share of node pairs called wrongly (edge vs no edge); exact: share of test "
-            "graphs (3 random relabellings of each of the 12) with no wrong pair. One fixed draw at test for noise and SymPE.",
+            "graphs (3 random relabellings of each of the 12) with no wrong pair. Noise and SymPE are scored over 5 draws each.",
         ),
     )
 
@@ -96,7 +97,7 @@ class GraphAutoencoding(Task):
         return list(symmetric_graphs().values())
 
     def job_settings(self) -> dict[str, Any]:
-        return {"hidden": self.hidden, "layers": self.layers, "test": "3 relabellings per graph", "per_graph": True}
+        return {"hidden": self.hidden, "layers": self.layers, "test": "3 relabellings per graph", "per_graph": True, "test_draws": self.test_draws}
 
     def run_job(self, job: Any, graphs: list, progress: Any = None, checkpoint: Any = None) -> dict[str, Any]:
         from ..graphs import GraphNet, NodeBreaker, collate_graphs
@@ -126,15 +127,17 @@ class GraphAutoencoding(Task):
         ti, tj, ty, tg = _pairs(batch)
         for module in (breaker, net, dec):
             module.eval()
+        wrong_draws, bce, exact = [], [], []
         with torch.no_grad():
-            logits = dec(net(breaker(batch), batch), ti, tj)
-        wrong = ((logits > 0).to(ty.dtype) != ty).to(torch.float64)
+            for draw in range(self.test_draws):  # a random breaker is judged over several draws
+                logits = dec(net(breaker(batch, draw=draw), batch), ti, tj)
+                wrong = ((logits > 0).to(ty.dtype) != ty).to(torch.float64)
+                wrong_draws.append(wrong)
+                bce.append(float(nn.functional.binary_cross_entropy_with_logits(logits, ty)))
+                exact.append(float((torch.zeros(len(tests), dtype=torch.float64).index_add_(0, tg, wrong) == 0).to(torch.float64).mean()))
+        wrong = torch.stack(wrong_draws).mean(0)
         per_graph = torch.zeros(len(tests), dtype=torch.float64).index_add_(0, tg, wrong)
-        test = {
-            "pair_error": float(wrong.mean()),
-            "bce": float(nn.functional.binary_cross_entropy_with_logits(logits, ty)),
-            "exact": float((per_graph == 0).to(torch.float64).mean()),
-        }
+        test = {"pair_error": float(wrong.mean()), "bce": float(np.mean(bce)), "exact": float(np.mean(exact))}
         names = list(symmetric_graphs())
         pair_counts = torch.bincount(tg, minlength=len(tests)).to(torch.float64)
         share = (per_graph / pair_counts).view(3, len(graphs)).mean(0)  # tests are 3 rounds of the graphs, in order
