@@ -110,6 +110,8 @@ def job_settings(task: Task, spec: str, *, batch_size: int, patience: int | None
             batch_size=batch_size, patience=patience, select=task.select, schedule=task.schedule, measures=list(REPORTED),
             model=model_config(spec, **options), model_options=options,
         )  # fmt: skip
+        if task.clip_norm is not None:  # only where a task clips: the other tasks' keys stay as they were
+            settings["clip_norm"] = task.clip_norm
     else:
         settings.update(task.job_settings())
     return settings
@@ -280,6 +282,7 @@ def run_one(
     result = fit(
         model, pick(train_idx), pick(val_idx), predict=task.predict, loss=job.loss, kind=task.kind, epochs=job.epochs, lr=job.lr,
         batch_size=batch_size, patience=patience, select=task.select, schedule=task.schedule, seed=job.run_seed(), on_epoch=on_epoch, device=device,
+        clip_norm=task.clip_norm,
     )  # fmt: skip
     measures = sorted(set(REPORTED) | {job.loss})
     test = evaluate(model, pick(test_idx), task.predict, task.kind, measures, collapse=True)

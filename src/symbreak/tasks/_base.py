@@ -150,6 +150,7 @@ class Task:
     schedule: ``"onecycle"`` or ``"plateau"`` (see :func:`symbreak.bench.fit`).
     symmetry_tol: the tolerance (Å) the task's symmetries are detected at; models that detect
     symmetry themselves (SANN) get the same.
+    clip_norm: the largest gradient norm of a training step (None: no clipping).
     quick: overrides for ``--quick``.
     models: the default model list.
     threshold: success threshold of the verdict of tables without a ``rule`` (per-atom tables
@@ -170,6 +171,7 @@ class Task:
     select: str = "best"
     schedule: str = "onecycle"
     symmetry_tol: float = 0.1
+    clip_norm: float | None = None
     threshold: float = 0.1  # a model "learns" the task when its mean test metric is below this
     verdicts: tuple[str, str] = ("learns", "fails")
     quick: dict[str, Any] = {"folds": 2, "epochs": 5}

@@ -136,6 +136,7 @@ def fit(
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
     regularizer: Callable[[torch.nn.Module], torch.Tensor] | None = None,
     device: Any = None,
+    clip_norm: float | None = None,
 ) -> FitResult:
     """Train ``model`` in place with AdamW, stepping every batch.
 
@@ -147,6 +148,7 @@ def fit(
     regularizer: ``regularizer(model) -> scalar`` added to every step's objective (not to the
     reported losses), e.g. the relaxed networks' ``lambda m: relaxation_penalty(m, lam)``.
     device: where the batches go (default: the model's parameters' device; move the model first).
+    clip_norm: largest gradient norm of a step (None: no clipping), against a divergence.
     """
     if epochs < 1 or not lr > 0:
         raise ValueError(f"need epochs ≥ 1 and lr > 0, got {epochs}, {lr}")
@@ -192,7 +194,7 @@ def fit(
 
     train_epochs(
         model, epoch_batches, lambda batch: measure(loss, predict(model, batch), batch.y, batch, kind), opt, epochs=epochs, after_epoch=after_epoch,
-        regularizer=regularizer, after_step=sched.step if schedule == "onecycle" else None,
+        regularizer=regularizer, after_step=sched.step if schedule == "onecycle" else None, clip_norm=clip_norm,
     )  # fmt: skip
     if select == "best":
         model.load_state_dict(best_state)

@@ -20,13 +20,15 @@ def train_epochs(
     after_epoch: Callable[[int, list[tuple[torch.Tensor, int]]], bool],
     regularizer: Callable[[torch.nn.Module], torch.Tensor] | None = None,
     after_step: Callable[[], None] | None = None,
+    clip_norm: float | None = None,
 ) -> None:
     r"""The one training loop: for each epoch, for each batch, minimise ``loss_fn(batch)`` + ``regularizer(model)``.
 
     batches: ``batches(epoch)`` gives the epoch's batches. after_step: called after every
     optimiser step (a per-step learning-rate schedule). after_epoch: ``after_epoch(epoch,
     steps) -> stop``, with ``steps`` the epoch's (detached loss, structures in the batch) pairs, read only then, so
-    a GPU is not synchronised on every step; returning True ends training. :func:`fit` and the
+    a GPU is not synchronised on every step; returning True ends training. clip_norm: scale the
+    gradient down to this norm when it is larger (None: never). :func:`fit` and the
     relaxed networks' experiments (with their :func:`~symbreak.nn.relaxation_penalty` as the
     regulariser) both train through it.
     """
@@ -37,6 +39,8 @@ def train_epochs(
             value = loss_fn(batch)
             objective = value if regularizer is None else value + regularizer(model)
             objective.backward()
+            if clip_norm is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
             optimizer.step()
             if after_step is not None:
                 after_step()
