@@ -115,23 +115,9 @@ def _csv(text: str | None) -> list[str] | None:
 
 def _import_plugins(names: str | None) -> None:
     """Import modules or .py files that register models, inputs, variants or tasks."""
-    import importlib
-    import importlib.util
+    from .bench import import_plugins
 
-    for name in filter(None, (n.strip() for n in (names or "").split(","))):
-        path = Path(name)
-        if name.endswith(".py"):
-            if not path.is_file():
-                raise SymbreakError(f"--plugins: no such file {name}")
-            spec = importlib.util.spec_from_file_location(path.stem, path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[path.stem] = module
-            spec.loader.exec_module(module)
-        else:
-            try:
-                importlib.import_module(name)
-            except ModuleNotFoundError as exc:
-                raise SymbreakError(f"--plugins: cannot import {name!r} ({exc})") from None
+    import_plugins((names or "").split(","))
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -167,7 +153,8 @@ def _bench(args: argparse.Namespace) -> int:
     result = run_benchmark(
         task, models=split_specs(args.models) if args.models else None, losses=_csv(args.loss), subtasks=_csv(args.subtasks), folds=args.folds,
         epochs=args.epochs, lr=args.lr, seed=args.seed, out=out, quick=args.quick, limit=args.limit, progress=not args.no_progress,
-        device=args.device, save_models=args.save_models,
+        device=args.device, save_models=args.save_models, engine=args.engine, address=args.address, workers=args.workers,
+        plugins=_csv(args.plugins) or (),
     )  # fmt: skip
     outputs = write_outputs(task, result.records, result.out, result.settings)
     print(f"{task.name}: {result.ran} job(s) run, {result.skipped} already in {result.out / 'results.jsonl'}\n")
@@ -308,6 +295,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--plugins", help="comma-separated modules or .py files to import first: they register your models, inputs or tasks")
     b.add_argument("--device", default="auto", help="auto (a GPU when present), cpu or cuda; GPU records are kept apart from CPU ones")
     b.add_argument("--save-models", action="store_true", help="keep every trained model in OUT/models/<job seed>.pt (symbreak.models.load_model)")
+    b.add_argument("--engine", choices=("local", "ray"), default="local", help="local: jobs one after another in this process (default); ray: every job a Ray task")
+    b.add_argument("--address", help="with --engine ray: a running cluster's address ('auto', 'ray://head:10001'); default: a local cluster")
+    b.add_argument("--workers", type=int, help="with --engine ray and no --address: CPUs of the local cluster (default: all)")
     b.add_argument("--report", help="also write a Markdown report here (e.g. docs/results/TASK.md)")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(run=_bench)

@@ -19,6 +19,7 @@ from ..models import build_model, model_config, parse_spec
 from ..tasks import Task, get_task
 from ..metrics import LOSSES, REPORTED
 from ..training import ZeroModel, evaluate, evaluate_set, fit
+from ._engines import ENGINES, import_plugins, run_local, run_ray
 
 log = logging.getLogger("symbreak")
 
@@ -332,6 +333,10 @@ def run_benchmark(
     progress: bool = True,
     device: str | None = "auto",
     save_models: bool = False,
+    engine: str = "local",
+    address: str | None = None,
+    workers: int | None = None,
+    plugins: Sequence[str] = (),
 ) -> BenchResult:
     """Run (or resume) a benchmark; results stream to ``out/results.jsonl``.
 
@@ -343,7 +348,15 @@ def run_benchmark(
     structures of tasks that read a large data set (``canonicalization``). ``device``: ``"auto"``
     (a GPU when present), ``"cpu"`` or ``"cuda"``. ``save_models``: keep every trained model in
     ``out/models/<job seed>.pt`` (loadable with :func:`symbreak.models.load_model`).
+    engine: ``"local"`` (this process, one job after another) or ``"ray"`` (every job a Ray task:
+    ``address`` of a cluster, else a local one of ``workers`` CPUs; ``plugins`` are imported in
+    every worker); see :mod:`symbreak.bench._engines`. The records are the same either way.
     """
+    if engine not in ENGINES:
+        raise SymbreakError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+    import_plugins(plugins)
+    if workers is not None and workers < 1:
+        raise SymbreakError(f"workers must be ≥ 1, got {workers}")
     task = get_task(task) if isinstance(task, str) else task
     q = task.quick if quick else {}
     settings = {
@@ -404,18 +417,23 @@ def run_benchmark(
     bar = _progress(len(jobs), progress, task.name)
     bar.update(len(jobs) - len(todo))
     finished = 0
+    options = {"batch_size": settings["batch_size"], "patience": settings["patience"], "scratch": out / "partial", "device": settings["device"]}
+
+    def save_path(job: Job) -> Path | None:
+        return out / "models" / f"{job.run_seed()}.pt" if save_models and task.run_job is None else None
+
+    if engine == "ray":
+        use_gpu = settings["device"].startswith("cuda") and task.run_job is None
+        records = run_ray(todo, options, plugins=plugins, address=address, workers=workers, gpus=0.5 if use_gpu else 0.0, save=save_path)
+    else:
+        records = run_local(todo, lambda job: run_one(job, task, graphs[job.subtask], bar, **options, save=save_path(job)))
     try:
         with open(path, "a") as fh:
-            for job in todo:
-                save = out / "models" / f"{job.run_seed()}.pt" if save_models and task.run_job is None else None
-                record = run_one(
-                    job, task, graphs[job.subtask], bar, batch_size=settings["batch_size"], patience=settings["patience"], scratch=out / "partial",
-                    device=settings["device"], save=save,
-                )  # fmt: skip
+            for record in records:
                 fh.write(json.dumps(record) + "\n")
                 fh.flush()
                 os.fsync(fh.fileno())
-                (out / "partial" / f"{job.run_seed()}.json").unlink(missing_ok=True)
+                (out / "partial" / f"{Job(**_identity_of(record)).run_seed()}.json").unlink(missing_ok=True)
                 finished += 1
                 bar.update(1)
     except KeyboardInterrupt:

@@ -1,0 +1,37 @@
+"""A plugin task for the engine tests: cheap jobs, one of which kills its own worker on its first try."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from symbreak.tasks import Task, TableSpec, register_task
+
+
+@register_task("flaky")
+class Flaky(Task):
+    """Six jobs (3 models × 2 folds) that return numbers from their seed; model "dies" exits its process on the first try."""
+
+    description = "engine test: jobs that sleep, and one that kills its worker once"
+    losses = ("mse",)
+    models = ("a", "b", "dies")
+    folds = 2
+    epochs = 1
+    lr = 1.0
+    tables = (TableSpec("Flaky", rows=models, columns=(("Value", "", "mse"),)),)
+
+    def dataset(self, subtask: str) -> list:
+        return [None]
+
+    def run_job(self, job: Any, graphs: list, progress: Any = None, checkpoint: Any = None) -> dict[str, Any]:
+        marks = Path(os.environ["FLAKY_MARKS"])
+        time.sleep(float(os.environ.get("FLAKY_SLEEP", "0")))
+        if job.model == "dies":
+            mark = marks / f"died-{job.fold}"
+            if not mark.exists():
+                mark.write_text("once")
+                os._exit(1)  # the worker process dies mid-job, as a lost node would
+        value = (job.run_seed() % 1000) / 1000.0
+        return {"test": {"mse": value}, "val": value}
