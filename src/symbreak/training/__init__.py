@@ -7,7 +7,7 @@ both train through here.
 
 from ._data import batches, collate
 from ._energy import EnergyData, energy_errors, fit_energy, predict_energy
-from ._fit import SCHEDULES, FitResult, ZeroModel, evaluate, evaluate_set, fit
+from ._fit import SCHEDULES, FitResult, ZeroModel, evaluate, evaluate_set, fit, init_distributed
 from ._loop import train_epochs
 
-__all__ = ["train_epochs", "fit", "evaluate", "evaluate_set", "collate", "batches", "FitResult", "ZeroModel", "SCHEDULES", "EnergyData", "fit_energy", "predict_energy", "energy_errors"]
+__all__ = ["train_epochs", "fit", "evaluate", "evaluate_set", "init_distributed", "collate", "batches", "FitResult", "ZeroModel", "SCHEDULES", "EnergyData", "fit_energy", "predict_energy", "energy_errors"]

@@ -36,9 +36,12 @@ class _Batches:
     them — stay the same; drawn on the CPU whatever the default device.
     """
 
-    def __init__(self, graphs: Sequence[Any], batch_size: int, shuffle: bool, seed: int) -> None:
+    def __init__(self, graphs: Sequence[Any], batch_size: int, shuffle: bool, seed: int, shard: tuple[int, int] | None = None) -> None:
         self.graphs, self.batch_size, self.shuffle = list(graphs), batch_size, shuffle
         self.generator = torch.Generator(device="cpu").manual_seed(seed)
+        self.rank, self.world = shard or (0, 1)
+        if not 0 <= self.rank < self.world:
+            raise ValueError(f"shard (rank, world) needs 0 ≤ rank < world, got {shard}")
 
     def __len__(self) -> int:
         return -(-len(self.graphs) // self.batch_size)
@@ -52,10 +55,17 @@ class _Batches:
             torch.randperm(n, generator=self.generator, device="cpu")  # RandomSampler's draw for its (empty) remainder
         order = list(order)
         for start in range(0, n, self.batch_size):
-            yield collate([self.graphs[i] for i in order[start : start + self.batch_size]])
+            members = order[start : start + self.batch_size]
+            # data-parallel: every process draws the same global batch and keeps its contiguous share
+            share = -(-len(members) // self.world)
+            yield collate([self.graphs[i] for i in members[self.rank * share : (self.rank + 1) * share]])
 
 
-def batches(graphs: Sequence[Any], batch_size: int, shuffle: bool, seed: int) -> Any:
-    """An iterable of collated batches of ``graphs`` (each pass reshuffled when ``shuffle``, seeded), with a length."""
-    return _Batches(graphs, batch_size, shuffle, seed)
+def batches(graphs: Sequence[Any], batch_size: int, shuffle: bool, seed: int, shard: tuple[int, int] | None = None) -> Any:
+    """An iterable of collated batches of ``graphs`` (each pass reshuffled when ``shuffle``, seeded), with a length.
+
+    shard: (rank, world) for data-parallel training: every process draws the same global batches of
+    ``batch_size`` and keeps the rank-th of ``world`` contiguous shares of each.
+    """
+    return _Batches(graphs, batch_size, shuffle, seed, shard)
 

@@ -23,7 +23,7 @@ from ..metrics import is_collapsed, measure
 from ._data import batches
 from ._loop import train_epochs
 
-__all__ = ["fit", "evaluate", "evaluate_set", "FitResult", "ZeroModel", "SCHEDULES"]
+__all__ = ["fit", "evaluate", "evaluate_set", "init_distributed", "FitResult", "ZeroModel", "SCHEDULES"]
 
 SCHEDULES = ("onecycle", "plateau")
 
@@ -91,6 +91,29 @@ def evaluate(
     return out
 
 
+def _world() -> tuple[int, int]:
+    """(rank, world size) of this process: (0, 1) unless torch.distributed is initialized."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def init_distributed(backend: str | None = None) -> tuple[int, int]:
+    """Join the process group a launcher (``torchrun``) describes in the environment (``RANK``,
+    ``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT``); backend: ``"nccl"`` on GPUs, else
+    ``"gloo"`` (the default picks). Returns (rank, world size); (0, 1) without a launcher."""
+    import os
+
+    import torch.distributed as dist
+
+    if "WORLD_SIZE" not in os.environ or dist.is_initialized():
+        return _world()
+    dist.init_process_group(backend or ("nccl" if torch.cuda.is_available() else "gloo"))
+    return _world()
+
+
 def evaluate_set(model: torch.nn.Module, graphs: Sequence[Any], predict: Callable, kind: str, *, device: Any = None) -> dict[str, float]:
     """For a ``"<model>+sbs"`` model: each structure's outputs for every element of its
     symmetry-breaking set against its target's images (:func:`~symbreak.metrics.set_breaking_measures`),
@@ -149,6 +172,11 @@ def fit(
     reported losses), e.g. the relaxed networks' ``lambda m: relaxation_penalty(m, lam)``.
     device: where the batches go (default: the model's parameters' device; move the model first).
     clip_norm: largest gradient norm of a step (None: no clipping), against a divergence.
+
+    Data-parallel: run under ``torchrun`` (or any launcher) after :func:`init_distributed`; with W
+    processes, ``batch_size`` is the global batch, every process trains on its W-th share of each
+    (gradients averaged by DDP), and every process evaluates the whole validation set. The same
+    seed gives the same weights as one process with the same global batch, up to float rounding.
     """
     if epochs < 1 or not lr > 0:
         raise ValueError(f"need epochs ≥ 1 and lr > 0, got {epochs}, {lr}")
@@ -156,7 +184,13 @@ def fit(
         raise ValueError(f"select must be 'best' or 'last' and schedule one of {SCHEDULES}; got {select!r}, {schedule!r}")
     if select == "last" and patience is not None:
         raise ValueError("select='last' trains every epoch: patience must be None")
-    loader = batches(train, batch_size, True, seed)
+    rank, world = _world()
+    if world > 1 and batch_size % world:
+        raise ValueError(f"data-parallel training over {world} processes needs a batch size divisible by it, got {batch_size}")
+    loader = batches(train, batch_size, True, seed, shard=(rank, world))
+    # under torch.distributed the gradients are averaged over processes: each holds a share of every global batch
+    # (some models hold parameters a given output does not use: an energy head, say)
+    net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True) if world > 1 else model
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     if schedule == "onecycle":
         sched: Any = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * len(loader))
@@ -176,6 +210,10 @@ def fit(
         total = 0.0
         for value, count in steps:
             total += float(value) * count
+        if world > 1:  # the epoch's training loss over every process's share
+            summed = torch.tensor([total], dtype=torch.float64)
+            torch.distributed.all_reduce(summed)
+            total = float(summed[0])
         val_loss = evaluate(model, val, predict, kind, [loss], draw=1, device=dev)[loss]
         if schedule == "plateau":
             sched.step(val_loss)
@@ -193,7 +231,7 @@ def fit(
         return False
 
     train_epochs(
-        model, epoch_batches, lambda batch: measure(loss, predict(model, batch), batch.y, batch, kind), opt, epochs=epochs, after_epoch=after_epoch,
+        model, epoch_batches, lambda batch: measure(loss, predict(net, batch), batch.y, batch, kind), opt, epochs=epochs, after_epoch=after_epoch,
         regularizer=regularizer, after_step=sched.step if schedule == "onecycle" else None, clip_norm=clip_norm,
     )  # fmt: skip
     if select == "best":
