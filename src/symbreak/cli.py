@@ -169,6 +169,20 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _search(args: argparse.Namespace) -> int:
+    from .bench import load_space, run_search
+
+    _import_plugins(args.plugins)
+    result = run_search(
+        args.task, model=args.model, space=load_space(args.space), trials=args.trials, subtask=args.subtask, loss=args.loss, folds=args.folds,
+        epochs=args.epochs, lr=args.lr, seed=args.seed, out=args.out, engine=args.engine, address=args.address, workers=args.workers,
+        progress=not args.no_progress, plugins=tuple(_csv(args.plugins) or ()),
+    )  # fmt: skip
+    print(result.format())
+    print(f"\nstudy.db, search.json and the trials' results.jsonl in {result.out}")
+    return 0
+
+
 def _trajectory(args: argparse.Namespace) -> int:
     from ase.io import read as ase_read
 
@@ -298,6 +312,24 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--engine", choices=("local", "ray"), default="local", help="local: jobs one after another in this process (default); ray: every job a Ray task")
     b.add_argument("--address", help="with --engine ray: a running cluster's address ('auto', 'ray://head:10001'); default: a local cluster")
     b.add_argument("--workers", type=int, help="with --engine ray and no --address: CPUs of the local cluster (default: all)")
+    se = sub.add_parser("search", help="hyper-parameter search with Optuna, chosen on validation only (resumable)")
+    se.add_argument("task", help="task name (symbreak bench --list)")
+    se.add_argument("--model", required=True, help="the model spec to tune, e.g. sann or egnn")
+    se.add_argument("--space", required=True, help="JSON file: parameter → list of choices (a grid) or {low, high[, log, int]}; lr and epochs are run settings")
+    se.add_argument("--trials", type=int, help="number of trials (default: the whole grid; required for ranges)")
+    se.add_argument("--subtask", help="sub-task to search on (default: the task's first)")
+    se.add_argument("--loss", help="training loss (default: the task's first)")
+    se.add_argument("--folds", type=int, help="folds per trial (default: the task's)")
+    se.add_argument("--epochs", type=int, help="epochs per job (default: the task's)")
+    se.add_argument("--lr", type=float, help="learning rate where the space sets none (default: the task's)")
+    se.add_argument("--seed", type=int, default=0)
+    se.add_argument("--out", help="folder for study.db, search.json and results.jsonl (default results/search/TASK-MODEL)")
+    se.add_argument("--engine", choices=("local", "ray"), default="local", help="where each trial's jobs run")
+    se.add_argument("--address", help="with --engine ray: a running cluster's address")
+    se.add_argument("--workers", type=int, help="with --engine ray and no --address: CPUs of the local cluster")
+    se.add_argument("--plugins", help="comma-separated modules or .py files to import first")
+    se.add_argument("--no-progress", action="store_true", help="no progress bar")
+    se.set_defaults(run=_search)
     b.add_argument("--report", help="also write a Markdown report here (e.g. docs/results/TASK.md)")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(run=_bench)

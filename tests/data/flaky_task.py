@@ -35,3 +35,25 @@ class Flaky(Task):
                 os._exit(1)  # the worker process dies mid-job, as a lost node would
         value = (job.run_seed() % 1000) / 1000.0
         return {"test": {"mse": value}, "val": value}
+
+
+@register_task("opposite")
+class Opposite(Task):
+    """Validation and test disagree on purpose: validation is best at lr = 1e-2, test is best far from it."""
+
+    description = "search test: validation and test point opposite ways"
+    losses = ("mse",)
+    models = ("m",)
+    folds = 1
+    epochs = 1
+    lr = 1e-3
+    tables = (TableSpec("Opposite", rows=models, columns=(("Value", "", "mse"),)),)
+
+    def dataset(self, subtask: str) -> list:
+        return [None]
+
+    def run_job(self, job: Any, graphs: list, progress: Any = None, checkpoint: Any = None) -> dict[str, Any]:
+        import math
+
+        val = abs(math.log10(job.lr) + 2.0)
+        return {"test": {"mse": 10.0 - val}, "val": val}

@@ -9,6 +9,7 @@ Example (the same as ``symbreak bench square-ssb --quick --out runs/square``)::
 
 from ..metrics import LOSSES, measure
 from ._engines import ENGINES, import_plugins
+from ._search import SearchResult, load_space, run_search
 from ._report import Cell, format_table, summarize, write_outputs, write_report
 from ._runner import NOISE_SIGMAS, BenchResult, Job, load_records, plan_jobs, run_benchmark, run_one
 from ..training import FitResult, collate, evaluate, fit, train_epochs
@@ -17,6 +18,9 @@ __all__ = [
     "run_benchmark",
     "ENGINES",
     "import_plugins",
+    "run_search",
+    "load_space",
+    "SearchResult",
     "run_one",
     "plan_jobs",
     "load_records",
