@@ -28,12 +28,14 @@ bench: $(STAMP)
 	$(PY) bench/pointgroups.py
 	$(PY) bench/averaging.py
 	$(PY) bench/training.py
+	$(PY) bench/scaling.py
 
 bench-quick: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) bench/pointgroups.py --quick
 	$(PY) bench/averaging.py --quick
 	$(PY) bench/training.py --quick --out results/quick/bench
+	$(PY) bench/scaling.py --quick --out results/quick/bench
 	$(VENV)/bin/symbreak bench square-ssb --quick --out results/quick/square-ssb
 	$(VENV)/bin/symbreak bench h2o-modes --quick --out results/quick/h2o-modes
 	$(VENV)/bin/symbreak bench charged-particle --quick --out results/quick/charged-particle
