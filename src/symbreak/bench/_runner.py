@@ -288,7 +288,7 @@ def run_one(
     measures = sorted(set(REPORTED) | {job.loss})
     test = evaluate(model, pick(test_idx), task.predict, task.kind, measures, collapse=True)
     zero = evaluate(ZeroModel(), pick(test_idx), task.predict, task.kind, measures, collapse=True, device=device)
-    if hasattr(getattr(model, "source", None), "choosing"):  # a symmetry-breaking set: score the whole set of outputs too
+    if getattr(getattr(model, "source", None), "set_valued", False):  # a symmetry-breaking set or law: score its whole set of outputs too
         test.update(evaluate_set(model, pick(test_idx), task.predict, task.kind, device=device))
     if save is not None:
         from ..models import save_model

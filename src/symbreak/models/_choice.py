@@ -27,6 +27,9 @@ class ChoiceInput(nn.Module):
     on every call). seed: of the training draws.
     """
 
+    #: whether the elements together are the input (a set, a law) whose outputs are scored as a set
+    set_valued = True
+
     def __init__(self, *, element: int | None = 0, seed: int = 0) -> None:
         super().__init__()
         self.element, self.seed = None if element is None else int(element), int(seed)

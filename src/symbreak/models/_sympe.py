@@ -101,6 +101,8 @@ class CanonicalFrameInput(SymPE):
     SymPE its law is not equivariant, and the frame jumps where the structure is near a higher
     symmetry (no canonical frame of O(3) can be continuous: Dym, Lawrence & Siegel, 2024)."""
 
+    set_valued = False
+
     def forward(self, data: Any, choice: torch.Tensor | list[int] | None = None) -> dict[str, torch.Tensor]:
         if choice is None and self._choice is None:
             choice = [0] * read_inputs(data).num_graphs

@@ -58,6 +58,14 @@ _PAPER = {
 }  # fmt: skip
 
 
+def _set_valued(spec: str) -> bool:
+    """Whether the spec's input is scored as a set (SBS, SymPE), not a fixed choice (+canon)."""
+    from ..models import INPUTS, parse_spec
+
+    variants = parse_spec(spec)[0].split("+")[1:]
+    return any(getattr(INPUTS[v], "set_valued", False) for v in variants if v in INPUTS)
+
+
 def _prism() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     t = np.radians([90.0, 210.0, 330.0])
     ring = np.stack([1.2 * np.cos(t), 1.2 * np.sin(t), np.zeros(3)], axis=1)
@@ -160,15 +168,16 @@ class SBSExamples(Task):
         rows = []
         for sub in self.subtasks:
             zero = [r["zero"]["sbmse"] for r in records if r["subtask"] == sub and "zero" in r]
-            for model in dict.fromkeys(r["model"] for r in records if "set_fit" in r["test"] and r["subtask"] == sub):
+            for model in dict.fromkeys(r["model"] for r in records if "set_fit" in r["test"] and r["subtask"] == sub and _set_valued(r["model"])):
                 mine = [r["test"] for r in records if r["model"] == model and r["subtask"] == sub]
                 fit, cover = (float(np.mean([t[k] for t in mine])) for k in ("set_fit", "set_cover"))
                 rows.append((sub, model, fit, cover, float(np.mean(zero)) if zero else float("nan")))
         if not rows:
             return {"texts": [], "markdown": [], "plots": []}
-        why = ("set fit: mean over the set's elements of the SB-MSE of that element's output; set cover: mean over the target's "
-               "images g·y of the closest output. Both near 0: every element gives a valid answer and every valid answer is given "
-               "(Xie & Smidt's equivariance at work). Curie bound: predicting zero.")  # fmt: skip
+        why = ("set fit: mean over the set's elements (for SymPE: over its inversion kernel, each draw equally likely) of the "
+               "SB-MSE of that element's output; set cover: mean over the target's images g·y of the closest output. Both near 0: "
+               "every element gives a valid answer and every valid answer is given (Xie & Smidt's equivariance at work). Curie "
+               "bound: predicting zero.")  # fmt: skip
         text = ["Whole symmetry-breaking sets (mean over seeds):"] + [
             f"  {s:8s} {m:10s} set fit {f:.2e}  set cover {c:.2e}  (Curie bound {z:.2e})" for s, m, f, c, z in rows
         ]
