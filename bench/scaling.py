@@ -36,22 +36,20 @@ def main() -> None:
     args = parser.parse_args()
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     scratch = Path(tempfile.mkdtemp())
-    grid = ["square-ssb", "--quick", "--models", "egnn,painn,schnet,egnn+mlp", "--loss", "sbcd,sbmse", "--no-progress"]
-    if args.quick:
-        grid += ["--epochs", "3"]
+    grid = ["square-ssb", "--quick", "--models", "egnn,painn,schnet,egnn+mlp", "--loss", "sbcd,sbmse", "--no-progress", "--epochs", "5" if args.quick else "100"]
     rows = {}
     try:
         rows["local engine, 1 process"] = wall(SYMBREAK + ["bench", *grid, "--out", str(scratch / "local")], env)
         for workers in (1, 2):
             rows[f"ray engine, {workers} worker(s)"] = wall(SYMBREAK + ["bench", *grid, "--engine", "ray", "--workers", str(workers), "--out", str(scratch / f"ray{workers}")], env)
         script = str(ROOT / "tests" / "data" / "ddp_fit.py")
-        env = {**env, "DDP_COPIES": "32" if args.quick else "128", "DDP_EPOCHS": "3" if args.quick else "5", "DDP_HIDDEN": "128"}
+        env = {**env, "DDP_COPIES": "32" if args.quick else "256", "DDP_EPOCHS": "3" if args.quick else "4", "DDP_HIDDEN": "128", "DDP_BATCH": "64"}
         rows["fit, 1 process"] = wall([sys.executable, script, str(scratch / "one.json")], env)
         rows["fit, 2 processes (torchrun, gloo)"] = wall([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", script, str(scratch / "two.json")], env)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    print(f"Scaling on this machine ({os.cpu_count()} cores), {'quick' if args.quick else 'full'}: square-ssb --quick (4 models × 2 losses × 2 folds); "
-          f"EGNN fit on {env['DDP_COPIES']} × 2 structures, hidden 128, global batch 4, {env['DDP_EPOCHS']} epochs")
+    print(f"Scaling on this machine ({os.cpu_count()} cores), {'quick' if args.quick else 'full'}: square-ssb, 16 jobs (4 models × 2 losses × 2 folds) of "
+          f"{grid[-1]} epochs; EGNN fit on {env['DDP_COPIES']} × 2 structures, hidden 128, global batch 64, {env['DDP_EPOCHS']} epochs")
     base = {"ray": rows["local engine, 1 process"], "fit": rows["fit, 1 process"]}
     for name, seconds in rows.items():
         ref = base["fit"] if name.startswith("fit") else base["ray"]

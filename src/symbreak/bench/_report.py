@@ -359,11 +359,14 @@ def write_report(task: Task, outputs: dict[str, Any], settings: dict[str, Any], 
         images.append(f"![{target.stem}]({name})")
     diffs = outputs["differences"]
     has_paper = any(t.paper for t in task.tables)
-    compared = (
-        ["## Where we and the paper differ in kind", "", *([f"- {d}" for d in diffs] or ["- none: our verdict matches the paper's in every cell."])]
-        if has_paper
-        else ["## Beside the paper", "", "- The paper's numbers could not be read here: these tables have nothing to compare with in kind."]
-    )
+    # a table with its own rule but no threshold for the paper's values draws no verdict from them
+    judged = any(t.paper and (t.rule is None or t.paper_threshold is not None) for t in task.tables)
+    if judged:
+        compared = ["## Where we and the paper differ in kind", "", *([f"- {d}" for d in diffs] or ["- none: our verdict matches the paper's in every cell."])]
+    elif has_paper:
+        compared = ["## Beside the paper", "", "- The paper's values are printed beside ours in its own measures: no verdict in kind is drawn from them."]
+    else:
+        compared = ["## Beside the paper", "", "- The paper's numbers could not be read here: these tables have nothing to compare with in kind."]
     lines = [
         f"# `{task.name}`: {task.description}",
         "",
