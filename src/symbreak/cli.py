@@ -169,6 +169,13 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the jobs run: ``--engine``, ``--address``, ``--workers`` (bench and search)."""
+    parser.add_argument("--engine", choices=("local", "ray"), default="local", help="local: jobs one after another in this process (default); ray: every job a Ray task")
+    parser.add_argument("--address", help="with --engine ray: a running cluster's address ('auto', 'ray://head:10001'); default: a local cluster")
+    parser.add_argument("--workers", type=int, help="with --engine ray and no --address: CPUs of the local cluster (default: all)")
+
+
 def _search(args: argparse.Namespace) -> int:
     from .bench import load_space, run_search
 
@@ -309,9 +316,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--plugins", help="comma-separated modules or .py files to import first: they register your models, inputs or tasks")
     b.add_argument("--device", default="auto", help="auto (a GPU when present), cpu or cuda; GPU records are kept apart from CPU ones")
     b.add_argument("--save-models", action="store_true", help="keep every trained model in OUT/models/<job seed>.pt (symbreak.models.load_model)")
-    b.add_argument("--engine", choices=("local", "ray"), default="local", help="local: jobs one after another in this process (default); ray: every job a Ray task")
-    b.add_argument("--address", help="with --engine ray: a running cluster's address ('auto', 'ray://head:10001'); default: a local cluster")
-    b.add_argument("--workers", type=int, help="with --engine ray and no --address: CPUs of the local cluster (default: all)")
+    _engine_arguments(b)
     se = sub.add_parser("search", help="hyper-parameter search with Optuna, chosen on validation only (resumable)")
     se.add_argument("task", help="task name (symbreak bench --list)")
     se.add_argument("--model", required=True, help="the model spec to tune, e.g. sann or egnn")
@@ -324,9 +329,7 @@ def _parser() -> argparse.ArgumentParser:
     se.add_argument("--lr", type=float, help="learning rate where the space sets none (default: the task's)")
     se.add_argument("--seed", type=int, default=0)
     se.add_argument("--out", help="folder for study.db, search.json and results.jsonl (default results/search/TASK-MODEL)")
-    se.add_argument("--engine", choices=("local", "ray"), default="local", help="where each trial's jobs run")
-    se.add_argument("--address", help="with --engine ray: a running cluster's address")
-    se.add_argument("--workers", type=int, help="with --engine ray and no --address: CPUs of the local cluster")
+    _engine_arguments(se)
     se.add_argument("--plugins", help="comma-separated modules or .py files to import first")
     se.add_argument("--no-progress", action="store_true", help="no progress bar")
     se.set_defaults(run=_search)
