@@ -5,7 +5,7 @@ from .detect import DEFAULT_TOL, Symmetry, detect_symmetry
 from .groups import PointGroup
 from .io import read
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 __all__ = [
     "detect_symmetry",
