@@ -2,6 +2,10 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
+# scripts and plugins the tests run or import by path: not test modules (doctest collection would
+# import them, running a training script and registering the plugin tasks twice)
+collect_ignore = ["data"]
+
 settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True)
 settings.load_profile("ci")
 
