@@ -44,15 +44,14 @@ def test_ray_gives_the_records_of_the_local_engine(tmp_path):
         assert a[key]["test"] == pytest.approx(b[key]["test"], rel=1e-6)
 
 
-def test_a_dead_worker_has_its_job_retried(tmp_path, monkeypatch):
-    monkeypatch.setenv("FLAKY_MARKS", str(tmp_path))
+def test_a_dead_worker_has_its_job_retried(tmp_path):
     result = run_benchmark("flaky", out=tmp_path / "out", engine="ray", workers=2, plugins=[PLUGIN], progress=False)
     assert result.ran == 6 and len(_records(tmp_path / "out" / "results.jsonl")) == 6
-    assert sorted(p.name for p in tmp_path.glob("died-*")) == ["died-0", "died-1"]  # both "dies" jobs lost a worker, then finished
+    assert sorted(p.name for p in (tmp_path / "out" / "partial").glob("died-*")) == ["died-0", "died-1"]  # both "dies" jobs lost a worker, then finished
 
 
 def test_a_killed_driver_loses_only_the_jobs_in_flight(tmp_path):
-    env = {**os.environ, "FLAKY_MARKS": str(tmp_path), "FLAKY_SLEEP": "1.0", "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "FLAKY_SLEEP": "1.0", "OMP_NUM_THREADS": "1"}
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "symbreak.cli", "bench", "flaky", "--plugins", PLUGIN, "--engine", "ray", "--workers", "1", "--out", str(out), "--no-progress"]
     driver = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -64,11 +63,7 @@ def test_a_killed_driver_loses_only_the_jobs_in_flight(tmp_path):
     driver.wait()
     before = _records(results)
     assert 2 <= len(before) < 6
-    os.environ["FLAKY_MARKS"] = str(tmp_path)
-    try:
-        rerun = run_benchmark("flaky", out=out, engine="ray", workers=1, plugins=[PLUGIN], progress=False)
-    finally:
-        del os.environ["FLAKY_MARKS"]
+    rerun = run_benchmark("flaky", out=out, engine="ray", workers=1, plugins=[PLUGIN], progress=False)
     after = _records(results)
     assert len(after) == 6 and rerun.ran == 6 - len(before)  # nothing finished was run again
     assert all(after[k] == v for k, v in before.items())

@@ -42,6 +42,11 @@ class LazyRegistry(MutableMapping):
     def __init__(self, kind: str, builtin: dict[str, str]) -> None:
         self.kind = kind
         self._entries: dict[str, Any] = dict(builtin)
+        self._builtin = tuple(builtin)
+
+    def builtin_names(self) -> list[str]:
+        """The names symbreak ships (not those a plugin registered)."""
+        return list(self._builtin)
 
     def __getitem__(self, name: str) -> Any:
         entry = self._entries[name]

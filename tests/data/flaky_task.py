@@ -26,7 +26,8 @@ class Flaky(Task):
         return [None]
 
     def run_job(self, job: Any, graphs: list, progress: Any = None, checkpoint: Any = None) -> dict[str, Any]:
-        marks = Path(os.environ["FLAKY_MARKS"])
+        marks = Path(checkpoint).parent  # OUT/partial: where a job may keep state, shared by the workers of this machine
+        marks.mkdir(parents=True, exist_ok=True)
         time.sleep(float(os.environ.get("FLAKY_SLEEP", "0")))
         if job.model == "dies":
             mark = marks / f"died-{job.fold}"

@@ -1,6 +1,6 @@
 r"""Benchmark tasks behind one registry, each making its own data in code.
 
->>> sorted(available_tasks())
+>>> sorted(TASKS.builtin_names())
 ['canonicalization', 'charged-particle', 'dipoles', 'graph-autoencoding', 'h2o-modes', 'ising', 'sbs-examples', 'shape-deformation', 'square-ssb']
 >>> [g.y.shape for g in get_task("square-ssb").dataset("")]
 [torch.Size([4, 3]), torch.Size([4, 3])]
