@@ -67,3 +67,16 @@ def test_a_killed_driver_loses_only_the_jobs_in_flight(tmp_path):
     after = _records(results)
     assert len(after) == 6 and rerun.ran == 6 - len(before)  # nothing finished was run again
     assert all(after[k] == v for k, v in before.items())
+
+
+def test_a_long_job_in_shards_merges_to_the_unsharded_record(tmp_path):
+    """Canonicalization split into 3 Ray tasks: each shard replays the job's random stream up to its
+    first molecule, so the merged record equals the one-piece job's, up to the order of float sums."""
+    common = dict(models=["symbreak", "pca"], subtasks=["noise"], limit=14, progress=False)
+    whole = _records(run_benchmark("canonicalization", out=tmp_path / "whole", **common).out / "results.jsonl")
+    split = _records(run_benchmark("canonicalization", out=tmp_path / "split", engine="ray", shards=3, **common).out / "results.jsonl")
+    assert whole.keys() == split.keys()
+    for key, rec in whole.items():
+        assert split[key]["shards"] == 3 and split[key]["per_rank"] == rec["per_rank"] and split[key]["molecules"] == rec["molecules"] == 14
+        for m, v in rec["test"].items():
+            assert split[key]["test"][m] == pytest.approx(v, rel=1e-12, nan_ok=True)

@@ -154,7 +154,7 @@ def _bench(args: argparse.Namespace) -> int:
         task, models=split_specs(args.models) if args.models else None, losses=_csv(args.loss), subtasks=_csv(args.subtasks), folds=args.folds,
         epochs=args.epochs, lr=args.lr, seed=args.seed, out=out, quick=args.quick, limit=args.limit, progress=not args.no_progress,
         device=args.device, save_models=args.save_models, engine=args.engine, address=args.address, workers=args.workers,
-        plugins=_csv(args.plugins) or (),
+        plugins=_csv(args.plugins) or (), shards=args.shards,
     )  # fmt: skip
     outputs = write_outputs(task, result.records, result.out, result.settings)
     print(f"{task.name}: {result.ran} job(s) run, {result.skipped} already in {result.out / 'results.jsonl'}\n")
@@ -174,6 +174,7 @@ def _engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=("local", "ray"), default="local", help="local: jobs one after another in this process (default); ray: every job a Ray task")
     parser.add_argument("--address", help="with --engine ray: a running cluster's address ('auto', 'ray://head:10001'); default: a local cluster")
     parser.add_argument("--workers", type=int, help="with --engine ray and no --address: CPUs of the local cluster (default: all)")
+    parser.add_argument("--shards", type=int, help="with --engine ray: split each long job (canonicalization) into this many Ray tasks (default: --workers)")
 
 
 def _search(args: argparse.Namespace) -> int:

@@ -90,16 +90,38 @@ def _remote_job(job: Any, options: dict[str, Any], plugins: tuple[str, ...], thr
     return run_one(job, task, graphs, None, **options)
 
 
+def _remote_shard(job: Any, shard: int, shards: int, plugins: tuple[str, ...], threads: int) -> tuple[dict[str, Any], float]:
+    """One shard of a long job in a Ray worker: its partial result and its wall time."""
+    import time
+
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(job.run_seed())
+    task = _worker_task(job.task, job.limit, plugins)
+    start = time.perf_counter()
+    part = task.run_shard(job, _worker_graphs(job.task, job.subtask, job.limit, plugins), shard, shards)
+    return part, time.perf_counter() - start
+
+
 def run_ray(
-    todo: Sequence[Any], options: dict[str, Any], *, plugins: Sequence[str] = (), address: str | None = None, workers: int | None = None,
-    cpus: int = 1, gpus: float = 0.0, max_retries: int = 3, save: Callable[[Any], Any] | None = None,
+    todo: Sequence[Any], options: dict[str, Any], *, task: Any = None, plugins: Sequence[str] = (), address: str | None = None,
+    workers: int | None = None, cpus: int = 1, gpus: float = 0.0, max_retries: int = 3, save: Callable[[Any], Any] | None = None,
+    shards: int = 1,
 ) -> Iterator[dict[str, Any]]:  # fmt: skip
     """Run the jobs as Ray tasks; yield each record as it finishes. options: :func:`run_one`'s
-    keywords; save: the file each job's trained model goes to (None: not kept)."""
+    keywords; save: the file each job's trained model goes to (None: not kept).
+
+    shards: split each job of a ``task`` that can (it has ``run_shard`` and ``merge_shards``: the
+    canonicalization of QM9) into this many Ray tasks; the driver merges their partial results in
+    shard order into the job's record, whose ``seconds`` are then the shards' summed wall time.
+    """
     try:
         import ray
     except ImportError:
         raise SymbreakError("--engine ray needs Ray: pip install 'symbreak[scale]' (or ray)") from None
+    from dataclasses import asdict
+
     started = not ray.is_initialized()
     if started:
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
@@ -110,12 +132,29 @@ def run_ray(
         ray.init(**kwargs)
     try:
         remote = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=max_retries)(_remote_job)
-        pending = {remote.remote(job, {**options, "save": save(job) if save else None}, tuple(plugins), cpus): job for job in todo}
+        sharded = shards > 1 and task is not None and hasattr(task, "run_shard") and hasattr(task, "merge_shards")
+        pending: dict[Any, tuple[Any, int]] = {}
+        parts: dict[str, list[Any]] = {}
+        for job in todo:
+            if sharded:
+                parts[job.key()] = [None] * shards
+                shard_task = ray.remote(num_cpus=cpus, max_retries=max_retries)(_remote_shard)
+                for k in range(shards):
+                    pending[shard_task.remote(job, k, shards, tuple(plugins), cpus)] = (job, k)
+            else:
+                pending[remote.remote(job, {**options, "save": save(job) if save else None}, tuple(plugins), cpus)] = (job, -1)
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:
-                pending.pop(ref)
-                yield ray.get(ref)
+                job, k = pending.pop(ref)
+                if k < 0:
+                    yield ray.get(ref)
+                    continue
+                mine = parts[job.key()]
+                mine[k] = ray.get(ref)
+                if all(p is not None for p in mine):
+                    record = task.merge_shards(job, [p[0] for p in mine])
+                    yield {**asdict(job), "key": job.key(), **record, "seconds": round(sum(p[1] for p in mine), 3), "shards": shards}
     finally:
         if started:
             ray.shutdown()

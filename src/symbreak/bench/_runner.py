@@ -337,6 +337,7 @@ def run_benchmark(
     address: str | None = None,
     workers: int | None = None,
     plugins: Sequence[str] = (),
+    shards: int | None = None,
 ) -> BenchResult:
     """Run (or resume) a benchmark; results stream to ``out/results.jsonl``.
 
@@ -351,6 +352,8 @@ def run_benchmark(
     engine: ``"local"`` (this process, one job after another) or ``"ray"`` (every job a Ray task:
     ``address`` of a cluster, else a local one of ``workers`` CPUs; ``plugins`` are imported in
     every worker); see :mod:`symbreak.bench._engines`. The records are the same either way.
+    shards: with Ray, split each job of a task that can be split (canonicalization) into this
+    many Ray tasks, merged by the driver (default: the local cluster's workers; 1: never).
     """
     if engine not in ENGINES:
         raise SymbreakError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
@@ -424,7 +427,11 @@ def run_benchmark(
 
     if engine == "ray":
         use_gpu = settings["device"].startswith("cuda") and task.run_job is None
-        records = run_ray(todo, options, plugins=plugins, address=address, workers=workers, gpus=0.5 if use_gpu else 0.0, save=save_path)
+        if shards is not None and shards < 1:
+            raise SymbreakError(f"shards must be ≥ 1, got {shards}")
+        split = shards if shards is not None else (workers or (1 if address else os.cpu_count() or 1))
+        records = run_ray(todo, options, task=task, plugins=plugins, address=address, workers=workers, gpus=0.5 if use_gpu else 0.0, save=save_path,
+                          shards=split)  # fmt: skip
     else:
         records = run_local(todo, lambda job: run_one(job, task, graphs[job.subtask], bar, **options, save=save_path(job)))
     try:

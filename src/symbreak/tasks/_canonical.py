@@ -170,41 +170,81 @@ class Canonicalization(Task):
             return load_qm9_subset()[: self.limit]
         return load_qm9(self.limit)
 
+    def _draws(self, rng: np.random.Generator, n: int, noisy: bool) -> tuple[int, list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]]:
+        """One molecule's random numbers, in the order the job has always drawn them: the rotations'
+        seed, then per copy a permutation, a translation and (noisy) the positions' noise."""
+        seed = int(rng.integers(2**31))
+        copies = []
+        for _ in range(self.copies):
+            perm = rng.permutation(n)
+            shift = rng.normal(size=3)
+            copies.append((perm, shift, rng.normal(scale=self.noise, size=(n, 3)) if noisy else None))
+        return seed, copies
+
+    def _molecule(self, frame: Any, numbers: np.ndarray, positions: np.ndarray, draws: tuple[int, list]) -> float:
+        """Mean typed EMD between the molecule's canonical form and those of its copies."""
+        seed, copies = draws
+        ref = frame(positions, numbers)
+        rots = random_rotations(self.copies, improper=True, seed=seed)
+        errs = []
+        for rot, (perm, shift, noise) in zip(rots, copies):
+            copy = positions[perm] @ rot.T + shift
+            if noise is not None:
+                copy = copy + noise
+            errs.append(typed_emd(frame(copy, numbers[perm]), ref, numbers[perm], numbers))
+        return float(np.mean(errs))
+
     def run_job(self, job: Any, graphs: list, progress: Any = None, checkpoint: Any = None) -> dict[str, Any]:
+        return self.merge_shards(job, [self.run_shard(job, graphs, 0, 1, progress, checkpoint)])
+
+    def run_shard(self, job: Any, graphs: list, shard: int, shards: int, progress: Any = None, checkpoint: Any = None) -> dict[str, Any]:
+        """Molecules ``shard``·m … (``shard`` + 1)·m − 1 of the job (m = ⌈n / shards⌉): partial sums per rank.
+
+        The job's one random stream is replayed through the molecules before the shard (their draws
+        only, no frames: seconds for all of QM9), so every molecule gets the numbers it gets in the
+        unsharded job and the merged sums equal its sums up to the order of float additions.
+        """
         rng = np.random.default_rng(job.run_seed())
         frame = FRAMES[job.model]
-        sums, counts, spent, start_at = np.zeros(3), np.zeros(3, dtype=int), 0.0, 0
-        state = _load_state(checkpoint, len(graphs))
+        noisy = job.subtask == "noise"
+        size = -(-len(graphs) // shards)
+        first, last = shard * size, min(len(graphs), (shard + 1) * size)
+        sums, counts, spent, start_at = np.zeros(3), np.zeros(3, dtype=int), 0.0, first
+        state = _load_state(checkpoint, len(graphs)) if shards == 1 else None
         if state is not None:  # resume: the sums so far and the random stream where it stopped
             sums, counts, spent, start_at = np.array(state["sums"]), np.array(state["counts"]), state["spent"], state["next"]
             rng.bit_generator.state = state["rng"]
-        for k in range(start_at, len(graphs)):
+        else:
+            for k in range(first):
+                self._draws(rng, len(graphs[k][1]), noisy)
+        for k in range(start_at, last):
             _, numbers, positions = graphs[k]
             start = time.perf_counter()
-            ref = frame(positions, numbers)
-            errs = []
-            rots = random_rotations(self.copies, improper=True, seed=int(rng.integers(2**31)))
-            for rot in rots:
-                perm = rng.permutation(len(numbers))
-                copy = positions[perm] @ rot.T + rng.normal(size=3)
-                if job.subtask == "noise":
-                    copy = copy + rng.normal(scale=self.noise, size=copy.shape)
-                errs.append(typed_emd(frame(copy, numbers[perm]), ref, numbers[perm], numbers))
+            err = self._molecule(frame, numbers, positions, self._draws(rng, len(numbers), noisy))
             spent += time.perf_counter() - start
             r = structure_rank(positions) - 1
-            sums[r] += np.mean(errs)
+            sums[r] += err
             counts[r] += 1
             if progress is not None and k % 100 == 0:
                 progress.set_postfix_str(f"{job.subtask} {job.model} {k}/{len(graphs)}", refresh=False)
-            if checkpoint is not None and (k + 1) % self.checkpoint_every == 0:
+            if checkpoint is not None and shards == 1 and (k + 1) % self.checkpoint_every == 0:
                 _save_state(checkpoint, {"molecules": len(graphs), "next": k + 1, "sums": sums.tolist(), "counts": counts.tolist(), "spent": spent, "rng": rng.bit_generator.state})
+        return {"sums": sums.tolist(), "counts": counts.tolist(), "spent": spent, "molecules": last - first}
+
+    def merge_shards(self, job: Any, parts: list[dict[str, Any]]) -> dict[str, Any]:
+        """The job's record from its shards' partial sums (in shard order)."""
+        sums, counts = np.zeros(3), np.zeros(3, dtype=int)
+        for part in parts:
+            sums += np.array(part["sums"])
+            counts += np.array(part["counts"], dtype=int)
+        molecules, spent = sum(p["molecules"] for p in parts), sum(p["spent"] for p in parts)
         means = {f"emd_{r + 1}": float(sums[r] / counts[r]) if counts[r] else float("nan") for r in range(3)}
         return {
             "test": means,
             "val": float(np.nansum(list(means.values()))),
-            "molecules": len(graphs),
+            "molecules": molecules,
             "per_rank": counts.tolist(),
-            "frames_per_second": len(graphs) * (self.copies + 1) / spent,
+            "frames_per_second": molecules * (self.copies + 1) / spent,
         }
 
     def report_extras(self, records: list[dict], out: Any) -> dict[str, list]:
