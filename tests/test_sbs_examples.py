@@ -115,5 +115,7 @@ def test_set_measures():
     assert every["fit"] < 1e-18 and every["cover"] < 1e-18
     one = set_breaking_measures(distinct[:1].repeat(6, 1, 1), y, s.operations, s.permutations)
     assert one["fit"] < 1e-18 and one["cover"] > 1e-3  # valid answers, but only one of the six
+    wrong = set_breaking_measures(torch.cat([distinct[:1], distinct[:1] + 1.0]), y, s.operations, s.permutations)
+    assert wrong["best"] < 1e-18 < wrong["fit"]  # the best of the set is right, the average is not
     with pytest.raises(ValueError, match="outputs must be"):
         set_breaking_measures(y, y, s.operations, s.permutations)

@@ -8,7 +8,9 @@ of the target under the input's group. With :math:`d_{bg} = m(f(x, b), g \cdot y
 * ``fit`` :math:`= \frac1{|B|} \sum_b \min_g d_{bg}`: each output is a valid answer (the
   symmetry-breaking measure, averaged over the set);
 * ``cover`` :math:`= \frac1{|G|} \sum_g \min_b d_{bg}`: every valid answer is produced by some
-  element (what an equivariant set buys over a single symmetry-breaking input).
+  element (what an equivariant set buys over a single symmetry-breaking input);
+* ``best`` :math:`= \min_{b, g} d_{bg}`: the best of the set's outputs (for a random breaker such as
+  SymPE, "best of the draws"; ``fit`` is then the expected error of one draw).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ __all__ = ["set_breaking_measures"]
 
 
 def set_breaking_measures(outputs: torch.Tensor, target: torch.Tensor, operations: Any, permutations: Any, *, kind: str = "vectors", metric: str = "mse") -> dict[str, float]:
-    """``fit`` and ``cover`` (see the module docstring) of one structure's set of outputs.
+    """``fit``, ``cover`` and ``best`` (see the module docstring) of one structure's set of outputs.
 
     outputs: (m, n, d), one prediction per set element; target: (n, d); operations (k, 3, 3) and
     permutations (k, n): the input's group, as in :func:`transform_labels`.
@@ -35,4 +37,4 @@ def set_breaking_measures(outputs: torch.Tensor, target: torch.Tensor, operation
     images = transform_labels(target.to(outputs.dtype), operations, permutations, kind)  # (k, n, d)
     m, k = len(outputs), len(images)
     d = METRICS[metric](outputs[:, None].expand(m, k, *target.shape), images[None].expand(m, k, *target.shape))  # (m, k)
-    return {"fit": float(d.min(dim=1).values.mean()), "cover": float(d.min(dim=0).values.mean())}
+    return {"fit": float(d.min(dim=1).values.mean()), "cover": float(d.min(dim=0).values.mean()), "best": float(d.min())}

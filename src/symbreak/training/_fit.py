@@ -115,9 +115,11 @@ def init_distributed(backend: str | None = None) -> tuple[int, int]:
 
 
 def evaluate_set(model: torch.nn.Module, graphs: Sequence[Any], predict: Callable, kind: str, *, device: Any = None) -> dict[str, float]:
-    """For a ``"<model>+sbs"`` model: each structure's outputs for every element of its
-    symmetry-breaking set against its target's images (:func:`~symbreak.metrics.set_breaking_measures`),
-    averaged over ``graphs``: ``{"set_fit": ..., "set_cover": ...}``."""
+    """For a ``"<model>+sbs"`` or ``"<model>+sympe"`` model: each structure's outputs for every element
+    of its symmetry-breaking set (or inversion kernel) against its target's images
+    (:func:`~symbreak.metrics.set_breaking_measures`), averaged over ``graphs``:
+    ``{"set_fit": ..., "set_cover": ..., "set_best": ...}`` (for SymPE: the expected error of one
+    draw, the coverage of the target's images, the best draw)."""
     from ..metrics import set_breaking_measures
 
     source = getattr(model, "source", None)
@@ -125,7 +127,7 @@ def evaluate_set(model: torch.nn.Module, graphs: Sequence[Any], predict: Callabl
         raise TypeError(f"evaluate_set needs a model built as '<model>+sbs', got {type(model).__name__}")
     model.eval()
     dev = _device_of(model, device)
-    fit_sum = cover_sum = 0.0
+    fit_sum = cover_sum = best_sum = 0.0
     for graph in graphs:
         batch = next(iter(batches([graph], 1, False, 0))).to(dev)
         size = int(source.set_sizes(batch)[0])
@@ -136,8 +138,8 @@ def evaluate_set(model: torch.nn.Module, graphs: Sequence[Any], predict: Callabl
                     outputs.append(predict(model, batch).detach())
         sym = batch.sym[0] if isinstance(batch.sym, (list, tuple)) else batch.sym
         got = set_breaking_measures(torch.stack(outputs), batch.y, sym.operations, sym.permutations, kind=kind)
-        fit_sum, cover_sum = fit_sum + got["fit"], cover_sum + got["cover"]
-    return {"set_fit": fit_sum / len(graphs), "set_cover": cover_sum / len(graphs)}
+        fit_sum, cover_sum, best_sum = fit_sum + got["fit"], cover_sum + got["cover"], best_sum + got["best"]
+    return {"set_fit": fit_sum / len(graphs), "set_cover": cover_sum / len(graphs), "set_best": best_sum / len(graphs)}
 
 
 def fit(
