@@ -350,3 +350,14 @@ def test_cli_imports_plugins_that_register_inputs(tmp_path, capsys):
         INPUTS.pop("unitx", None)
     assert main(["bench", "square-ssb", "--plugins", str(tmp_path / "missing.py")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_engine_options_are_checked_before_any_work(tmp_path):
+    from symbreak.bench import run_benchmark
+
+    with pytest.raises(SymbreakError, match="unknown engine 'spark'"):
+        run_benchmark("square-ssb", quick=True, engine="spark", out=tmp_path, progress=False)
+    with pytest.raises(SymbreakError, match="workers must be ≥ 1"):
+        run_benchmark("square-ssb", quick=True, engine="ray", workers=0, out=tmp_path, progress=False)
+    with pytest.raises(SymbreakError, match="no such file"):
+        run_benchmark("square-ssb", quick=True, plugins=[str(tmp_path / "missing.py")], out=tmp_path, progress=False)
