@@ -40,6 +40,9 @@ bench-quick: $(STAMP)
 	$(VENV)/bin/symbreak bench h2o-modes --quick --out results/quick/h2o-modes
 	$(VENV)/bin/symbreak bench charged-particle --quick --out results/quick/charged-particle
 	$(VENV)/bin/symbreak bench shape-deformation --quick --out results/quick/shape-deformation
+	$(VENV)/bin/symbreak bench sbs-examples --quick --out results/quick/sbs-examples
+	$(VENV)/bin/symbreak bench graph-autoencoding --quick --out results/quick/graph-autoencoding
+	$(VENV)/bin/symbreak bench ising --quick --out results/quick/ising
 	$(VENV)/bin/symbreak bench water-pet --quick --out results/quick/water-pet
 	$(VENV)/bin/symbreak bench dipoles --quick --out results/quick/dipoles
 	$(VENV)/bin/symbreak bench canonicalization --quick --out results/quick/canonicalization
@@ -55,6 +58,13 @@ reproduce: $(STAMP)
 	$(VENV)/bin/symbreak bench dipoles --subtasks dft,dft-by-molecule --folds 3 --report docs/results/dipoles.md
 	$(VENV)/bin/symbreak bench dipoles --subtasks gfn2,gfn2-by-molecule --folds 2 --report docs/results/dipoles-gfn2.md
 	$(VENV)/bin/symbreak bench canonicalization --report docs/results/canonicalization.md
+	$(VENV)/bin/symbreak bench sbs-examples --report docs/results/sbs-examples.md
+	$(VENV)/bin/symbreak bench graph-autoencoding --report docs/results/graph-autoencoding.md
+	$(VENV)/bin/symbreak bench ising --report docs/results/ising.md
+	$(VENV)/bin/symbreak bench square-ssb --models egnn,painn,egnn+noise,painn+noise,egnn+canon,painn+canon,egnn+sympe,painn+sympe,egnn+sbs,painn+sbs,relaxed-e3nn,sann --loss sbmse --folds 3 --out results/square-ssb-mechanisms --report docs/results/square-ssb-mechanisms.md
+	$(VENV)/bin/symbreak bench h2o-modes --models egnn,painn,egnn+noise,painn+noise,egnn+canon,painn+canon,egnn+sympe,painn+sympe,egnn+sbs,painn+sbs,relaxed-e3nn,sann --loss sbmse --folds 3 --out results/h2o-modes-mechanisms --report docs/results/h2o-modes-mechanisms.md
+	$(VENV)/bin/symbreak search dipoles --model sann --space docs/search/sann_table6.json --subtask dft-by-molecule --loss sbmse --folds 1 --epochs 40 --out results/search/dipoles-sann
+	$(VENV)/bin/symbreak search dipoles --model egnn --space docs/search/egnn_table5.json --subtask dft-by-molecule --loss sbmse --folds 1 --epochs 40 --out results/search/dipoles-egnn
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build src/*.egg-info
