@@ -316,10 +316,12 @@ def _cell_summary(spec: TableSpec, c: Cell, words: tuple[str, str]) -> dict[str,
 def write_outputs(task: Task, records: list[dict], out: Path, settings: dict[str, Any]) -> dict[str, Any]:
     """Write ``table.md``, ``summary.json`` and one PNG per table into ``out``; return the texts and paths."""
     texts, markdown, plots, diffs, summary = [], [], [], [], []
+    compared = 0  # cells with both our values and a paper value
     for k, spec in enumerate(task.tables, start=1):
         table = summarize(records, spec)
         if not any(c.values for cells in table.values() for c in cells.values()):
             continue  # none of its sub-tasks ran (e.g. ``--subtasks noise``): an empty table says nothing
+        compared += sum(1 for cells in table.values() for c in cells.values() if c.values and c.paper is not None)
         texts.append(format_table(spec, table))
         markdown.append(f"### {spec.title}\n\n{format_table(spec, table, markdown=True)}\n" + (f"\n{spec.note}\n" if spec.note else ""))
         plots.append(plot_table(spec, table, out / f"{task.name}-table{k}.png", task.threshold))
@@ -336,7 +338,7 @@ def write_outputs(task: Task, records: list[dict], out: Path, settings: dict[str
     diffs = list(dict.fromkeys(diffs))
     (out / "table.md").write_text("\n".join(markdown))
     (out / "summary.json").write_text(json.dumps({"task": task.name, "settings": settings, "tables": summary, "differences": diffs}, indent=1))
-    return {"texts": texts, "markdown": markdown, "plots": plots, "differences": diffs}
+    return {"texts": texts, "markdown": markdown, "plots": plots, "differences": diffs, "compared": compared}
 
 
 def write_report(task: Task, outputs: dict[str, Any], settings: dict[str, Any], path: Path, command: str) -> Path:
@@ -361,7 +363,9 @@ def write_report(task: Task, outputs: dict[str, Any], settings: dict[str, Any], 
     has_paper = any(t.paper for t in task.tables)
     # a table with its own rule but no threshold for the paper's values draws no verdict from them
     judged = any(t.paper and (t.rule is None or t.paper_threshold is not None) for t in task.tables)
-    if judged:
+    if has_paper and not outputs.get("compared", 1):
+        compared = ["## Beside the paper", "", "- No cell run here has a value of the paper beside it: nothing to compare in kind."]
+    elif judged:
         compared = ["## Where we and the paper differ in kind", "", *([f"- {d}" for d in diffs] or ["- none: our verdict matches the paper's in every cell."])]
     elif has_paper:
         compared = ["## Beside the paper", "", "- The paper's values are printed beside ours in its own measures: no verdict in kind is drawn from them."]
