@@ -78,15 +78,19 @@ def _worker_graphs(name: str, subtask: str, limit: int | None, plugins: tuple[st
     return _worker_task(name, limit, plugins).dataset(subtask)
 
 
-def _remote_job(job: Any, options: dict[str, Any], plugins: tuple[str, ...], threads: int) -> dict[str, Any]:
-    """One job in a Ray worker: the task and data built there (cached per process), run by :func:`run_one`."""
+def _in_worker(job: Any, plugins: tuple[str, ...], threads: int) -> tuple[Any, list]:
+    """A Ray worker's task and sub-task data for ``job`` (built once per process), at ``threads`` threads."""
     import torch
 
+    torch.set_num_threads(threads)
+    return _worker_task(job.task, job.limit, plugins), _worker_graphs(job.task, job.subtask, job.limit, plugins)
+
+
+def _remote_job(job: Any, options: dict[str, Any], plugins: tuple[str, ...], threads: int) -> dict[str, Any]:
+    """One job in a Ray worker, run by :func:`run_one`."""
     from ._runner import run_one
 
-    torch.set_num_threads(threads)
-    task = _worker_task(job.task, job.limit, plugins)
-    graphs = _worker_graphs(job.task, job.subtask, job.limit, plugins)
+    task, graphs = _in_worker(job, plugins, threads)
     return run_one(job, task, graphs, None, **options)
 
 
@@ -96,12 +100,10 @@ def _remote_shard(job: Any, shard: int, shards: int, plugins: tuple[str, ...], t
 
     import torch
 
-    torch.set_num_threads(threads)
+    task, graphs = _in_worker(job, plugins, threads)
     torch.manual_seed(job.run_seed())
-    task = _worker_task(job.task, job.limit, plugins)
     start = time.perf_counter()
-    part = task.run_shard(job, _worker_graphs(job.task, job.subtask, job.limit, plugins), shard, shards)
-    return part, time.perf_counter() - start
+    return task.run_shard(job, graphs, shard, shards), time.perf_counter() - start
 
 
 def run_ray(
@@ -132,13 +134,13 @@ def run_ray(
         ray.init(**kwargs)
     try:
         remote = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=max_retries)(_remote_job)
+        shard_task = ray.remote(num_cpus=cpus, max_retries=max_retries)(_remote_shard)
         sharded = shards > 1 and task is not None and hasattr(task, "run_shard") and hasattr(task, "merge_shards")
         pending: dict[Any, tuple[Any, int]] = {}
         parts: dict[str, list[Any]] = {}
         for job in todo:
             if sharded:
                 parts[job.key()] = [None] * shards
-                shard_task = ray.remote(num_cpus=cpus, max_retries=max_retries)(_remote_shard)
                 for k in range(shards):
                     pending[shard_task.remote(job, k, shards, tuple(plugins), cpus)] = (job, k)
             else:

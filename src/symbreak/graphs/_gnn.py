@@ -58,6 +58,12 @@ class GraphBatch:
     def num_nodes(self) -> int:
         return int(self.ptr[-1])
 
+    def to(self, device: torch.device | str) -> "GraphBatch":
+        """The batch with its tensors on ``device`` (the graphs and offsets stay on the CPU: they index NumPy kernels)."""
+        for key in ("edge_index", "edge_color", "edge_value", "node_color", "batch"):
+            setattr(self, key, getattr(self, key).to(device))
+        return self
+
 
 def collate_graphs(graphs: Sequence[ColoredGraph], edge_values: Sequence[Sequence[float]] | None = None) -> GraphBatch:
     """A :class:`GraphBatch` of ``graphs`` (with a float per edge, in each graph's edge order, if given)."""
@@ -95,7 +101,7 @@ class NodeBreaker(nn.Module):
             else:
                 pick = int(self._rng.integers(len(kernel)))
             out.append(torch.as_tensor(kernel[pick]))
-        return torch.cat(out)
+        return torch.cat(out).to(self.table.device)
 
     def forward(self, batch: GraphBatch, *, draw: int | None = None) -> torch.Tensor:
         n = batch.num_nodes
@@ -103,7 +109,7 @@ class NodeBreaker(nn.Module):
             return self.table.expand(n, -1)
         if self.kind == "noise":
             gen = self._torch if self.training and draw is None else torch.Generator().manual_seed(self.seed + 2 + (draw or 0))
-            return torch.randn(n, self.dim, generator=gen).to(self.table.dtype)
+            return torch.randn(n, self.dim, generator=gen).to(self.table)  # drawn on the CPU (seeded), moved to the table's device
         if self.kind == "sympe" and not self.training and draw is None:
             draw = 0  # evaluation: one fixed draw
         return self.table[self.labels(batch, draw)]

@@ -26,7 +26,7 @@ import numpy as np
 
 from .._errors import GroupError
 from ._pointgroup import PointGroup
-from ._subgroups import Subgroup, are_conjugate_in, subgroups
+from ._subgroups import Subgroup, subgroups, subgroups_of_type
 
 __all__ = ["MinimalSet", "minimal_sbs", "generalized_normalizer"]
 
@@ -67,18 +67,6 @@ def _match(ops: np.ndarray, among: np.ndarray) -> list[int]:
     return d.argmin(axis=1).tolist()
 
 
-def _wanted(g: PointGroup, target: str | PointGroup | Subgroup) -> tuple[str, list[frozenset[int]]]:
-    subs = subgroups(g)
-    if isinstance(target, Subgroup):
-        return target.name, [frozenset(s.indices) for s in subs if are_conjugate_in(s, target)]
-    name = (target if isinstance(target, PointGroup) else PointGroup(target)).name
-    wanted = [frozenset(s.indices) for s in subs if s.name == name]
-    if not wanted:
-        names = sorted({s.name for s in subs}, key=lambda n: (PointGroup(n).order, n))
-        raise GroupError(f"{name} is not a subgroup of {g.name}; its subgroups are {', '.join(names)}")
-    return name, wanted
-
-
 def _normalizer_ops(g: PointGroup, proper: bool) -> tuple[PointGroup, list[int], str] | None:
     """G's normalizer N in O(3) (in G's frame), the indices of the elements used (its rotations
     with ``proper``), and the name of the group they form; None where N is infinite."""
@@ -110,16 +98,6 @@ def generalized_normalizer(group: PointGroup | str, target: Subgroup, *, proper:
     return np.array(keep)
 
 
-def _point_set_stabilizer(ops: np.ndarray, points: np.ndarray) -> int:
-    """How many of ``ops`` map the point set onto itself."""
-    count = 0
-    for x in ops:
-        moved = points @ x.T
-        if np.linalg.norm(moved[:, None] - points[None], axis=-1).min(axis=1).max() < 1e-8:
-            count += 1
-    return count
-
-
 def minimal_sbs(group: PointGroup | str, target: PointGroup | str | Subgroup = "C1", *, proper: bool = False) -> MinimalSet:
     """The smallest ideal equivariant symmetry-breaking set for G → K over all objects.
 
@@ -132,7 +110,7 @@ def minimal_sbs(group: PointGroup | str, target: PointGroup | str | Subgroup = "
     if proper and (np.linalg.det(g.operations) < 0).any():
         raise GroupError(f"proper=True describes a network equivariant to rotations only, for which the input's group is "
                          f"its rotation subgroup: give that (e.g. D8 for D8h) and K's rotations")  # fmt: skip
-    k_name, wanted = _wanted(g, target)
+    k_name, wanted = subgroups_of_type(g, target)
     bound = len(g.operations) // len(next(iter(wanted)))
     found = _normalizer_ops(g, proper)
     if found is None:

@@ -28,7 +28,7 @@ from .._errors import GroupError
 from ._matrices import rotation_axes
 from ._minimal import minimal_sbs
 from ._pointgroup import PointGroup
-from ._subgroups import Subgroup, are_conjugate_in, subgroups
+from ._subgroups import Subgroup, subgroups, subgroups_of_type
 
 __all__ = ["BreakingSet", "symmetry_breaking_set", "sbs_table", "write_sbs_table", "table_groups"]
 
@@ -115,17 +115,7 @@ def symmetry_breaking_set(group: PointGroup | str, target: PointGroup | str | Su
     g = group if isinstance(group, PointGroup) else PointGroup(group)
     if not g.is_finite:
         raise GroupError(f"{g.name} is infinite: give a finite input group")
-    subs = subgroups(g)
-    if isinstance(target, Subgroup):
-        wanted = [s for s in subs if are_conjugate_in(s, target)]
-        k_name = target.name
-    else:
-        k_name = (target if isinstance(target, PointGroup) else PointGroup(target)).name
-        wanted = [s for s in subs if s.name == k_name]
-    if not wanted:
-        names = sorted({s.name for s in subs}, key=lambda n: (PointGroup(n).order, n))
-        raise GroupError(f"{k_name} is not a subgroup of {g.name}; its subgroups are {', '.join(names)}")
-    wanted_sets = [frozenset(s.indices) for s in wanted]
+    k_name, wanted_sets = subgroups_of_type(g, target)
     normalizer = g.normalizer()
     if any(len(w) == len(g.operations) for w in wanted_sets):
         return BreakingSet(g.name, k_name, np.zeros((0, 3)), g.name, True, normalizer.name if normalizer else g.name, True, "K = G: nothing to break")

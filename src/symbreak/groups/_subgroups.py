@@ -17,7 +17,7 @@ import numpy as np
 
 from ._pointgroup import PointGroup, identify
 
-__all__ = ["Subgroup", "subgroups", "conjugacy_classes", "normalizer_in", "are_conjugate_in", "complements"]
+__all__ = ["Subgroup", "subgroups", "conjugacy_classes", "normalizer_in", "are_conjugate_in", "complements", "subgroups_of_type"]
 
 
 def _identity(parent: PointGroup) -> int:
@@ -169,3 +169,20 @@ def complements(parent: PointGroup | str, sub: Subgroup) -> list[Subgroup]:
     target = len(g.operations) // sub.order
     h = set(sub.indices)
     return [c for c in subgroups(g) if c.order == target and set(c.indices) & h == {e}]
+
+
+def subgroups_of_type(parent: PointGroup, target: "PointGroup | str | Subgroup") -> tuple[str, list[frozenset[int]]]:
+    """The subgroups of ``parent`` a target names, as index sets, and the target's name: every
+    subgroup of that type for a name, the conjugates in ``parent`` for a :class:`Subgroup`.
+    Raises :class:`~symbreak.GroupError` (listing the subgroup types) when there is none."""
+    from .._errors import GroupError
+
+    subs = subgroups(parent)
+    if isinstance(target, Subgroup):
+        return target.name, [frozenset(s.indices) for s in subs if are_conjugate_in(s, target)]
+    name = (target if isinstance(target, PointGroup) else PointGroup(target)).name
+    found = [frozenset(s.indices) for s in subs if s.name == name]
+    if not found:
+        names = sorted({s.name for s in subs}, key=lambda n: (PointGroup(n).order, n))
+        raise GroupError(f"{name} is not a subgroup of {parent.name}; its subgroups are {', '.join(names)}")
+    return name, found

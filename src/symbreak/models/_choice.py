@@ -11,9 +11,11 @@ index for a block of code, so a caller can run every element (:func:`symbreak.mo
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -30,11 +32,55 @@ class ChoiceInput(nn.Module):
     #: whether the elements together are the input (a set, a law) whose outputs are scored as a set
     set_valued = True
 
-    def __init__(self, *, element: int | None = 0, seed: int = 0) -> None:
+    #: the batch attributes :meth:`prepare_data` stores (the stacked sets, their sizes); subclasses
+    #: add them to ``DERIVED`` so they are dropped when the positions change
+    prepared: tuple[str, str] = ("", "")
+
+    def __init__(self, *, element: int | None = 0, seed: int = 0, tol: float = 0.1) -> None:
         super().__init__()
-        self.element, self.seed = None if element is None else int(element), int(seed)
+        self.element, self.seed, self.tol = None if element is None else int(element), int(seed), float(tol)
         self._generator = torch.Generator().manual_seed(self.seed)
         self._choice: int | None = None
+
+    def symmetries(self, data: Any) -> list[Any]:
+        """Each structure's symmetry record: the batch's ``sym``, else detected at ``tol`` (NumPy, once
+        per structure when the data set is prepared; on the fly for a batch that is not)."""
+        from ._inputs import read_inputs
+
+        syms = getattr(data, "sym", None)
+        if syms is not None:
+            return list(syms) if isinstance(syms, (list, tuple)) else [syms]
+        from ..detect import detect_symmetry
+
+        inputs = read_inputs(data)
+        pos, z, batch = inputs.pos.detach().cpu().numpy(), inputs.z.cpu().numpy(), inputs.batch.cpu().numpy()
+        return [detect_symmetry(pos[batch == b], z[batch == b], tol=self.tol) for b in range(inputs.num_graphs)]
+
+    def elements(self, data: Any) -> list[np.ndarray]:  # pragma: no cover - abstract
+        """Each structure's set as an array (m_b, ...) in its frame."""
+        raise NotImplementedError
+
+    def stacked(self, data: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """The batch's sets stacked (Σ m_b, ...) and their sizes (B,), on the positions' device: the
+        prepared ones when the batch carries them, else computed; an empty set is one zero element."""
+        from ._inputs import read_inputs
+
+        ready = [getattr(data, key, None) for key in self.prepared]
+        if all(isinstance(t, torch.Tensor) for t in ready):
+            return ready[0], ready[1].reshape(-1)
+        sets = [s if len(s) else np.zeros((1, *s.shape[1:])) for s in self.elements(data)]
+        pos = read_inputs(data).pos
+        return torch.as_tensor(np.concatenate(sets), dtype=pos.dtype, device=pos.device), torch.tensor([len(s) for s in sets], device=pos.device)
+
+    def prepare_data(self, data: Any) -> Any:
+        """A copy of the structure with its set stored in it, computed once when the data set is built."""
+        prepared = copy.copy(data)
+        for key in self.prepared:
+            if hasattr(prepared, key):
+                delattr(prepared, key)
+        for key, value in zip(self.prepared, self.stacked(prepared)):
+            setattr(prepared, key, value)
+        return prepared
 
     @contextlib.contextmanager
     def choosing(self, index: int) -> Iterator[None]:
@@ -60,10 +106,6 @@ class ChoiceInput(nn.Module):
             index = torch.full_like(sizes, self.element) % sizes
         start = torch.cumsum(sizes, 0) - sizes
         return stacked[start + index]
-
-    def stacked(self, data: Any) -> tuple[torch.Tensor, torch.Tensor]:  # pragma: no cover - abstract
-        """The batch's sets, stacked (Σ m_b, ...), and their sizes (B,)."""
-        raise NotImplementedError
 
     def set_sizes(self, data: Any) -> torch.Tensor:
         """(B,) how many elements each structure's set has."""

@@ -19,7 +19,6 @@ the graph, batched by PyG), so a forward pass on a GPU only indexes tensors; a b
 
 from __future__ import annotations
 
-import copy
 import functools
 from typing import Any
 
@@ -72,18 +71,11 @@ class SymmetryBreakingSetInput(ChoiceInput):
     pseudovectors = 0
     axial = False
 
+    prepared = _PREPARED
+
     def __init__(self, *, target: str | None = None, proper: bool = False, element: int = 0, seed: int = 0, tol: float = 0.1) -> None:
-        super().__init__(element=element, seed=seed)
-        self.target, self.proper, self.tol = None if target is None else str(target), bool(proper), float(tol)
-
-    def _symmetries(self, data: Any, inputs: Any) -> list[Any]:
-        syms = getattr(data, "sym", None)
-        if syms is not None:
-            return list(syms) if isinstance(syms, (list, tuple)) else [syms]
-        from ..detect import detect_symmetry
-
-        pos, z, batch = inputs.pos.detach().cpu().numpy(), inputs.z.cpu().numpy(), inputs.batch.cpu().numpy()
-        return [detect_symmetry(pos[batch == b], z[batch == b], tol=self.tol) for b in range(inputs.num_graphs)]
+        super().__init__(element=element, seed=seed, tol=tol)
+        self.target, self.proper = None if target is None else str(target), bool(proper)
 
     def _targets(self, data: Any, count: int) -> list[str]:
         if self.target is not None:
@@ -93,31 +85,10 @@ class SymmetryBreakingSetInput(ChoiceInput):
             return ["C1"] * count
         return [given] * count if isinstance(given, str) else [str(t) for t in given]
 
-    def sets(self, data: Any) -> list[np.ndarray]:
+    def elements(self, data: Any) -> list[np.ndarray]:
         """Each structure's set in its frame: a list of (m_b, 3)."""
-        inputs = read_inputs(data)
-        syms = self._symmetries(data, inputs)
+        syms = self.symmetries(data)
         return [structure_sbs(s, k, proper=self.proper, axial=self.axial) for s, k in zip(syms, self._targets(data, len(syms)))]
-
-    def stacked(self, data: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        """All the batch's sets stacked, (Σ m_b, 3), and their sizes (B,); an empty set is one zero vector."""
-        prepared = [getattr(data, key, None) for key in _PREPARED]
-        if all(isinstance(p, torch.Tensor) for p in prepared):
-            return prepared[0], prepared[1].reshape(-1)
-        sets = [s if len(s) else np.zeros((1, 3)) for s in self.sets(data)]
-        pos = read_inputs(data).pos
-        stacked = torch.as_tensor(np.concatenate(sets), dtype=pos.dtype, device=pos.device)
-        return stacked, torch.tensor([len(s) for s in sets], device=pos.device)
-
-    def prepare_data(self, data: Any) -> Any:
-        """Store the structure's set in it, once, when the data set is built (see the module docstring)."""
-        prepared = copy.copy(data)
-        for key in _PREPARED:
-            if hasattr(prepared, key):
-                delattr(prepared, key)
-        stacked, sizes = self.stacked(prepared)
-        prepared.sbs_set, prepared.sbs_size = stacked, sizes
-        return prepared
 
     def forward(self, data: Any, choice: torch.Tensor | list[int] | None = None) -> dict[str, torch.Tensor]:
         inputs = read_inputs(data)

@@ -15,7 +15,6 @@ every element of the kernel with :meth:`choosing` (:func:`sympe_outputs`).
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import numpy as np
@@ -44,40 +43,19 @@ class SymPE(ChoiceInput):
     vectors = 1
     features = 0
 
+    prepared = _PREPARED
+
     def __init__(self, *, proper: bool = False, seed: int = 0, tol: float = 0.1) -> None:
-        super().__init__(element=None, seed=seed)
-        self.proper, self.tol = bool(proper), float(tol)
+        super().__init__(element=None, seed=seed, tol=tol)
+        self.proper = bool(proper)
         init = torch.Generator().manual_seed(int(seed) + 7)
         self.v = nn.Parameter(torch.randn(self.vectors, 3, generator=init, dtype=torch.float64).to(torch.get_default_dtype()))
 
-    def _kernels(self, data: Any) -> list[np.ndarray]:
-        from ..detect import detect_symmetry, inversion_kernel
+    def elements(self, data: Any) -> list[np.ndarray]:
+        """Every structure's inversion kernel: a list of (|G_b|, 3, 3)."""
+        from ..detect import inversion_kernel
 
-        inputs = read_inputs(data)
-        syms = getattr(data, "sym", None)
-        if syms is None:
-            pos, z, batch = inputs.pos.detach().cpu().numpy(), inputs.z.cpu().numpy(), inputs.batch.cpu().numpy()
-            syms = [detect_symmetry(pos[batch == b], z[batch == b], tol=self.tol) for b in range(inputs.num_graphs)]
-        syms = list(syms) if isinstance(syms, (list, tuple)) else [syms]
-        return [inversion_kernel(s, proper=self.proper) for s in syms]
-
-    def stacked(self, data: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        """Every structure's kernel, stacked (Σ |G_b|, 3, 3), and the sizes (B,)."""
-        prepared = [getattr(data, key, None) for key in _PREPARED]
-        if all(isinstance(p, torch.Tensor) for p in prepared):
-            return prepared[0], prepared[1].reshape(-1)
-        kernels = self._kernels(data)
-        pos = read_inputs(data).pos
-        return torch.as_tensor(np.concatenate(kernels), dtype=pos.dtype, device=pos.device), torch.tensor([len(k) for k in kernels], device=pos.device)
-
-    def prepare_data(self, data: Any) -> Any:
-        """Store the structure's inversion kernel in it, once, when the data set is built."""
-        prepared = copy.copy(data)
-        for key in _PREPARED:
-            if hasattr(prepared, key):
-                delattr(prepared, key)
-        prepared.sympe_kernel, prepared.sympe_size = self.stacked(prepared)
-        return prepared
+        return [inversion_kernel(s, proper=self.proper) for s in self.symmetries(data)]
 
     def forward(self, data: Any, choice: torch.Tensor | list[int] | None = None) -> dict[str, torch.Tensor]:
         inputs = read_inputs(data)
