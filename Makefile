@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-fast bench bench-quick reproduce install clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py src/symbreak/detect/_ccore.c
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test,ml,chem,crystal,md,scale]"

@@ -371,3 +371,48 @@ def test_large_structures_take_the_linear_memory_path_with_the_same_answers(monk
             assert sparse.point_group == dense.point_group == name
             assert {p.tobytes() for p in sparse.permutations} == {p.tobytes() for p in dense.permutations}
             np.testing.assert_allclose(sparse.canonical_positions, dense.canonical_positions, atol=1e-9)
+
+
+@pytest.mark.parametrize(("name", "sigma"), [("H2O", 2), ("NH3", 3), ("CH4", 12), ("C6H6", 12), ("C60", 60), ("CO2", 2), ("HCN", 1), ("CH3Cl", 3), ("SF6", 24), ("C2H6", 6)])
+def test_rotational_symmetry_number(name, sigma):
+    from ase.build import molecule
+
+    m = molecule(name) if name != "SF6" else Atoms("SF6", positions=[[0, 0, 0], [1.56, 0, 0], [-1.56, 0, 0], [0, 1.56, 0], [0, -1.56, 0], [0, 0, 1.56], [0, 0, -1.56]])
+    sym = detect_symmetry(m.positions, m.numbers)
+    assert sym.rotational_symmetry_number == sigma
+    assert sym.to_dict()["rotational_symmetry_number"] == sigma
+    assert detect_symmetry(np.zeros((1, 3)), [18]).rotational_symmetry_number == 1
+
+
+def test_symmetrize_to_a_subgroup_is_the_closest_symmetric_structure():
+    from symbreak.detect import symmetrize
+
+    pos, z = random_symmetric_structure("D3h", seed=4, n_seeds=3, min_distance=1.0)
+    x, z2, *_ = random_transform(pos, z, seed=5, noise=0.01)
+    full = symmetrize(x, z2)
+    assert full.point_group == "D3h" and full.choices == 1
+    assert detect_symmetry(full.positions, z2, tol=1e-8).point_group == "D3h"
+    for name, count in [("C3v", 1), ("C2v", 3), ("Cs", 4), ("C3h", 1)]:
+        s = symmetrize(x, z2, group=name)
+        assert s.point_group == name and s.choices == count and len(s.operations) == PointGroup(name).order
+        # exactly symmetric under the chosen elements, about the unchanged centre
+        y = s.positions - s.positions.mean(0)
+        np.testing.assert_allclose(np.einsum("kij,nj->kni", s.operations, y), y[s.permutations], atol=1e-10)
+        np.testing.assert_allclose(s.positions.mean(0), x.mean(0), atol=1e-12)
+        # a projection: it moves the atoms less than the full group does, and no more than noise
+        assert s.rms_displacement <= full.rms_displacement + 1e-12 and s.rms_displacement < 0.03
+        assert s.rms_displacement == pytest.approx(np.sqrt(((s.positions - x) ** 2).sum(1).mean()))
+    with pytest.raises(symbreak.GroupError, match="not a subgroup of D3h"):
+        symmetrize(x, z2, group="Td")
+
+
+def test_symmetrize_linear_and_closest_choice():
+    from symbreak.detect import symmetrize
+
+    co2 = np.array([[0.0, 0, 0], [0, 0, 1.17], [0, 0.01, -1.19]])
+    s = symmetrize(co2, [6, 8, 8], group="D*h")
+    assert s.point_group.startswith("D") and abs(np.linalg.norm(s.positions[1] - s.positions[0]) - np.linalg.norm(s.positions[2] - s.positions[0])) < 1e-12
+    # water bent out of C2v: of its two Cs mirrors, the molecular plane moves nothing
+    water = np.array([[0.0, 0.0, 0.1173], [0.0, 0.7572, -0.4692], [0.0, -0.7472, -0.4692]])
+    cs = symmetrize(water, [8, 1, 1], group="Cs")
+    assert cs.choices == 2 and cs.rms_displacement < 1e-12

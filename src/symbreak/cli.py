@@ -37,6 +37,7 @@ def _format(label: str, formula: str, sym: Symmetry) -> str:
         f"  point group  {sym.point_group}   order {order}   max residual {sym.max_residual:.2g} Å (tol {sym.tol:.3g} Å"
         + ("" if sym.margin is None else f", chosen by the structure, margin {sym.margin:.3g}{'  — close call: distrust' if sym.margin < 2 else ''}")
         + ")",
+        f"  rotational symmetry number σ = {sym.rotational_symmetry_number}",
         f"  {'orbit':>5}  {'element':>7}  {'size':>4}  {'representative':>14}",
     ]
     for k, orb in enumerate(sym.orbits):
@@ -216,6 +217,7 @@ def _sbs(args: argparse.Namespace) -> int:
     from .groups import PointGroup, subgroups
     from .groups import minimal_sbs
     from .groups._sbs import symmetry_breaking_set, write_sbs_table
+    from .groups._subgroups import MAX_SUBGROUP_ORDER
 
     if args.table:
         paths = write_sbs_table(args.table, progress=not args.no_progress)
@@ -232,8 +234,12 @@ def _sbs(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     n = g.normalizer()
-    kinds = sorted({s.name for s in subgroups(g)}, key=lambda x: (PointGroup(x).order, x))
-    print(f"{g.name} (order {g.order}) → {b.target}: {b.target} is a subgroup of {g.name} (its subgroup types: {', '.join(kinds)})")
+    if g.order <= MAX_SUBGROUP_ORDER:
+        kinds = sorted({s.name for s in subgroups(g)}, key=lambda x: (PointGroup(x).order, x))
+        listed = f"its subgroup types: {', '.join(kinds)}"
+    else:  # too many subgroups to list them all quickly
+        listed = f"its subgroup types are not listed above order {MAX_SUBGROUP_ORDER}"
+    print(f"{g.name} (order {g.order}) → {b.target}: {b.target} is a subgroup of {g.name} ({listed})")
     print(f"  normalizer of {g.name} in O(3): {n.name if n else 'infinite'}; the set is closed under {b.normalizer}{'' if b.equivariant else ' only (not equivariant)'}")
     if b.size:
         print(f"  {b.size} unit vectors, each keeping {b.stabilizer} of {g.name}{' (ideal)' if b.ideal else ''}, in {g.name}'s standard orientation:")
@@ -248,24 +254,61 @@ def _sbs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _output_folder(path: str, option: str = "--out") -> Path:
+    """Create the output folder ``path`` (and its parents) before any work is done; a file there, or
+    a place that cannot be written (``/proc/x``, no permission), is a one-line :class:`SymbreakError`."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise SymbreakError(f"{option} {out} is a file; give a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SymbreakError(f"{option} {out}: cannot create the folder ({exc.strerror or exc})") from None
+    return out
+
+
+def _positive_count(text: str) -> int:
+    """``--limit``: a whole number ≥ 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
 def _diagnose(args: argparse.Namespace) -> int:
     from .detect import diagnose, plot_diagnosis
 
     frames = read(args.file)
+    out = _output_folder(args.out) if args.out else None  # before the work: a bad --out fails at once
     result = diagnose(frames, args.labels, rep=args.rep, tol=args.tol, label_tol=args.label_tol, progress=not args.no_progress)
     if args.json:
         json.dump(result.to_dict(), sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
         print(result.report(limit=args.limit))
-    if args.out:
-        out = Path(args.out)
-        if out.exists() and not out.is_dir():
-            raise SymbreakError(f"--out {out} is a file; give a folder")
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "diagnosis.json").write_text(json.dumps(result.to_dict(), indent=1) + "\n")
-        plot_diagnosis(result, out / "diagnosis.png")
+    if out is not None:
+        try:
+            (out / "diagnosis.json").write_text(json.dumps(result.to_dict(), indent=1) + "\n")
+            plot_diagnosis(result, out / "diagnosis.png")
+        except OSError as exc:
+            raise SymbreakError(f"--out {out}: cannot write ({exc.strerror or exc})") from None
         print(f"\ndiagnosis.json and diagnosis.png in {out}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def _group(args: argparse.Namespace) -> int:
+    from .groups import character_table
+
+    table = character_table(args.group)
+    if args.json:
+        json.dump(table.to_dict(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    print(f"{table.group}  order {table.order}  ({len(table.classes)} classes, {len(table.irreps)} irreps)\n")
+    print(table)
     return 0
 
 
@@ -338,12 +381,12 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(run=_bench)
     d = sub.add_parser("diagnose", help="which symmetries a data set's labels break: per structure, and a census")
-    d.add_argument("file", help="structures with labels: extxyz arrays (per atom) or info (per structure)")
+    d.add_argument("file", help="structures with labels: extxyz arrays (per atom), info (per structure), or the results ASE keeps on a calculator (forces, energy, charges)")
     d.add_argument("--labels", required=True, help="name of the labels, e.g. dipoles, forces, atomic_charges")
     d.add_argument("--rep", help="how the labels transform: 1o (vectors), 0e (scalars), 1e, tensors, an irreps string (default: by their width)")
     d.add_argument("--tol", type=_tolerance, default=DEFAULT_TOL, help=f"symmetry tolerance of the structures, Å, or 'auto' (default {DEFAULT_TOL})")
     d.add_argument("--label-tol", type=float, default=1e-3, help="largest change of a label that still counts as kept, in label units (default 1e-3)")
-    d.add_argument("--limit", type=int, default=20, help="list this many of the most strongly breaking structures")
+    d.add_argument("--limit", type=_positive_count, default=20, help="list this many of the most strongly breaking structures (>= 1, default 20)")
     d.add_argument("--json", action="store_true", help="machine-readable output")
     d.add_argument("--out", help="folder for diagnosis.json and diagnosis.png")
     d.add_argument("--no-progress", action="store_true")
@@ -356,6 +399,10 @@ def _parser() -> argparse.ArgumentParser:
     sb.add_argument("--table", help="write the table for every point group (Markdown and JSON) into this folder")
     sb.add_argument("--no-progress", action="store_true")
     sb.set_defaults(run=_sbs)
+    gr = sub.add_parser("group", help="character table of a finite point group, with Mulliken's irrep names")
+    gr.add_argument("group", help="Schoenflies symbol, e.g. C2v, D6h, Td, Ih")
+    gr.add_argument("--json", action="store_true", help="machine-readable output (characters_imag where irreps are complex)")
+    gr.set_defaults(run=_group)
     t = sub.add_parser("trajectory", help="diagnostics of an MD trajectory: angular momentum, torque, spectra, orientations, g(r), MSD, drift")
     t.add_argument("file", help="a trajectory ASE can read (.traj, extxyz) with velocities")
     t.add_argument("--dt", type=float, required=True, help="time between frames, fs")
@@ -380,19 +427,34 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``symbreak`` command; returns the exit code (2 on bad input)."""
+    """Entry point of the ``symbreak`` command; returns the exit code (2 on bad input, 141 when
+    the reader of its output went away, as in ``symbreak analyze x.xyz --json | head``)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = _parser().parse_args(argv)
-    args.argv = argv[1:]
-    np.set_printoptions(suppress=True)
     try:
-        return args.run(args)
-    except SymbreakError as exc:
-        print(f"symbreak: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt as exc:  # one line, not a traceback: what finished and how to resume
-        print(f"symbreak: {exc or 'interrupted'}", file=sys.stderr)
-        return 130
+        args = _parser().parse_args(argv)
+        args.argv = argv[1:]
+        np.set_printoptions(suppress=True)
+        try:
+            code = args.run(args)
+            sys.stdout.flush()  # here, so that a closed pipe is caught below and not at exit
+            return code
+        except SymbreakError as exc:
+            print(f"symbreak: error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt as exc:  # one line, not a traceback: what finished and how to resume
+            print(f"symbreak: {exc or 'interrupted'}", file=sys.stderr)
+            return 130
+    except BrokenPipeError:
+        # Python docs, signal module, "Note on SIGPIPE": point stdout at devnull so that the
+        # flush at exit does not fail again, and exit as a process killed by SIGPIPE would (128 + 13)
+        import os
+
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):  # stdout is no file (captured in tests): nothing left to flush
+            pass
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

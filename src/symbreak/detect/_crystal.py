@@ -58,6 +58,12 @@ class CrystalSymmetry:
         """Order of the crystal class (the point group)."""
         return int(len(self.operations))
 
+    def __repr__(self) -> str:  # one line: the arrays are in the fields and in to_dict()
+        return (
+            f"CrystalSymmetry(space_group={self.space_group!r} ({self.number}), point_group={self.point_group!r}, order={self.order}, "
+            f"n_atoms={len(self.numbers)}, n_orbits={len(self.orbits)}, n_operations={len(self.rotations)}, symprec={self.symprec:.3g})"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "space_group": self.space_group, "number": self.number, "point_group": self.point_group, "point_group_hm": self.point_group_hm,

@@ -8,19 +8,19 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import StructureError, SymbreakError
+from .._errors import GroupError, StructureError, SymbreakError
 from ..groups import DEFAULT_AXIAL_ORDER, PointGroup, name_and_orient
-from ..groups._pointgroup import _frame
+from ..groups._pointgroup import MAX_AXIAL_ORDER, _frame, _min_separation, _orientation, name_from_counts
+from ._compiled import CORE, LINEAR, MAX_ATOMS as MAX_CORE_ATOMS, OPEN_BASE, detect_core
 from ._frame import canonical_frame
-from ._operations import find_operations, max_displacement
+from ._operations import close_operations, find_operations, max_displacement
 from ._validate import as_structure, check_tolerance
 
-__all__ = ["Symmetry", "detect_symmetry", "detect_many", "DEFAULT_TOL"]
+__all__ = ["Symmetry", "Symmetrized", "detect_symmetry", "detect_many", "symmetrize", "DEFAULT_TOL"]
 
 DEFAULT_TOL = 0.1
 """Default tolerance in Å: the largest displacement of an atom under an accepted operation."""
 
-FLOOR_CHECK = 0.25  # a tolerance of a quarter of the smallest distance is always valid: used to validate the structure first
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -76,16 +76,46 @@ class Symmetry:
 
     point_group: str
     group: PointGroup
-    operations: np.ndarray
-    permutations: np.ndarray
-    residuals: np.ndarray
     center: np.ndarray
-    orientation: np.ndarray
     positions: np.ndarray
     numbers: np.ndarray
     tol: float
     proper: bool
     margin: float | None = None
+    # The operations as found (k, 3, 3), with their permutations (k, n), and (q, index) once the
+    # standard orientation is known. Orienting costs more than finding the group on a molecule, so
+    # it waits for the first use of operations, permutations, residuals or orientation.
+    _found_operations: np.ndarray | None = dataclasses.field(default=None, repr=False)
+    _found_permutations: np.ndarray | None = dataclasses.field(default=None, repr=False)
+    _found_types: np.ndarray | None = dataclasses.field(default=None, repr=False)
+    _oriented: Any = dataclasses.field(default=None, repr=False)  # (q, index), or a function giving (q, ops, perms)
+
+    @functools.cached_property
+    def _standard(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if callable(self._oriented):
+            q, ops, perms = self._oriented()
+        else:
+            q, idx = self._oriented if self._oriented is not None else orient(self._found_operations, self._found_types, self.group)
+            ops, perms = q @ self.group.operations @ q.T, np.asarray(self._found_permutations)[idx]
+        return _readonly(q), _readonly(ops), _readonly(perms.astype(np.int64))
+
+    @property
+    def orientation(self) -> np.ndarray:
+        return self._standard[0]
+
+    @property
+    def operations(self) -> np.ndarray:
+        return self._standard[1]
+
+    @property
+    def permutations(self) -> np.ndarray:
+        return self._standard[2]
+
+    @functools.cached_property
+    def residuals(self) -> np.ndarray:
+        if self.order == 1:
+            return _readonly(np.zeros(1))
+        return _readonly(max_displacement(self.positions - self.center, self.operations, self.permutations))
 
     # Orbits, the symmetrized structure and the canonical frame are computed on first use: a caller
     # who wants the group alone (most of QM9 is C1) does not pay for the frame search.
@@ -118,7 +148,73 @@ class Symmetry:
     @property
     def order(self) -> int:
         """Number of returned operations (for the infinite groups: of the finite subgroup)."""
-        return int(self.operations.shape[0])
+        return int(len(self.group.operations))
+
+    @property
+    def rotational_symmetry_number(self) -> int:
+        r"""σ, the number of proper rotations of the point group, as rotational partition functions
+        and entropies use it: :math:`q_{rot} \propto 1/\sigma`. ``C*v`` (and a lone atom) give 1,
+        ``D*h`` gives 2; H2O 2, NH3 3, CH4 12, benzene 12, C60 60."""
+        if self.point_group == "Kh" or self.point_group == "C*v":
+            return 1
+        if self.point_group == "D*h":
+            return 2
+        return int(np.count_nonzero(np.linalg.det(self.group.operations) > 0))
+
+    def symmetrize(self, group: "str | PointGroup | None" = None) -> "Symmetrized":
+        r"""The closest structure with exactly the symmetry ``group``, a subgroup of this one.
+
+        Each atom is replaced by the average of its images under the subgroup H,
+        :math:`\bar x_i = c + \frac{1}{|H|}\sum_{h \in H} R_h^\top (x_{\pi_h(i)} - c)`: the
+        orthogonal projection of the coordinates onto the H-symmetric ones, for these symmetry
+        elements. When the structure holds several subgroups of that type (the two mirrors of C2v,
+        the three C2v of D2h), the one needing the smallest displacement is taken.
+
+        group:
+            A Schoenflies name or :class:`PointGroup` (None: the whole detected group). For a
+            linear structure ``C*v``/``D*h`` stand for their finite subgroups of order
+            ``axial_order``.
+
+        Raises :class:`~symbreak.GroupError`, naming the subgroups there are, when ``group`` is not one.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> water = np.array([[0.0, 0.0, 0.12], [0.0, 0.76, -0.47], [0.0, -0.75, -0.47]])
+        >>> s = detect_symmetry(water, [8, 1, 1]).symmetrize("C2v")
+        >>> bonds = np.linalg.norm(s.positions[1:] - s.positions[0], axis=1)
+        >>> s.point_group, round(s.rms_displacement, 4), bool(np.isclose(bonds[0], bonds[1]))
+        ('C2v', 0.0021, True)
+        """
+        from ..groups._subgroups import subgroups_of_type
+
+        m = self.group.axial_order
+        parent = self.group if self.group.is_finite else PointGroup(self.point_group.replace("*", str(m)))
+        if self.point_group == "Kh":
+            parent = PointGroup("Oh")
+        if group is None:
+            choices = [tuple(range(self.order))]
+            name = self.point_group
+        else:
+            target = group if isinstance(group, PointGroup) else PointGroup(str(group), axial_order=m)
+            if not target.is_finite:
+                target = PointGroup(target.name.replace("*", str(m)))
+            name, found = subgroups_of_type(parent, target)
+            choices = [tuple(sorted(c)) for c in found]
+        x = self.positions - self.center
+        best = None
+        for idx in choices:
+            ops, perms = self.operations[list(idx)], self.permutations[list(idx)]
+            avg = np.einsum("kji,knj->ni", ops, x[perms]) / len(idx)
+            rms = float(np.sqrt(((avg - x) ** 2).sum(1).mean()))
+            if best is None or rms < best[0] - 1e-12:
+                best = (rms, avg, ops, perms)
+        rms, avg, ops, perms = best
+        return Symmetrized(
+            positions=_readonly(self.center + avg), numbers=self.numbers, point_group=name if group is not None else self.point_group,
+            rms_displacement=rms, max_displacement=float(np.sqrt(((avg - x) ** 2).sum(1).max())),
+            operations=_readonly(ops), permutations=_readonly(perms), choices=len(choices),
+        )
 
     @property
     def max_residual(self) -> float:
@@ -145,6 +241,7 @@ class Symmetry:
             "tol": self.tol,
             "margin": self.margin if self.margin is None or np.isfinite(self.margin) else None,
             "max_residual": self.max_residual,
+            "rotational_symmetry_number": self.rotational_symmetry_number,
             "center": self.center.tolist(),
             "frame": self.frame.tolist(),
             "orbits": [o.tolist() for o in self.orbits],
@@ -163,6 +260,48 @@ class Symmetry:
         )
 
 
+def orient(operations: np.ndarray, types: np.ndarray, group: PointGroup) -> tuple[np.ndarray, np.ndarray]:
+    """Rotation Q and index with ``Q @ group.operations[i] @ Q.T ≈ operations[index[i]]``."""
+    return _orientation(operations, types, group, atol=0.5 * _min_separation(group))
+
+
+@dataclasses.dataclass(frozen=True)
+class Symmetrized:
+    """A structure made exactly symmetric by :meth:`Symmetry.symmetrize`.
+
+    positions: (n, 3) Å, the symmetrized coordinates (same centre, same atom order);
+    numbers: (n,); point_group: the subgroup imposed (its Schoenflies name);
+    rms_displacement, max_displacement: how far the atoms moved (Å), root mean square and largest;
+    operations: (|H|, 3, 3) and permutations: (|H|, n), the subgroup's elements about the centre;
+    choices: how many subgroups of that type the structure had (the closest one was taken).
+    """
+
+    positions: np.ndarray
+    numbers: np.ndarray
+    point_group: str
+    rms_displacement: float
+    max_displacement: float
+    operations: np.ndarray
+    permutations: np.ndarray
+    choices: int
+
+
+def symmetrize(positions: Any, numbers: Any = None, *, group: "str | PointGroup | None" = None, tol: float | str = DEFAULT_TOL) -> Symmetrized:
+    """Detect the symmetry at ``tol`` (Å, or ``"auto"``) and make the structure exactly symmetric
+    under ``group`` (a subgroup of the detected one; None: all of it). See :meth:`Symmetry.symmetrize`.
+
+    Examples
+    --------
+    >>> from ase.build import molecule
+    >>> ch4 = molecule("CH4")
+    >>> noisy = ch4.positions + [[0, 0, 0], [0.02, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]]
+    >>> s = symmetrize(noisy, ch4.numbers, group="C3v")
+    >>> s.point_group, s.choices, detect_symmetry(s.positions, ch4.numbers, tol=1e-6).point_group
+    ('C3v', 4, 'C3v')
+    """
+    return detect_symmetry(positions, numbers, tol=tol).symmetrize(group)
+
+
 def _axis_frame(axis: np.ndarray) -> np.ndarray:
     """A rotation whose third column is ``axis`` (the standard orientation's z sent onto it)."""
     f = _frame(axis, None)  # columns: axis, e2, e3
@@ -179,15 +318,19 @@ def _match_inversion(x: np.ndarray, types: np.ndarray, tol: float) -> np.ndarray
 
 
 def _linear(x: np.ndarray, types: np.ndarray, axis: np.ndarray, tol: float, axial_order: int):
+    """The group of a linear structure, and a function giving its (orientation, operations, permutations)."""
     inv = _match_inversion(x, types, tol)
-    group = PointGroup("D*h" if inv is not None else "C*v", axial_order=axial_order)
+    group = _group("D*h" if inv is not None else "C*v", 0, axial_order)
+    return group, functools.partial(_linear_standard, group, axis, inv, len(x))  # a partial pickles, a closure does not
+
+
+def _linear_standard(group: PointGroup, axis: np.ndarray, inv: np.ndarray | None, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     q = _axis_frame(axis)
     ops = q @ group.operations @ q.T
-    flips = np.einsum("i,kij,j->k", axis, ops, axis) < 0
-    perms = np.tile(np.arange(len(x)), (len(ops), 1))
+    perms = np.tile(np.arange(n), (len(ops), 1))
     if inv is not None:
-        perms[flips] = inv
-    return group, q, ops, perms
+        perms[np.einsum("i,kij,j->k", axis, ops, axis) < 0] = inv
+    return q, ops, perms
 
 
 def _orbits(perms: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
@@ -278,55 +421,109 @@ def detect_symmetry(
     ('C2v', 4, [[0], [1, 2]])
     """
     pos, nums = as_structure(positions, numbers)
-    if isinstance(tol, str) and tol == "auto":
-        from ._auto import auto_symmetry
-        from ._validate import min_distance
-
-        dmin = min_distance(pos)[0]
-        if len(pos) == 1 or not np.isfinite(dmin):
-            return detect_symmetry(pos, nums, tol=DEFAULT_TOL, proper=proper, axial_order=axial_order)
-        check_tolerance(FLOOR_CHECK * dmin, pos)  # coinciding atoms fail here, with the usual message
-        return auto_symmetry(lambda t: detect_symmetry(pos, nums, tol=t, proper=proper, axial_order=axial_order), dmin)
+    if not isinstance(axial_order, (int, np.integer)) or isinstance(axial_order, bool) or not 2 <= axial_order <= MAX_AXIAL_ORDER:
+        raise SymbreakError(f"axial_order must be an integer from 2 to {MAX_AXIAL_ORDER}, got {axial_order!r}")
+    if isinstance(tol, str) and tol.strip().lower() == "auto":
+        return _detect_auto(pos, nums, proper=proper, axial_order=axial_order)
     tol, dmin, dist = check_tolerance(tol, pos)
-    if not isinstance(axial_order, (int, np.integer)) or axial_order < 2:
-        raise SymbreakError(f"axial_order must be an integer >= 2, got {axial_order!r}")
+    return _detect(pos, nums, tol, dmin, dist, proper=proper, axial_order=axial_order)
+
+
+def _detect_auto(pos: np.ndarray, nums: np.ndarray, *, proper: bool, axial_order: int) -> Symmetry:
+    """``tol="auto"``: the ladder of :mod:`._auto`, run past half the smallest distance where the
+    atoms' matching stays one to one (noise of large clusters pushes residuals there)."""
+    from ._auto import auto_symmetry
+    from ._validate import min_distance
+
+    dmin, i, j, dist = min_distance(pos)
+    if len(pos) == 1:
+        return _detect(pos, nums, DEFAULT_TOL, dmin, dist, proper=proper, axial_order=axial_order)
+    scale = float(np.abs(pos).max()) + 1.0
+    if dmin <= 1e-8 * scale:
+        raise StructureError(f"atoms {i} and {j} coincide (distance {dmin:.3g} Å): no tolerance can tell them apart")
+    return auto_symmetry(lambda t: _detect(pos, nums, t, dmin, dist, proper=proper, axial_order=axial_order), dmin, _typical_distance(pos, dist))
+
+
+def _typical_distance(pos: np.ndarray, dist: np.ndarray | None) -> float:
+    """Median nearest-neighbour distance (Å)."""
+    if dist is None:
+        from scipy.spatial import cKDTree
+
+        return float(np.median(cKDTree(pos).query(pos, k=2)[0][:, 1]))
+    return float(np.median(np.partition(dist, 1, axis=1)[:, 1]))
+
+
+def _detect(
+    pos: np.ndarray, nums: np.ndarray, tol: float, dmin: float, dist: np.ndarray | None, *, proper: bool, axial_order: int
+) -> Symmetry:
+    """:func:`detect_symmetry` on validated input at one tolerance (Å)."""
     center = pos.mean(axis=0)
     x = pos - center
     n = len(pos)
-
+    oriented, types, ops, perms = None, None, None, None
     if n == 1:
-        group = PointGroup("Kh")
-        q = np.eye(3)
+        group = _group("Kh", 0, axial_order)
         ops = group.operations
         perms = np.zeros((len(ops), 1), dtype=np.int64)
+        oriented = (np.eye(3), np.arange(len(ops)))
     else:
-        _, _, vt = np.linalg.svd(x, full_matrices=False)
-        axis = vt[0]
-        off_axis = np.linalg.norm(x - np.outer(x @ axis, axis), axis=1).max()
-        if off_axis <= tol:
-            group, q, ops, perms = _linear(x, nums, axis, tol, axial_order)
-        elif _only_identity(x, nums, tol, dist, vt[-1]):
-            group, q = PointGroup("C1"), np.eye(3)
-            ops, perms = np.eye(3)[None], np.arange(n)[None]
-        else:
-            rots, found_perms = find_operations(x, nums, tol, dmin, dist)
-            group, q, idx = name_and_orient(rots, axial_order=axial_order)
-            ops = q @ group.operations @ q.T
-            perms = found_perms[idx]
+        status = None
+        if CORE is not None and dist is not None and n <= MAX_CORE_ATOMS:
+            status, axis, ops, perms, dets, _, types, summary = detect_core(x, nums, tol, dmin, dist, n <= _SHORTCUT_ATOMS)
+            if status == LINEAR:
+                group, oriented = _linear(x, nums, axis.copy(), tol, axial_order)
+            elif status == 0:
+                group, ops, perms = _group("C", 1, axial_order), _IDENTITY, np.arange(n)[None]
+                oriented = _UNORIENTED
+            elif status > 0:
+                h, h_n, k_n, inv, bad = summary.tolist()
+                if bad:
+                    raise GroupError("an operation has no finite order within the group")
+                group = _group(*name_from_counts(len(ops), h, h_n, k_n, bool(inv)), axial_order)
+                if len(group.operations) != len(ops):
+                    raise GroupError(f"{len(ops)} operations classified as {group.name} of order {group.order}: not a group")
+            elif status <= OPEN_BASE:  # at the edge of the tolerance: close them on permutations
+                ops, perms = close_operations(x, list(perms), [int(d) for d in dets], tol * (1.0 + 1e-9) + 1e-12)
+                group, q, idx = name_and_orient(ops, axial_order=axial_order)
+                oriented = (q, idx)
+            else:
+                status = None  # more operations than a molecule can have: the NumPy path decides
+        if status is None:
+            _, _, vt = np.linalg.svd(x, full_matrices=False)
+            axis = vt[0]
+            off_axis = np.linalg.norm(x - np.outer(x @ axis, axis), axis=1).max()
+            if off_axis <= tol:
+                group, oriented = _linear(x, nums, axis, tol, axial_order)
+            elif _only_identity(x, nums, tol, dist, vt[-1]):
+                group, ops, perms = _group("C", 1, axial_order), _IDENTITY, np.arange(n)[None]
+                oriented = _UNORIENTED
+            else:
+                ops, perms = find_operations(x, nums, tol, dmin, dist)
+                group, q, idx = name_and_orient(ops, axial_order=axial_order)
+                oriented = (q, idx)
 
     return Symmetry(
         point_group=group.name,
         group=group,
-        operations=_readonly(ops),
-        permutations=_readonly(perms.astype(np.int64)),
-        residuals=_readonly(np.zeros(1) if len(ops) == 1 else max_displacement(x, ops, perms)),
         center=_readonly(center),
-        orientation=_readonly(q),
         positions=_readonly(pos),
         numbers=_readonly(nums),
         tol=tol,
         proper=bool(proper),
+        _found_operations=ops,
+        _found_permutations=perms,
+        _found_types=types,
+        _oriented=oriented,
     )
+
+
+_IDENTITY = _readonly(np.eye(3)[None])
+_UNORIENTED = (_readonly(np.eye(3)), np.zeros(1, dtype=np.int64))
+
+
+@functools.lru_cache(maxsize=1024)
+def _group(family: str, n: int, axial_order: int) -> PointGroup:
+    return PointGroup._from_family(family, n, axial_order)
 
 
 def _detect_one(args: tuple) -> Symmetry:

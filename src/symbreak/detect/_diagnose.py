@@ -41,6 +41,14 @@ class LabelDiagnosis:
     breaks: (k,) :math:`b_g` per operation of ``point_group`` (label units); kept: the name of the
     subgroup the labels keep (``"?"`` when the kept operations do not close into a group at this
     ``label_tol``), kept_order its order; case: "no symmetry", "keeps" or "breaks".
+
+    A linear structure (``C*v``, ``D*h``) is tested on its finite stand-in ``C{m}v``/``D{m}h``
+    (``breaks`` and ``kept_order`` count its operations), turned about the axis to put its mirror
+    planes through the labels' own directions (vectors, pseudovectors, tensors). Where the kept
+    operations hold all m rotations about the axis and the labels' degree is below m, they keep
+    every rotation about it, and ``kept`` names the infinite group: ``C*``, ``C*v``, ``C*h``,
+    ``D*`` or ``D*h`` (``*`` for ∞, as symbreak writes ``C*v`` and ``D*h``; :class:`PointGroup`
+    parses only those two of them).
     """
 
     index: int
@@ -91,7 +99,9 @@ class DatasetDiagnosis:
         }  # fmt: skip
 
     def report(self, limit: int = 20) -> str:
-        """A terminal report: the census, then the structures whose labels break the most."""
+        """A terminal report: the census, then the ``limit`` (≥ 0) structures whose labels break the most."""
+        if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 0:
+            raise SymbreakError(f"limit must be a whole number >= 0, got {limit!r}")
         c = self.census()
         lines = [
             f"labels {self.labels!r} ({self.rep}), symmetry at tol {self.tol if isinstance(self.tol, str) else format(self.tol, 'g')}{'' if isinstance(self.tol, str) else ' Å'}, a label kept when it moves by ≤ {self.label_tol:g}",
@@ -113,25 +123,136 @@ class DatasetDiagnosis:
         return "\n".join(lines)
 
 
-def _images(y: np.ndarray, ops: np.ndarray, perms: np.ndarray | None, rep: str) -> np.ndarray:
+#: kinds :func:`~symbreak.rotations.act` applies to NumPy data; other irreps strings go through e3nn
+_NUMPY_KINDS = ("positions", "vectors", "1o", "pseudovectors", "1e", "scalars", "0e", "pseudoscalars", "0o", "tensors")
+#: kinds whose data are Cartesian vectors, (..., 3), or flattened 3×3 tensors, (..., 9)
+_VECTOR_KINDS = ("positions", "vectors", "1o", "pseudovectors", "1e")
+#: the finite stand-ins of a linear structure's groups that hold the whole axial rotation group
+#: C_m, by family, and the infinite groups they stand for (``*`` for ∞, as in ``C*v`` and ``D*h``)
+_INFINITE = {"C": "C*", "Cv": "C*v", "Ch": "C*h", "D": "D*", "Dh": "D*h"}
+
+
+def _rep_matrices(ops: np.ndarray, rep: Rep) -> np.ndarray:
+    """ρ(R_g) for every operation: (k, d, d) with d = rep.dim, so that g·y = y @ ρ(R_g).T for y (..., d).
+
+    Built by :func:`~symbreak.rotations.act` (one rule of how each kind transforms) acting on the
+    unit vectors; ``tensors`` are 3×3 tensors flattened row by row (d = 9); other irreps strings
+    use e3nn's Wigner-D matrices (``D_from_matrix`` takes torch tensors: torch and e3nn needed).
+    """
+    d = rep.dim
+    if rep.kind in _NUMPY_KINDS:
+        eye = np.eye(d).reshape(9, 3, 3) if rep.kind == "tensors" else np.eye(d)
+        return np.stack([np.asarray(act(r, eye, rep.kind)).reshape(d, d).T for r in ops])
+    try:
+        import torch
+
+        from ..rotations import act_batch
+    except ImportError:  # pragma: no cover - the ml extra
+        raise SymbreakError(f"labels of representation {rep.text!r} need torch and e3nn: pip install 'symbreak[ml]'") from None
+    r = torch.tensor(np.array(ops, dtype=np.float64))  # a copy: ops may be a read-only view
+    eye = torch.eye(d, dtype=torch.float64).expand(len(ops), d, d)
+    return act_batch(r, eye, rep.kind).transpose(1, 2).numpy()  # act_batch(r, e_a)_i = ρ(R)_ia
+
+
+def _images(y: np.ndarray, mats: np.ndarray, perms: np.ndarray | None) -> np.ndarray:
     """g·y for every operation: (k, *y.shape); per-atom labels also move to π_g(i)."""
-    out = np.empty((len(ops),) + y.shape)
-    for g, r in enumerate(ops):
-        moved = act(r, y, rep)
-        if perms is None:
-            out[g] = moved
-        else:
-            out[g][perms[g]] = moved
+    moved = np.einsum("kij,...j->k...i", mats, y)
+    if perms is None:
+        return moved
+    out = np.empty_like(moved)
+    for g in range(len(mats)):
+        out[g][perms[g]] = moved[g]
     return out
 
 
-def _kept_name(ops: np.ndarray) -> tuple[str, int]:
+def _breaks(flat: np.ndarray, ops: np.ndarray, perms: np.ndarray | None, rep: Rep) -> np.ndarray:
+    """b_g per operation, (k,): per atom (perms given) the largest 2-norm of one atom's change, per
+    structure the largest change of one component."""
+    diff = _images(flat, _rep_matrices(ops, rep), perms) - flat[None]
+    if perms is None:
+        return np.abs(diff).reshape(len(ops), -1).max(-1)
+    return np.sqrt((diff**2).sum(-1)).max(-1)
+
+
+def _kept_group(ops: np.ndarray) -> Any:
+    """The :class:`~symbreak.groups.PointGroup` the kept operations form, or None if they do not close."""
     from ..groups import identify
 
     try:
-        return identify(ops, atol=1e-6)[0].name, len(ops)
+        return identify(ops, atol=1e-6)[0]
     except SymbreakError:
-        return "?", len(ops)
+        return None
+
+
+def _max_degree(rep: Rep) -> int:
+    """The largest degree l in ``rep`` (a 3×3 tensor holds l ≤ 2)."""
+    return 2 if rep.kind == "tensors" else max(l for _, l, _ in rep.terms)
+
+
+def _about(axis: np.ndarray, angle: float) -> np.ndarray:
+    """The rotation by ``angle`` (rad) about the unit vector ``axis`` (Rodrigues)."""
+    k = np.array([[0.0, -axis[2], axis[1]], [axis[2], 0.0, -axis[0]], [-axis[1], axis[0], 0.0]])
+    return np.eye(3) + np.sin(angle) * k + (1.0 - np.cos(angle)) * (k @ k)
+
+
+def _directions(v: np.ndarray, kind: str, axis: np.ndarray) -> list[np.ndarray]:
+    """Directions across ``axis`` that one label ``v`` (3,) or (9,) singles out: its own, or a
+    tensor's T a, Tᵀ a, axial vector and in-plane principal axes."""
+    if kind in _VECTOR_KINDS:
+        return [v]
+    t = v.reshape(3, 3)
+    e1 = np.cross(axis, np.eye(3)[np.argmin(np.abs(axis))])
+    e1 /= np.linalg.norm(e1)
+    plane = np.stack([e1, np.cross(axis, e1)], axis=1)  # (3, 2): a basis across the axis
+    w, u = np.linalg.eigh(plane.T @ (0.5 * (t + t.T)) @ plane)  # the symmetric part's in-plane principal axes
+    axial = np.array([t[2, 1] - t[1, 2], t[0, 2] - t[2, 0], t[1, 0] - t[0, 1]])  # the antisymmetric part
+    return [t @ axis, t.T @ axis, axial, (w[1] - w[0]) * (plane @ u[:, 0]), (w[1] - w[0]) * (plane @ u[:, 1])]
+
+
+def _align_linear(
+    flat: np.ndarray, positions: np.ndarray, ops: np.ndarray, perms: np.ndarray | None, rep: Rep, m: int, label_tol: float, breaks: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""A linear structure's finite stand-in C{m}v/D{m}h, turned about the molecular axis to keep the most.
+
+    The stand-in's mirror planes and C2' axes lie at arbitrary angles about the axis, so labels
+    across the axis (a bending mode, say) would find none of them, though the true group C*v/D*h
+    holds the ones they keep. A plane or C2' axis that keeps the labels contains, or is normal to,
+    a direction the labels single out: one atom's label, or the sum or difference of the labels
+    that a flip of the axis swaps. The stand-in is turned (by an angle modulo π/m, its own period)
+    to put a mirror plane through each such direction; turning about the axis moves no atom, so
+    the permutations stay. Only for the Cartesian kinds (vectors, pseudovectors, tensors).
+    Returns (operations, breaks) of the turn that keeps the most operations.
+    """
+    if rep.kind not in _VECTOR_KINDS + ("tensors",):
+        return ops, breaks
+    axis = np.linalg.svd(positions - positions.mean(0), full_matrices=False)[2][0]
+    along = np.einsum("i,kij,j->k", axis, ops, axis)  # +1: keeps the axis, -1: flips it
+    mirrors = np.flatnonzero((np.linalg.det(ops) < 0) & (np.abs(np.einsum("kii->k", ops) - 1.0) < 1e-6) & (along > 0.5))
+    if not len(mirrors):
+        return ops, breaks
+    twice_nn = np.eye(3) - ops[mirrors[0]]  # I - σ = 2 n nᵀ for the plane's normal n
+    normal = twice_nn[:, np.argmax(np.linalg.norm(twice_nn, axis=0))]
+    in_plane = np.cross(axis, normal / np.linalg.norm(normal))  # a direction in that mirror plane, across the axis
+    rows = flat.reshape(-1, flat.shape[-1])
+    labels = [rows]
+    if perms is not None and (along < 0).any():
+        swap = perms[np.argmax(along < 0)]
+        labels += [rows + rows[swap], rows - rows[swap]]
+    angles = set()
+    for v in np.concatenate(labels):
+        for c in _directions(v, rep.kind, axis):
+            c = c - (c @ axis) * axis
+            if np.linalg.norm(c) > label_tol:
+                angle = float(np.arctan2(axis @ np.cross(in_plane, c), in_plane @ c)) % (np.pi / m)
+                angles.add(round(angle, 9))
+    best_ops, best = ops, breaks
+    for angle in sorted(angles):
+        q = _about(axis, angle)
+        turned = q @ ops @ q.T
+        b = _breaks(flat, turned, perms, rep)
+        if (b <= label_tol).sum() > (best <= label_tol).sum():
+            best_ops, best = turned, b
+    return best_ops, best
 
 
 def diagnose_labels(
@@ -148,33 +269,72 @@ def diagnose_labels(
     y = np.asarray(labels, dtype=float)
     if not np.all(np.isfinite(y)):
         raise SymbreakError(f"structure {index} ({name}): labels hold NaN or infinite values")
-    rep = str(Rep.parse(rep))
+    r = Rep.parse(rep)
     n = len(numbers)
     per_atom = y.ndim >= 1 and len(y) == n and y.ndim == 2
     if not per_atom and y.ndim > 1:
         raise SymbreakError(f"structure {index} ({name}): labels of shape {y.shape} are neither per atom ({n}, d) nor per structure (d,)")
-    sym = detect_symmetry(positions, numbers, tol=tol)
     flat = y.reshape(n, -1) if per_atom else y.reshape(-1)
+    width = flat.shape[-1]
+    if width != r.dim:
+        raise SymbreakError(
+            f"structure {index} ({name}): representation {r.text!r} has dimension {r.dim} but the labels have {width} "
+            f"component{'s' if width != 1 else ''} per {'atom' if per_atom else 'structure'}"
+        )
+    sym = detect_symmetry(positions, numbers, tol=tol)
     scale = float(np.abs(flat).max()) if flat.size else 0.0
     if sym.order == 1:
         return LabelDiagnosis(index, name, sym.point_group, 1, (0.0,), sym.point_group, 1, scale, "no symmetry")
-    images = _images(flat, sym.operations, sym.permutations if per_atom else None, rep)
-    diff = images - flat[None]
-    breaks = np.sqrt((diff.reshape(len(images), -1, diff.shape[-1]) ** 2).sum(-1)).max(-1) if per_atom else np.abs(diff).reshape(len(images), -1).max(-1)
-    kept_ops = sym.operations[breaks <= label_tol]
-    kept, kept_order = _kept_name(kept_ops)
-    if not sym.group.is_finite:  # a linear molecule's finite stand-in kept whole is the infinite group
-        m = sym.group.axial_order
-        kept = {f"C{m}v": "C*v", f"D{m}h": "D*h"}.get(kept, kept)
+    ops, perms = sym.operations, (sym.permutations if per_atom else None)
+    breaks = _breaks(flat, ops, perms, r)
+    linear = sym.group.family in ("C*v", "D*h")
+    if linear and (breaks > label_tol).any():
+        ops, breaks = _align_linear(flat, np.asarray(positions, dtype=float), ops, perms, r, sym.group.axial_order, label_tol, breaks)
+    kept_ops = ops[breaks <= label_tol]
+    group = _kept_group(kept_ops)
+    kept, kept_order = ("?" if group is None else group.name), len(kept_ops)
+    # a linear structure's finite stand-in: kept whole, or a subgroup holding all of its C_m, is
+    # the infinite group, when C_m then keeps every rotation about the axis (degrees l < m)
+    if linear and group is not None and group.family in _INFINITE and group.n == sym.group.axial_order and _max_degree(r) < group.n:
+        kept = _INFINITE[group.family]
     case = "keeps" if kept_order == sym.order else "breaks"
     return LabelDiagnosis(index, name, sym.point_group, sym.order, tuple(float(b) for b in breaks), kept, kept_order, scale, case)
+
+
+def _calc_per_atom(key: str, value: np.ndarray, n: int) -> bool:
+    """Whether a calculator result is per atom: as ASE declares it (forces (natoms, 3), charges
+    (natoms,), stress (6,)), else when it has more than one axis and n rows."""
+    from ase.outputs import all_outputs
+
+    spec = getattr(all_outputs.get(key), "shapespec", None)
+    if spec is not None:
+        return len(spec) > 0 and spec[0] == "natoms"
+    return value.ndim >= 2 and len(value) == n
+
+
+def _labels_of(atoms: Any, labels: str, index: int) -> np.ndarray:
+    """The labels of one ``Atoms``: (n, d) per atom, from ``arrays`` or the calculator's per-atom
+    results; (d,) per structure, from ``info`` or the calculator's other results."""
+    n = len(atoms)
+    results = getattr(atoms.calc, "results", None) or {}
+    for source in (atoms.arrays, atoms.info, results):
+        if labels in source:
+            try:
+                value = np.asarray(source[labels], dtype=float)
+            except (TypeError, ValueError):
+                raise SymbreakError(f"structure {index}: labels {labels!r} are not numbers ({source[labels]!r:.40})") from None
+            per_atom = source is atoms.arrays or (source is results and _calc_per_atom(labels, value, n))
+            return value.reshape(n, -1) if per_atom else value.reshape(-1)
+    have = sorted(k for k in atoms.arrays if k not in ("numbers", "positions")) + sorted(atoms.info) + sorted(results)
+    raise SymbreakError(f"structure {index} has no labels {labels!r}; it has {', '.join(have) or 'none'}")
 
 
 def diagnose(
     structures: Sequence[Any], labels: str, *, rep: str | None = None, tol: float | str = DEFAULT_TOL, label_tol: float = 1e-3, progress: bool = False
 ) -> DatasetDiagnosis:
-    """Diagnose a data set of ASE ``Atoms`` whose labels are ``atoms.arrays[labels]`` (per atom) or
-    ``atoms.info[labels]`` (per structure).
+    """Diagnose a data set of ASE ``Atoms`` whose labels are ``atoms.arrays[labels]`` (per atom),
+    ``atoms.info[labels]`` (per structure) or a stored result of ``atoms.calc`` (the
+    ``SinglePointCalculator`` in which ASE's extxyz reader keeps forces, energies, charges, ...).
 
     rep: how they transform; default "1o" for three components per atom or structure (dipoles,
     forces, modes), "0e" for one (charges, energies), "tensors" for nine.
@@ -185,14 +345,8 @@ def diagnose(
         structures = tqdm(structures, desc="diagnose", unit="structure")
     out = DatasetDiagnosis(labels, rep or "auto", tol, label_tol)
     for i, atoms in enumerate(structures):
-        if labels in atoms.arrays:
-            y = np.asarray(atoms.arrays[labels], dtype=float)
-        elif labels in atoms.info:
-            y = np.asarray(atoms.info[labels], dtype=float).reshape(-1)
-        else:
-            have = sorted(k for k in atoms.arrays if k not in ("numbers", "positions")) + sorted(atoms.info)
-            raise SymbreakError(f"structure {i} has no labels {labels!r}; it has {', '.join(have) or 'none'}")
-        width = y.shape[-1] if y.ndim else 1
+        y = _labels_of(atoms, labels, i)
+        width = y.shape[-1]
         this_rep = rep or {1: "0e", 3: "1o", 9: "tensors"}.get(width)
         if this_rep is None:
             raise SymbreakError(f"labels {labels!r} have {width} components: say how they transform with rep= (--rep), e.g. '0e+1o'")

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..groups._matrices import cross
 
-__all__ = ["find_operations", "procrustes", "max_displacement"]
+__all__ = ["find_operations", "close_operations", "procrustes", "max_displacement"]
 
 _DENSE_LIMIT = 200_000  # above K·n·n entries a k-d tree beats dense distances
 _SPARSE_ATOMS = 2000  # above this many atoms no (n, n) array is built (memory O(n), not O(n²))
@@ -206,8 +206,10 @@ def find_operations(
     rots = np.concatenate([f_img @ f_ref[0].T, f_img @ flip @ f_ref[0].T])
     dets = np.concatenate([np.ones(len(f_img)), -np.ones(len(f_img))]).astype(np.int64)
 
+    # a first guess may miss by up to half the smallest distance; tol="auto" may ask for more
+    reach = max(dmin / 2, tol2)
     perm, d = _nearest(np.einsum("kij,nj->kni", rots, x), x, types)
-    good = (d.max(axis=1) < dmin / 2) & (np.sort(perm, axis=1) == np.arange(n)).all(axis=1)
+    good = (d.max(axis=1) < reach) & (np.sort(perm, axis=1) == np.arange(n)).all(axis=1)
     perm, dets, rots0 = perm[good], dets[good], rots[good]
     rots = procrustes(x, perm, dets)
     disp = max_displacement(x, rots, perm)
@@ -215,7 +217,7 @@ def find_operations(
     if retry.any():
         # one ICP step for candidates whose first match came from a poorly conditioned guess
         p2, d2 = _nearest(np.einsum("kij,nj->kni", rots[retry], x), x, types)
-        ok2 = (d2.max(axis=1) < dmin / 2) & (np.sort(p2, axis=1) == np.arange(n)).all(axis=1)
+        ok2 = (d2.max(axis=1) < reach) & (np.sort(p2, axis=1) == np.arange(n)).all(axis=1)
         idx = np.flatnonzero(retry)[ok2]
         if len(idx):
             perm[idx] = p2[ok2]
@@ -231,18 +233,24 @@ def find_operations(
     if _is_closed(perm, dets):
         return rots, perm
 
-    # Not closed (tolerance at the edge): close exactly on permutations, refit, and drop the
-    # worst generator while a product breaks the tolerance.
-    perms_found, dets_found = list(perm), [int(v) for v in dets]
+    return close_operations(x, list(perm), [int(v) for v in dets], tol2)
+
+
+def close_operations(x: np.ndarray, perms: list[np.ndarray], dets: list[int], tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Operations that do not close (the tolerance at the edge): close them exactly on
+    permutations, refit each by Procrustes, and drop the worst generator while a product moves an
+    atom by more than ``tol`` Å. Returns ``(rotations (k, 3, 3), permutations (k, n))``."""
+    perms_found, dets_found = list(perms), list(dets)
+    cperms, cdets = _closure(perms_found, dets_found)
     while True:
-        cperms, cdets = _closure(perms_found, dets_found)
         crots = procrustes(x, cperms, cdets)
         cdisp = max_displacement(x, crots, cperms)
-        if (cdisp <= tol2).all():
+        if (cdisp <= tol).all():
             return crots, cperms
         gens = np.stack(perms_found)
         gen_disp = max_displacement(x, procrustes(x, gens, np.array(dets_found)), gens)
         worst = int(np.argmax(gen_disp))
         if gen_disp[worst] == 0:
-            return crots[cdisp <= tol2], cperms[cdisp <= tol2]
+            return crots[cdisp <= tol], cperms[cdisp <= tol]
         del perms_found[worst], dets_found[worst]
+        cperms, cdets = _closure(perms_found, dets_found)

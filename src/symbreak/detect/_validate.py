@@ -84,6 +84,10 @@ def min_distance(pos: np.ndarray) -> tuple[float, int, int, np.ndarray | None]:
     if n < 2:
         return math.inf, -1, -1, None
     if n <= 2000:
+        from ._compiled import CORE, distances
+
+        if CORE is not None:
+            return distances(np.ascontiguousarray(pos, dtype=np.float64))
         d = np.sqrt(((pos[:, None, :] - pos[None, :, :]) ** 2).sum(-1))
         masked = d + np.diag(np.full(n, np.inf))
         i, j = divmod(int(np.argmin(masked)), n)

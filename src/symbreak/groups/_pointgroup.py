@@ -25,9 +25,13 @@ from ._matrices import (
 )
 from ._names import format_name, parse_name
 
-__all__ = ["PointGroup", "identify", "name_and_orient", "DEFAULT_AXIAL_ORDER"]
+__all__ = ["PointGroup", "identify", "name_and_orient", "DEFAULT_AXIAL_ORDER", "MAX_AXIAL_ORDER"]
 
 DEFAULT_AXIAL_ORDER = 12
+#: the largest main-axis order n of an axial group (``C1000``, ``D1000h``: up to 4000 elements) and
+#: the largest ``axial_order``; beyond it building and multiplying the elements costs seconds to
+#: hours and memory to match, and no molecule needs it
+MAX_AXIAL_ORDER = 1000
 _PHI = (1.0 + math.sqrt(5.0)) / 2.0
 _C5 = rotation_about(np.array([0.0, 1.0, _PHI]), 2 * math.pi / 5)
 
@@ -139,8 +143,12 @@ class PointGroup:
 
     def __init__(self, name: str, *, axial_order: int = DEFAULT_AXIAL_ORDER):
         family, n = parse_name(name)
-        if not isinstance(axial_order, (int, np.integer)) or axial_order < 2:
+        if n > MAX_AXIAL_ORDER:
+            raise GroupError(f"point group {name!r}: the main axis order {n} exceeds the limit of {MAX_AXIAL_ORDER} (MAX_AXIAL_ORDER)")
+        if isinstance(axial_order, bool) or not isinstance(axial_order, (int, np.integer)) or axial_order < 2:
             raise GroupError(f"axial_order must be an integer >= 2, got {axial_order!r}")
+        if axial_order > MAX_AXIAL_ORDER:
+            raise GroupError(f"axial_order = {axial_order} exceeds the limit of {MAX_AXIAL_ORDER} (MAX_AXIAL_ORDER)")
         self._family = family
         self._n = n
         self._axial_order = int(axial_order)
@@ -201,11 +209,13 @@ class PointGroup:
     # -- group structure --------------------------------------------------------------------
     @functools.cached_property
     def cayley_table(self) -> np.ndarray:
-        """``table[i, j] = k`` with ``ops[i] @ ops[j] == ops[k]``: (k, k) int."""
+        """``table[i, j] = k`` with ``ops[i] @ ops[j] == ops[k]``: (k, k) int.
+
+        Each product is matched to its nearest element: O(k² log k) time, in blocks of bounded memory.
+        """
         ops = self.operations
-        prod = np.einsum("iab,jbc->ijac", ops, ops).reshape(-1, 9)
-        d = np.linalg.norm(prod[:, None, :] - ops.reshape(1, -1, 9), axis=-1)
-        table = np.argmin(d, axis=1).reshape(len(ops), len(ops))
+        _, table = _nearest_products(ops, ops, distances=False)
+        table = table.reshape(len(ops), len(ops))
         table.setflags(write=False)
         return table
 
@@ -231,6 +241,7 @@ class PointGroup:
         ``Cnv``, ``Dn``, ``Dnh``, ``Dnd`` → ``D2nh`` (``D2``, ``D2h`` → ``Oh``); cubic groups →
         ``Oh``; icosahedral → ``Ih``. Cyclic-type groups (``Cn``, ``Cnh``, ``S2n``, ``Cs``, ``Ci``,
         ``C1``) commute with every rotation about their axis, so their normalizer is infinite.
+        Raises :class:`GroupError` where D2nh's n would exceed :data:`MAX_AXIAL_ORDER`.
         """
         f, n = self._family, self._n
         if f in ("T", "Td", "Th", "O", "Oh") or (f in ("D", "Dh") and n == 2):
@@ -238,6 +249,9 @@ class PointGroup:
         if f in ("I", "Ih"):
             return PointGroup("Ih")
         if f in ("Cv", "D", "Dh", "Dd"):
+            if 2 * n > MAX_AXIAL_ORDER:
+                raise GroupError(f"the normalizer of {self.name} in O(3) is D{2 * n}h, {8 * n} elements: its main axis "
+                                 f"order {2 * n} exceeds the limit of {MAX_AXIAL_ORDER} (MAX_AXIAL_ORDER)")  # fmt: skip
             return PointGroup(f"D{2 * n}h")
         return None
 
@@ -275,9 +289,56 @@ class PointGroup:
 
 
 # -- naming a set of matrices ---------------------------------------------------------------------
-def _classify_rotations(orders: np.ndarray) -> tuple[str, int]:
-    h = len(orders)
-    n = int(orders.max())
+#: products held in memory at once by :func:`_nearest_products` (9 float64 each: about 75 MB)
+_PRODUCT_BLOCK = 1 << 20
+#: the grid on which matrix entries are rounded to look products up by key (as :func:`closure` does)
+_KEY_GRID = 1e6
+_KEY_WEIGHTS = np.random.default_rng(20240229).integers(1, 2**62, size=9, dtype=np.int64)
+
+
+def _nearest_products(ops: np.ndarray, among: np.ndarray, *, distances: bool = True) -> tuple[np.ndarray | None, np.ndarray]:
+    """For every product ``ops[i] @ ops[j]`` (row-major over i, j): the Frobenius distance to the
+    nearest matrix of ``among`` (None unless ``distances``) and its index, both (k*k,).
+
+    Products whose entries, rounded to 1e-6, equal those of an element of ``among`` are looked up
+    by a 64-bit hash of that key (exact groups: all of them); the others are matched by a dense
+    comparison (few) or a k-d tree. Time O(k² log k), memory bounded by blocks of
+    :data:`_PRODUCT_BLOCK` products.
+    """
+    k = len(ops)
+    flat = among.reshape(len(among), 9)
+    keys = np.rint(flat * _KEY_GRID).astype(np.int64)
+    hashes = keys @ _KEY_WEIGHTS  # wraps around: a random 64-bit hash of the key
+    order = np.argsort(hashes, kind="stable")
+    sorted_hashes = hashes[order]
+    tree = None
+    dist, idx = (np.empty(k * k) if distances else None), np.empty(k * k, dtype=np.intp)
+    rows = max(1, _PRODUCT_BLOCK // max(k, len(among)))
+    for s in range(0, k, rows):
+        prod = np.matmul(ops[s : s + rows, None], ops[None]).reshape(-1, 9)
+        h = np.rint(prod * _KEY_GRID).astype(np.int64) @ _KEY_WEIGHTS
+        pos = np.minimum(np.searchsorted(sorted_hashes, h), len(order) - 1)
+        i = order[pos]
+        miss = sorted_hashes[pos] != h
+        if miss.any():
+            if len(among) * int(miss.sum()) <= _PRODUCT_BLOCK:
+                p = prod[miss]
+                d2 = (p**2).sum(1)[:, None] - 2 * p @ flat.T + (flat**2).sum(1)[None]
+                i[miss] = np.argmin(d2, axis=1)
+            else:
+                if tree is None:
+                    from scipy.spatial import cKDTree
+
+                    tree = cKDTree(flat)
+                i[miss] = tree.query(prod[miss])[1]
+        if dist is not None:
+            dist[s * k : s * k + len(prod)] = np.sqrt(((prod - flat[i]) ** 2).sum(1))
+        idx[s * k : s * k + len(prod)] = i
+    return dist, idx
+
+
+def _classify_rotations(h: int, n: int) -> tuple[str, int]:
+    """Family of a rotation group from its order ``h`` and its largest element order ``n``."""
     if h == n:
         return "C", n
     if h == 2 * n:
@@ -290,10 +351,16 @@ def _classify_rotations(orders: np.ndarray) -> tuple[str, int]:
 
 def _name_from_types(types: np.ndarray, has_inversion: bool) -> tuple[str, int]:
     proper = types[:, 0] > 0
-    h_family, h_n = _classify_rotations(types[proper, 1])
-    if proper.all():
+    return name_from_counts(len(types), int(proper.sum()), int(types[proper, 1].max()), int(types[:, 1].max()), has_inversion)
+
+
+def name_from_counts(k: int, h: int, h_n: int, k_n: int, has_inversion: bool) -> tuple[str, int]:
+    """(family, n) of a point group of order ``k`` with ``h`` proper rotations, the largest order
+    ``h_n`` among them, and the largest order ``k_n`` among the proper parts det(R)·R of all."""
+    h_family, h_n = _classify_rotations(h, h_n)
+    if h == k:
         return h_family, h_n
-    if 2 * proper.sum() != len(types):
+    if 2 * h != k:
         raise GroupError("the proper rotations are not half of the group: not a point group")
     if has_inversion:
         if h_family == "C":
@@ -303,7 +370,7 @@ def _name_from_types(types: np.ndarray, has_inversion: bool) -> tuple[str, int]:
         if h_family == "D":
             return ("Dh", h_n) if h_n % 2 == 0 else ("Dd", h_n)
         return h_family + "h", 0
-    k_family, k_n = _classify_rotations(types[:, 1])
+    k_family, k_n = _classify_rotations(k, k_n)
     if k_family == "C":
         if h_n == 1:
             return "Cs", 0
@@ -315,6 +382,18 @@ def _name_from_types(types: np.ndarray, has_inversion: bool) -> tuple[str, int]:
     if k_family == "O" and h_family == "T":
         return "Td", 0
     raise GroupError("the matrices do not form a point group")
+
+
+def group_name(operations: np.ndarray) -> str:
+    """The Schoenflies name of matrices known to form a point group (k, 3, 3), from their
+    element types alone: :func:`identify`'s name without its checks or orientation (cheap for
+    large groups)."""
+    ops = np.asarray(operations, dtype=float)
+    if len(ops) == 1:
+        return "C1"
+    types = element_types(ops, atol=1e-3, max_order=len(ops))
+    has_inv = bool(((types[:, 0] < 0) & (types[:, 1] == 1)).any())
+    return format_name(*_name_from_types(types, has_inv))
 
 
 def _frame(u: np.ndarray, v: np.ndarray | None) -> np.ndarray:
@@ -438,9 +517,7 @@ def identify(
     bad = np.linalg.norm(gram - np.eye(3), axis=(1, 2))
     if bad.max() > max(atol, 1e-9) * 3:
         raise GroupError(f"operation {int(np.argmax(bad))} is not orthogonal (|RᵀR − I| = {bad.max():.3g})")
-    prod = np.einsum("iab,jbc->ijac", ops, ops).reshape(k * k, 9)
-    flat = ops.reshape(k, 9)
-    dmin = np.sqrt(np.maximum(((prod**2).sum(1)[:, None] - 2 * prod @ flat.T + (flat**2).sum(1)[None]), 0)).min(1)
+    dmin, _ = _nearest_products(ops, ops)
     if dmin.max() > max(atol, 1e-9) * 10:
         raise GroupError("the operations are not closed under multiplication: not a group")
     return name_and_orient(ops, type_atol=min(0.3, max(atol * 10, 1e-6)), match_atol=max(atol * 10, 1e-6),
@@ -477,9 +554,11 @@ def _min_separation(group: PointGroup) -> float:
 
 @functools.lru_cache(maxsize=512)
 def _min_separation_cached(family: str, n: int, axial_order: int) -> float:
+    from scipy.spatial import cKDTree
+
     ops = _standard_operations(family, n, axial_order)
     if len(ops) == 1:
         return 1.0
-    d = np.linalg.norm(ops[:, None] - ops[None, :], axis=(2, 3))
-    d[np.diag_indices(len(ops))] = np.inf
-    return float(d.min())
+    flat = ops.reshape(len(ops), 9)
+    d, _ = cKDTree(flat).query(flat, k=2)  # the nearest other element (the first is itself)
+    return float(d[:, 1].min())
