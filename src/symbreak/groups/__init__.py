@@ -1,5 +1,6 @@
 """Point groups as objects: names, operations, products, normalizers, subgroups."""
 
+from ._characters import CharacterTable, character_table
 from ._minimal import MinimalSet, generalized_normalizer, minimal_sbs
 from ._names import format_name, parse_name
 from ._pointgroup import DEFAULT_AXIAL_ORDER, PointGroup, identify, name_and_orient
@@ -11,4 +12,5 @@ __all__ = [
     "Subgroup", "subgroups", "conjugacy_classes", "normalizer_in", "are_conjugate_in", "complements", "subgroups_of_type",
     "BreakingSet", "symmetry_breaking_set", "sbs_table", "write_sbs_table",
     "MinimalSet", "minimal_sbs", "generalized_normalizer",
+    "CharacterTable", "character_table",
 ]  # fmt: skip
