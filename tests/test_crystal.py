@@ -61,3 +61,11 @@ def test_periodic_input_is_not_silently_a_molecule(tmp_path, capsys):
     assert main(["analyze", str(path)]) == 0
     out = capsys.readouterr().out
     assert "Fm-3m (No. 225)" in out and "crystal class Oh" in out and "m-3m" in out
+
+
+def test_repr_is_one_line():
+    sym = detect_crystal(bulk("NaCl", "rocksalt", a=5.64).repeat(2))
+    text = repr(sym)
+    assert "\n" not in text and len(text) < 200
+    assert text.startswith("CrystalSymmetry(space_group='Fm-3m' (225), point_group='Oh', order=48, n_atoms=16,")
+    assert "n_operations=384" in text and "symprec=0.001" in text

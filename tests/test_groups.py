@@ -87,3 +87,73 @@ def test_from_operations_rejects_non_groups():
         PointGroup.from_operations(ops * 1.1)
     with pytest.raises(GroupError, match="shape"):
         PointGroup.from_operations(np.eye(3))
+
+
+@pytest.mark.parametrize(
+    "name, axial_order, match",
+    [
+        ("C1000000", 12, r"main axis order 1000000 exceeds the limit of 1000 \(MAX_AXIAL_ORDER\)"),
+        ("D1001h", 12, "exceeds the limit of 1000"),
+        ("D0", 12, "at least 1"),
+        ("garbage", 12, "unknown point group 'garbage'"),
+        ("D*h", 10**6, r"axial_order = 1000000 exceeds the limit of 1000 \(MAX_AXIAL_ORDER\)"),
+        ("C*v", -3, "axial_order must be an integer >= 2, got -3"),
+        ("C*v", 2.5, "got 2.5"),
+        ("C*v", True, "got True"),
+        ("C*v", "12", "got '12'"),
+    ],
+)
+def test_bad_names_and_axial_orders_are_symbreak_errors(name, axial_order, match):
+    from symbreak import SymbreakError
+
+    with pytest.raises(GroupError, match=match) as info:
+        PointGroup(name, axial_order=axial_order)
+    assert isinstance(info.value, SymbreakError) and isinstance(info.value, ValueError)
+
+
+def test_axial_order_reaching_point_groups_from_detection_is_checked():
+    from symbreak import SymbreakError, detect_symmetry
+
+    co2 = np.array([[0.0, 0.0, -1.16], [0.0, 0.0, 0.0], [0.0, 0.0, 1.16]])
+    water = np.array([[0.0, 0.0, 0.0], [0.76, 0.59, 0.0], [-0.76, 0.59, 0.0]])
+    for positions, numbers in [(co2, [8, 6, 8]), (water, [8, 1, 1])]:
+        for bad in (10**6, 1001, -1, 0, 2.5):
+            with pytest.raises(SymbreakError, match="axial_order"):
+                detect_symmetry(positions, numbers, axial_order=bad)
+    assert len(detect_symmetry(co2, [8, 6, 8], axial_order=1000).operations) == 4000  # the limit itself is accepted
+    for bad in (10**6, -1):
+        with pytest.raises(GroupError, match="axial_order"):
+            identify(PointGroup("D6h").operations, axial_order=bad)
+
+
+def test_large_groups_multiply_without_cubic_memory():
+    # the Cayley table of C1000 once compared every product with every element: 67 GiB
+    g = PointGroup("C1000")
+    table, ops = g.cayley_table, g.operations
+    i, j = np.random.default_rng(0).integers(0, 1000, (2, 500))
+    np.testing.assert_allclose(ops[i] @ ops[j], ops[table[i, j]], atol=1e-12)
+    assert (np.sort(table, axis=1) == np.arange(1000)).all()  # a Latin square
+    assert PointGroup.from_operations(PointGroup("D60h").operations).name == "D60h"
+
+
+@pytest.mark.parametrize("n", [12, 30, 60, 100])
+def test_number_of_subgroups_of_large_axial_groups(n):
+    """Cn has τ(n) subgroups and Dn has τ(n) + σ(n) (divisor count and sum)."""
+    from symbreak.groups import subgroups
+
+    divisors = [d for d in range(1, n + 1) if n % d == 0]
+    assert len(subgroups(f"C{n}")) == len(divisors)
+    assert len(subgroups(f"D{n}")) == len(divisors) + sum(divisors)
+    assert len(subgroups(f"C{n}v")) == len(divisors) + sum(divisors)  # C_nv ≅ D_n
+
+
+@pytest.mark.parametrize("name", ["D6h", "Oh", "D4d", "C12v", "Th", "S8", "D3h"])
+def test_prime_index_search_finds_what_joining_finds(name):
+    """Subgroups of solvable groups are reached by normal extensions of prime index; joining one
+    element at a time (the search non-solvable I and Ih use) finds the same ones."""
+    from symbreak.groups._subgroups import _search, _table_of
+
+    t = _table_of(PointGroup(name))
+    start = [np.array([t.identity])]
+    fast = {k for k in _search(t, start, lambda k: True, prime=True)}
+    assert fast == {k for k in _search(t, start, lambda k: True)}

@@ -156,3 +156,41 @@ def test_smallest_sets_where_vectors_fall_short():
         minimal_sbs("D8h", "C8h", proper=True)
     with pytest.raises(GroupError, match="not a subgroup"):
         minimal_sbs("D3h", "C4v")
+
+
+def test_large_orders_are_fast_and_right():
+    """Orders that once took minutes or tens of GiB (D30h → C1 17 s; C60v → C1 and D100h → D50h
+    minutes and 7 and 4 GiB; C1000 → C1 a 67 GiB Cayley table): now well under a second each."""
+    from symbreak.groups import minimal_sbs
+
+    g = PointGroup("D30h")
+    b, best = symmetry_breaking_set(g, "C1"), minimal_sbs(g, "C1")
+    check(g, b)
+    assert (b.size, b.ideal, b.normalizer, best.size, best.complement, best.stabilizer) == (120, True, "D60h", 120, True, "Cs")
+    b, best = symmetry_breaking_set("C60v", "C1"), minimal_sbs("C60v", "C1")
+    assert (b.size, b.ideal, b.normalizer, best.size, best.stabilizer) == (120, True, "D120h", 120, "C2v")
+    b, best = symmetry_breaking_set("D100h", "D50h"), minimal_sbs("D100h", "D50h")
+    assert (b.size, b.stabilizer, b.ideal) == (200, "C2v", False)  # no vector keeps D50h: it breaks further
+    assert (best.size, best.bound, best.complement, best.stabilizer, best.generalized_normalizer) == (4, 2, False, "D50h", "D100h")
+    b = symmetry_breaking_set("C1000", "C1")
+    assert (b.size, b.equivariant) == (1000, False) and minimal_sbs("C1000", "C1").size is None
+
+
+def test_orders_above_the_limits_are_refused_by_name(monkeypatch):
+    from symbreak.groups import _subgroups, minimal_sbs, sbs_table
+
+    with pytest.raises(GroupError, match=r"symmetry_breaking_set: \|N\| = 4000 \(D1000h, the normalizer of C500v in O\(3\)\) exceeds the limit of 2000 elements \(MAX_TABLE_ORDER\)"):
+        symmetry_breaking_set("C500v", "C1")
+    with pytest.raises(GroupError, match=r"minimal_sbs: \|G\| = 4000 \(D1000h\) exceeds the limit of 2000"):
+        minimal_sbs("D1000h", "C1")
+    with pytest.raises(GroupError, match=r"normalizer of C1000v in O\(3\) is D2000h.*MAX_AXIAL_ORDER"):
+        symmetry_breaking_set("C1000v", "C1")
+    with pytest.raises(GroupError, match=r"subgroups: \|G\| = 1200 \(D300h\) exceeds the limit of 1000 elements \(MAX_SUBGROUP_ORDER\)"):
+        sbs_table(["D300h"])
+    monkeypatch.setattr(_subgroups, "MAX_TABLE_ORDER", 200)  # the limits are read when used
+    with pytest.raises(GroupError, match=r"\|N\| = 240 \(D60h, the normalizer of D30h in O\(3\)\) exceeds the limit of 200"):
+        symmetry_breaking_set("D30h", "C2")
+    monkeypatch.setattr(_subgroups, "MAX_TABLE_ORDER", 100)
+    with pytest.raises(GroupError, match=r"subgroups_of_type: \|G\| = 120"):
+        _subgroups.subgroups_of_type(PointGroup("C60v"), "C2")
+    assert symmetry_breaking_set("D4h", "C2v").size == 8  # small groups are untouched

@@ -27,8 +27,8 @@ import numpy as np
 from .._errors import GroupError
 from ._matrices import rotation_axes
 from ._minimal import minimal_sbs
-from ._pointgroup import PointGroup
-from ._subgroups import Subgroup, subgroups, subgroups_of_type
+from ._pointgroup import PointGroup, group_name
+from ._subgroups import Subgroup, check_order, subgroups, subgroups_of_type
 
 __all__ = ["BreakingSet", "symmetry_breaking_set", "sbs_table", "write_sbs_table", "table_groups"]
 
@@ -64,11 +64,24 @@ class BreakingSet:
 
 
 def _unique_directions(v: np.ndarray, atol: float = 1e-8) -> np.ndarray:
-    out: list[np.ndarray] = []
-    for x in v:
-        if not any(np.linalg.norm(x - y) < atol for y in out):
-            out.append(x)
-    return np.array(out)
+    """The rows of ``v`` (m, 3) without repeats: each kept unless an earlier kept row lies within
+    ``atol``. Each kept row's near rows come from a k-d tree: O(m log m), however many repeats."""
+    from scipy.spatial import cKDTree
+
+    v = np.asarray(v, dtype=float)
+    if len(v) < 2:
+        return v.copy()
+    tree = cKDTree(v)
+    keep = np.zeros(len(v), dtype=bool)
+    gone = np.zeros(len(v), dtype=bool)
+    for i in range(len(v)):
+        if gone[i]:
+            continue
+        keep[i] = True
+        near = np.asarray(tree.query_ball_point(v[i], atol), dtype=np.intp)
+        near = near[(near > i) & (np.linalg.norm(v[near] - v[i], axis=1) < atol)] if len(near) else near
+        gone[near] = True
+    return v[keep]
 
 
 def _candidates(n_ops: np.ndarray) -> np.ndarray:
@@ -110,20 +123,24 @@ def symmetry_breaking_set(group: PointGroup | str, target: PointGroup | str | Su
     under rotations only (the normalizer's rotations: a larger set may become a smaller one).
     axial: pseudovectors (``1e``, turned by det(g)·g) instead of vectors: their stabilizers are
     the C∞h-type groups, so they reach chiral-in-plane targets such as D8h → C8h with 2 elements.
-    Raises :class:`~symbreak.GroupError` when K is not a subgroup of G.
+    Raises :class:`~symbreak.GroupError` when K is not a subgroup of G, or when G or its normalizer
+    N has more than :data:`~symbreak.groups._subgroups.MAX_TABLE_ORDER` elements (D500h, 2,000).
     """
     g = group if isinstance(group, PointGroup) else PointGroup(group)
     if not g.is_finite:
         raise GroupError(f"{g.name} is infinite: give a finite input group")
-    k_name, wanted_sets = subgroups_of_type(g, target)
+    check_order(g, "symmetry_breaking_set")
     normalizer = g.normalizer()
+    if normalizer is not None:
+        check_order(normalizer, "symmetry_breaking_set", of=f"the normalizer of {g.name} in O(3)")
+    k_name, wanted_sets = subgroups_of_type(g, target)
     if any(len(w) == len(g.operations) for w in wanted_sets):
         return BreakingSet(g.name, k_name, np.zeros((0, 3)), g.name, True, normalizer.name if normalizer else g.name, True, "K = G: nothing to break")
     equivariant = normalizer is not None
     n_ops = normalizer.operations if normalizer is not None else g.operations
     if proper:
         n_ops = n_ops[np.linalg.det(n_ops) > 0]
-    n_name = (PointGroup.from_operations(n_ops).name if len(n_ops) > 1 else "C1") if normalizer is not None else g.name
+    n_name = group_name(n_ops) if normalizer is not None else g.name
     best = None
     for v in _candidates(n_ops):
         stab = frozenset(_stabilizer(g.operations, v, axial).tolist())
@@ -132,10 +149,9 @@ def symmetry_breaking_set(group: PointGroup | str, target: PointGroup | str | Su
         usable = ideal or any(stab <= w for w in wanted_sets)
         if not usable:
             continue
-        orbit = _orbit(n_ops, v, axial)
-        key = (not ideal, len(orbit))
+        key = (not ideal, len(n_ops) // len(_stabilizer(n_ops, v, axial)))  # the orbit's size, |N| / |Stab_N(v)|
         if best is None or key < best[0]:
-            best = (key, orbit, stab, ideal)
+            best = (key, v, stab, ideal)
     note = ""
     if not equivariant:
         note = (f"the normalizer of {g.name} in O(3) is infinite (it holds every rotation about the main axis), so no finite set "
@@ -145,8 +161,9 @@ def symmetry_breaking_set(group: PointGroup | str, target: PointGroup | str | Su
         return BreakingSet(g.name, k_name, np.zeros((0, 3)), "-", False, n_name, equivariant,
                            note or f"no vector breaks {g.name} down to within {k_name}: the stabilizer of a vector is axial (C∞v), so "
                            "a target that is not inside one needs higher-order objects (l ≥ 2 tensors)")  # fmt: skip
-    _, orbit, stab, ideal = best
-    stab_name = PointGroup.from_operations(g.operations[sorted(stab)]).name if len(stab) > 1 else "C1"
+    _, v, stab, ideal = best
+    orbit = _orbit(n_ops, v, axial)
+    stab_name = group_name(g.operations[sorted(stab)])
     if not ideal:
         note = (note + " " if note else "") + f"no vector breaks {g.name} to exactly {k_name}; these break it further, to {stab_name}"
     return BreakingSet(g.name, k_name, orbit, stab_name, ideal, n_name, equivariant, note)
