@@ -33,7 +33,9 @@ def assert_same(fast, slow):
     assert fast.order == slow.order
     assert operation_set(fast) == operation_set(slow)
     np.testing.assert_allclose(np.sort(fast.residuals), np.sort(slow.residuals), atol=1e-9)
-    np.testing.assert_allclose(fast.orientation @ fast.orientation.T, np.eye(3), atol=1e-12)
+    # the same standard orientation (ties between equivalent ones go by the order of the operations)
+    np.testing.assert_allclose(fast.orientation, slow.orientation, atol=1e-8)
+    np.testing.assert_allclose(fast.canonical_positions, slow.canonical_positions, atol=1e-8)
 
 
 @pytest.mark.parametrize("name", all_group_names(8))

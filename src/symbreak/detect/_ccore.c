@@ -230,12 +230,15 @@ static int only_identity(int64_t n, const double *x, const int64_t *types, const
     return n > 2 && 2.0 * out > tol;
 }
 
-/* Index minimising (key, -value) lexicographically over the atoms with mask set (first on ties). */
+/* Index minimising (key, -value) lexicographically over the atoms with mask set, the values
+ * compared to 1e-8 (as numpy.round(value, 8): equivalent atoms tie, the first index wins). */
 static int64_t pick(int64_t n, const int64_t *key, const double *value, const unsigned char *mask) {
     int64_t best = -1;
+    double vb = 0.0;
     for (int64_t i = 0; i < n; i++) {
         if (!mask[i]) continue;
-        if (best < 0 || key[i] < key[best] || (key[i] == key[best] && value[i] > value[best])) best = i;
+        double v = nearbyint(value[i] * 1e8) / 1e8;
+        if (best < 0 || key[i] < key[best] || (key[i] == key[best] && v > vb)) { best = i; vb = v; }
     }
     return best;
 }

@@ -304,7 +304,9 @@ def symmetrize(positions: Any, numbers: Any = None, *, group: "str | PointGroup 
 
 def _axis_frame(axis: np.ndarray) -> np.ndarray:
     """A rotation whose third column is ``axis`` (the standard orientation's z sent onto it)."""
-    f = _frame(axis, None)  # columns: axis, e2, e3
+    # second column from the coordinate axis least along it, compared to 1e-8 so that rounding
+    # noise does not pick between two equally good ones
+    f = _frame(axis, np.eye(3)[int(np.argmin(np.round(np.abs(axis), 8)))])  # columns: axis, e2, e3
     return np.stack([f[:, 1], f[:, 2], f[:, 0]], axis=1)
 
 
@@ -321,6 +323,9 @@ def _linear(x: np.ndarray, types: np.ndarray, axis: np.ndarray, tol: float, axia
     """The group of a linear structure, and a function giving its (orientation, operations, permutations)."""
     inv = _match_inversion(x, types, tol)
     group = _group("D*h" if inv is not None else "C*v", 0, axial_order)
+    # the line's direction has no sign; fix one (largest component positive) so that the
+    # orientation does not depend on the eigen-solver that found it
+    axis = axis if axis[int(np.argmax(np.abs(axis)))] > 0 else -axis
     return group, functools.partial(_linear_standard, group, axis, inv, len(x))  # a partial pickles, a closure does not
 
 

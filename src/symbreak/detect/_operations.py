@@ -77,13 +77,15 @@ def _base_pair(x: np.ndarray, r: np.ndarray, compat: np.ndarray, dist: np.ndarra
     """Pick atoms ``a`` and ``b`` that make few candidates and a well-conditioned frame."""
     far = r >= 0.5 * r.max()
     count = compat.sum(axis=1)
-    # fewest compatible partners first, then farthest from the centre (better-conditioned rotation)
-    a = int(np.lexsort((-r, np.where(far, count, np.iinfo(np.int64).max)))[0])
+    # fewest compatible partners first, then farthest from the centre (better-conditioned rotation);
+    # distances compared to 1e-8 Å, so that equivalent atoms tie and the first index wins on any
+    # machine (the compiled core chooses the same atoms)
+    a = int(np.lexsort((-np.round(r, 8), np.where(far, count, np.iinfo(np.int64).max)))[0])
     ua = x[a] / r[a]
     perp = np.linalg.norm(x - np.outer(x @ ua, ua), axis=1)
     wide = perp >= 0.5 * perp.max()
     partners = (compat & (np.abs(dist[a][None, :] - dist[a][:, None]) <= 2 * tol2)).sum(axis=1)
-    b = int(np.lexsort((-perp, np.where(wide, partners, np.iinfo(np.int64).max)))[0])
+    b = int(np.lexsort((-np.round(perp, 8), np.where(wide, partners, np.iinfo(np.int64).max)))[0])
     return a, b
 
 
@@ -109,7 +111,7 @@ def _candidate_pairs_sparse(x: np.ndarray, types: np.ndarray, r: np.ndarray, tol
 
     far = r >= 0.5 * r.max()
     count = _compatible_counts(types, r, tol2)
-    a = int(np.lexsort((-r, np.where(far, count, np.iinfo(np.int64).max)))[0])
+    a = int(np.lexsort((-np.round(r, 8), np.where(far, count, np.iinfo(np.int64).max)))[0])
     ua = x[a] / r[a]
     perp = np.linalg.norm(x - np.outer(x @ ua, ua), axis=1)
     wide = perp >= 0.5 * perp.max()
@@ -119,7 +121,7 @@ def _candidate_pairs_sparse(x: np.ndarray, types: np.ndarray, r: np.ndarray, tol
     for t in np.unique(types):  # |r_j − r_k| ≤ tol and |d(a, j) − d(a, k)| ≤ 2 tol: a Chebyshev ball of radius 1
         idx = np.flatnonzero(types == t)
         partners[idx] = cKDTree(scaled[idx]).query_ball_point(scaled[idx], r=1.0, p=np.inf, return_length=True)
-    b = int(np.lexsort((-perp, np.where(wide, partners, np.iinfo(np.int64).max)))[0])
+    b = int(np.lexsort((-np.round(perp, 8), np.where(wide, partners, np.iinfo(np.int64).max)))[0])
     d_ab = dist_a[b]
     a_img = np.flatnonzero((types == types[a]) & (np.abs(r - r[a]) <= tol2))
     b_ok = (types == types[b]) & (np.abs(r - r[b]) <= tol2)

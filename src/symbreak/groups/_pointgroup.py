@@ -476,7 +476,10 @@ def _orientation(ops: np.ndarray, types: np.ndarray, group: PointGroup, atol: fl
     images = np.einsum("pij,gjk,plk->pgil", qs, gens, qs).reshape(len(qs), len(gens), 9)
     d2 = ((images[:, :, None, :] - flat_ops[None, None]) ** 2).sum(-1)  # (P, G, k)
     err = d2.min(axis=2).max(axis=1)
-    best = int(np.argmin(err))
+    # Candidates that match equally well (an exactly symmetric structure: errors at rounding level)
+    # differ by an element of the group's normalizer: take the first of them, so that the choice
+    # follows the order of the operations, not their last bits.
+    best = int(np.flatnonzero(err <= err.min() + 1e-12 * max(1.0, atol * atol))[0])
     idx = _match_sets(qs[best] @ std @ qs[best].T, ops, atol) if err[best] <= atol * atol else None
     if idx is None:
         raise GroupError(f"could not orient the operations as {group.name}")
