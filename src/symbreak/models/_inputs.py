@@ -34,11 +34,27 @@ from torch import nn
 
 from .._errors import StructureError
 
-__all__ = ["Inputs", "read_inputs", "with_positions", "transform_batch", "WithInputs", "DERIVED"]
+__all__ = ["Inputs", "read_inputs", "with_positions", "transform_batch", "act_on_fields", "WithInputs", "DERIVED", "FIELDS"]
 
 #: batch attributes computed from the positions when a data set is built (SANN's graphs): stale
 #: as soon as the positions change, so :func:`with_positions` drops them
 DERIVED: set[str] = set()
+
+#: how each input field of a batch transforms under an element g of O(3), named as
+#: :func:`symbreak.rotations.act` names representations, and whether it has one row per atom (an
+#: atom permutation then moves it too). ``positions`` turn about a centre, the rest about the origin;
+#: ``cell`` turns row by row (each lattice vector is a vector). Labels ``y`` are not listed: their
+#: representation is the task's (a per-atom ``y`` follows a permutation only). Nothing else is
+#: acted on: :func:`transform_batch` keeps other attributes as they are (``batch``, per-structure
+#: invariants) and drops :data:`DERIVED`; rotated copies (:mod:`symbreak.symmetrize`) leave them out.
+FIELDS: dict[str, tuple[str, bool]] = {
+    "z": ("0e", True),
+    "pos": ("positions", True),
+    "x": ("0e", True),
+    "vectors": ("1o", True),
+    "pseudovectors": ("1e", True),
+    "cell": ("1o", False),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,53 +143,68 @@ def with_positions(data: Any, pos: torch.Tensor) -> Any:
     return moved
 
 
+def act_on_fields(data: Any, rotations: torch.Tensor, *, centre: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    r"""Every field of :data:`FIELDS` that ``data`` carries, acted on by its representation:
+    :math:`x_i \to R (x_i - c_i) + c_i`, :math:`v_i \to R v_i`, :math:`a_i \to \det(R) R a_i`,
+    cell rows :math:`L \to L R^\top`, invariant fields unchanged.
+
+    rotations: (3, 3) orthogonal; or (M, 3, 3), and then every field comes back with a leading
+    dimension M, copy m acted on by rotation m. centre: (N, 3) or (3,), the point positions turn
+    about (None: the origin). Each field keeps its dtype and device.
+
+    >>> from types import SimpleNamespace
+    >>> data = SimpleNamespace(z=torch.tensor([1]), pos=torch.ones(1, 3), pseudovectors=torch.tensor([[[1.0, 2.0, 3.0]]]))
+    >>> turned = act_on_fields(data, -torch.eye(3))  # the inversion moves the atom, not its axial vector
+    >>> turned["pos"], turned["pseudovectors"]
+    (tensor([[-1., -1., -1.]]), tensor([[[1., 2., 3.]]]))
+    """
+    from ..rotations import act, act_batch
+
+    out = {}
+    for key, (kind, _) in FIELDS.items():
+        value = getattr(data, key, None)
+        if value is None:
+            continue
+        r = rotations.to(device=value.device, dtype=value.dtype if value.is_floating_point() else rotations.dtype)
+        c = centre.to(value) if centre is not None and kind == "positions" else None
+        moved = value if c is None else value - c
+        moved = act_batch(r, moved.expand((len(r),) + tuple(moved.shape)), kind) if r.ndim == 3 else act(r, moved, kind)
+        out[key] = moved if c is None else moved + c
+    return out
+
+
 def transform_batch(data: Any, rotation: Any = None, *, translation: Any = None, permutation: Any = None) -> Any:
     r"""The batch acted on by :math:`g = (R, t)` and an atom permutation :math:`\sigma`:
-    :math:`x_i \to R x_{\sigma(i)} + t`, vector inputs :math:`v_i \to R v_{\sigma(i)}`, invariant
-    inputs, elements and per-atom labels ``y`` permuted, pseudovector inputs
-    :math:`a_i \to \det(R) R a_{\sigma(i)}` (labels are not rotated: their
-    representation is the task's); the symmetry records and attributes derived from the old
-    positions dropped.
+    :math:`x_i \to R x_{\sigma(i)} + t`, every other field of :data:`FIELDS` by its representation
+    (:func:`act_on_fields`: vector inputs :math:`v_i \to R v_{\sigma(i)}`, pseudovector inputs
+    :math:`a_i \to \det(R) R a_{\sigma(i)}`, lattice rows turned), the per-atom fields and per-atom
+    labels ``y`` permuted (labels are not rotated: their representation is the task's); the
+    symmetry records and attributes derived from the old positions dropped.
 
     rotation: (3, 3) orthogonal (a reflection when det = −1), None for the identity; translation:
     (3,); permutation: (N,) long, which must keep each molecule's atoms together.
     """
     pos = data.pos
     dev, dt = pos.device, pos.dtype
-    r = None if rotation is None else torch.as_tensor(rotation, dtype=dt, device=dev)
-    perm = None if permutation is None else torch.as_tensor(permutation, dtype=torch.long, device=dev)
-
-    def move(v: torch.Tensor | None, linear: bool) -> torch.Tensor | None:
-        if v is None:
-            return None
-        if perm is not None:
-            v = v[perm]
-        if linear and r is not None:
-            v = v @ r.to(v.dtype).T
-        return v
-
-    out = with_positions(data, move(pos, True))
-    cell = getattr(data, "cell", None)
-    if cell is not None and r is not None:  # a crystal's lattice turns with its atoms
-        out.cell = (cell.reshape(-1, 3, 3) @ r.to(cell.dtype).T).reshape(cell.shape)
-    if translation is not None:
-        out.pos = out.pos + torch.as_tensor(translation, dtype=dt, device=dev)
-    if perm is not None:
-        out.z = data.z[perm]
+    out = with_positions(data, pos)
+    if rotation is not None:
+        for key, value in act_on_fields(data, torch.as_tensor(rotation, dtype=dt, device=dev)).items():
+            setattr(out, key, value)
+    if permutation is not None:
+        perm = torch.as_tensor(permutation, dtype=torch.long, device=dev)
         batch = getattr(data, "batch", None)
         if batch is not None and not torch.equal(batch[perm], batch):
             raise ValueError("a permutation of a batch must keep each molecule's atoms in place")
-        if getattr(data, "x", None) is not None:
-            out.x = data.x[perm]
-    if getattr(data, "pseudovectors", None) is not None:  # axial: a reflection turns them the other way
-        turned = move(data.pseudovectors, True)
-        out.pseudovectors = turned if r is None else turned * torch.sign(torch.linalg.det(r.to(turned.dtype)))
-    if getattr(data, "vectors", None) is not None:
-        out.vectors = move(data.vectors, True)
         y = getattr(data, "y", None)
-        if isinstance(y, torch.Tensor) and len(y) == len(pos):  # per-atom labels follow their atoms
-            out.y = y[perm]
-    if perm is not None or r is not None:  # the symmetry records belong to the old positions
+        # labels with one row per atom follow their atoms (per-structure labels with N rows belong
+        # to one-atom molecules, which σ leaves in place)
+        labels = ["y"] if isinstance(y, torch.Tensor) and y.ndim and len(y) == len(pos) else []
+        for key in [key for key, (_, atomic) in FIELDS.items() if atomic] + labels:
+            if getattr(out, key, None) is not None:
+                setattr(out, key, getattr(out, key)[perm])
+    if translation is not None:
+        out.pos = out.pos + torch.as_tensor(translation, dtype=dt, device=dev)
+    if permutation is not None or rotation is not None:  # the symmetry records belong to the old positions
         for key in ("sym", "sym_ops", "sym_perms", "sym_owner", "sym_max_order"):
             if getattr(data, key, None) is not None:
                 setattr(out, key, None)

@@ -35,29 +35,24 @@ def is_batch(x: Any) -> bool:
 
 def rotated_copies(rotations: torch.Tensor, data: Any) -> Any:
     r"""One batch holding M rotated copies of every structure of ``data``, each about its own centroid:
-    copy m of structure b is structure ``m * B + b``. Vector inputs rotate with the positions;
-    invariant inputs repeat; attributes derived from the old positions are left out.
+    copy m of structure b is structure ``m * B + b``. Every input field turns by its declared
+    representation (:data:`~symbreak.models._inputs.FIELDS`: vectors rotate with the positions,
+    pseudovectors by det(R)·R, lattice rows with the atoms, invariant inputs repeat); everything
+    else (labels, symmetry records, attributes derived from the old positions) is left out.
 
-    rotations: (M, 3, 3); data: ``z`` (N,), ``pos`` (N, 3), optional ``batch``, ``x``, ``vectors``.
+    rotations: (M, 3, 3); data: ``z`` (N,), ``pos`` (N, 3), optional ``batch``, ``x``, ``vectors``,
+    ``pseudovectors``, ``cell`` (B, 3, 3) or (3B, 3).
     """
     from types import SimpleNamespace
 
-    from ..models._inputs import read_inputs
+    from ..models._inputs import act_on_fields, read_inputs
 
-    x = read_inputs(data)  # checked; x and vectors read below as they are
-    m, pos, batch = len(rotations), x.pos, x.batch
-    r = rotations.to(device=pos.device, dtype=pos.dtype)
-    centre = atom_centres(x)
-    out = SimpleNamespace(
-        z=x.z.repeat(m),
-        pos=(torch.einsum("mij,nj->mni", r, pos - centre) + centre).reshape(-1, 3),
-        batch=(batch[None, :] + x.num_graphs * torch.arange(m, device=pos.device)[:, None]).reshape(-1),
-        num_graphs=m * x.num_graphs,
-    )
-    if getattr(data, "x", None) is not None:
-        out.x = data.x.repeat((m,) + (1,) * (data.x.ndim - 1))
-    if getattr(data, "vectors", None) is not None:
-        out.vectors = torch.einsum("mij,ncj->mnci", r, data.vectors.to(pos.dtype)).reshape((-1,) + tuple(data.vectors.shape[1:]))
+    x = read_inputs(data)  # checked
+    m, pos = len(rotations), x.pos
+    turned = act_on_fields(data, rotations.to(device=pos.device, dtype=pos.dtype), centre=atom_centres(x))
+    out = SimpleNamespace(**{key: value.reshape((-1,) + tuple(value.shape[2:])) for key, value in turned.items()})
+    out.batch = (x.batch[None, :] + x.num_graphs * torch.arange(m, device=pos.device)[:, None]).reshape(-1)
+    out.num_graphs = m * x.num_graphs
     return out
 
 
@@ -85,7 +80,26 @@ def _per_copy(out: torch.Tensor, m: int) -> torch.Tensor:
     return out.reshape((m, -1) + tuple(out.shape[1:]))
 
 
-class RotationalAverage(nn.Module):
+class _Wrapper(nn.Module):
+    """A model evaluated in other orientations: it gives what the wrapped model gives, in ``output``."""
+
+    def __init__(self, model: Any, output: Any = None):
+        super().__init__()
+        self.model = model
+        self.output = str(output if output is not None else getattr(model, "output_type", "0e"))
+
+    @property
+    def output_type(self) -> str:
+        """The output's representation, as every registry model declares it (read by
+        :func:`~symbreak.symmetrize.equivariance_error` and :func:`~symbreak.testing.assert_equivariant`)."""
+        return self.output
+
+    @output_type.setter
+    def output_type(self, value: Any) -> None:
+        self.output = str(value)
+
+
+class RotationalAverage(_Wrapper):
     r"""Average a model over a quadrature grid of rotations, in one batched forward pass.
 
     Parameters
@@ -95,7 +109,8 @@ class RotationalAverage(nn.Module):
         ``pos``, ``batch``...; all rotated copies go through one forward pass); or a callable
         ``model(positions (M, n, 3), *features (M, ...)) -> (M, ...)`` that accepts a leading
         dimension of rotated copies. Per-atom features are repeated, unchanged, for every copy
-        (they must be invariant: types, charges); a batch's vector inputs rotate with it.
+        (they must be invariant: types, charges); a batch's inputs turn by their declared
+        representations (vectors, pseudovectors, the cell's rows: :func:`rotated_copies`).
     grid:
         A spec for :func:`symbreak.rotations.grid` (``"2"``, ``"2i"``, ``"3i"``...).
     output:
@@ -108,9 +123,7 @@ class RotationalAverage(nn.Module):
     """
 
     def __init__(self, model: Any, grid: str = "2i", output: Any = None):
-        super().__init__()
-        self.model = model
-        self.output = str(output if output is not None else getattr(model, "output_type", "0e"))
+        super().__init__(model, output)
         self.grid_spec = grid
         rots, weights = make_grid(grid)
         # on the CPU whatever the default device; each call moves them to its input's device
@@ -135,8 +148,7 @@ class RotationalAverage(nn.Module):
         return torch.einsum("m,m...->...", w, back)
 
 
-
-class RandomRotation(nn.Module):
+class RandomRotation(_Wrapper):
     r"""Evaluate a model in one fresh Haar-random orientation per call: :math:`\rho(g)^{-1} f(g x)`.
 
     The stochastic alternative to :class:`RotationalAverage` used in molecular dynamics: equivariant
@@ -145,9 +157,7 @@ class RandomRotation(nn.Module):
     """
 
     def __init__(self, model: Any, output: Any = None, *, improper: bool = False, seed: int | None = None):
-        super().__init__()
-        self.model = model
-        self.output = str(output if output is not None else getattr(model, "output_type", "0e"))
+        super().__init__(model, output)
         self.improper = improper
         self._rng = np.random.default_rng(seed)
 

@@ -68,14 +68,16 @@ def _output_of(f: Any, output: Any) -> str:
 
 
 def _model64(model: Any, data: Any) -> tuple[Any, Any]:
-    """Float64 copies of a model and a batch (the user's are left as they are)."""
+    """Float64 copies of a model and a batch, every floating input field cast (the user's are left as they are)."""
     import copy
 
     import torch
 
+    from ..models._inputs import FIELDS
+
     m = copy.deepcopy(model).double().eval() if isinstance(model, torch.nn.Module) else model
     d = copy.copy(data)
-    for key in ("pos", "x", "vectors"):
+    for key in FIELDS:
         v = getattr(d, key, None)
         if isinstance(v, torch.Tensor) and v.is_floating_point():
             setattr(d, key, v.to(torch.float64))
@@ -178,8 +180,9 @@ def assert_equivariant(
     f:
         ``f(positions (n, 3), *features) -> output`` (unbatched), a torch function; or a model
         that takes a batch (any registry model), with a batch (``z``, ``pos``, ``batch``, optional
-        ``x``, ``vectors``) in place of ``positions``: then vector inputs rotate with the positions,
-        the permutation stays inside each molecule, and the check runs on float64 copies.
+        ``x``, ``vectors``, ``pseudovectors``, ``cell``) in place of ``positions``: then every input
+        field turns by its declared representation (:func:`symbreak.models.transform_batch`), the
+        permutation stays inside each molecule, and the check runs on float64 copies.
     output:
         How the output transforms: a :class:`~symbreak.rotations.Rep` or its text (``"0e"``,
         ``"1o"``, ``"1e"``, ``"tensors"``, an Irreps string); None: the model's ``output_type``,

@@ -1,0 +1,98 @@
+"""One group action on a batch: every input field by its declared representation (models._inputs.FIELDS)."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from symbreak.models import INPUTS, build_model, transform_batch  # noqa: E402
+from symbreak.rotations import random_rotations  # noqa: E402
+from symbreak.symmetrize._average import rotated_copies  # noqa: E402
+from symbreak.testing import assert_equivariant  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("float64")
+
+
+def _two_crystals(seed=0, dtype=torch.float64):
+    """Two small periodic structures (3 and 2 atoms) with every input field a batch can carry, a
+    label, symmetry records and a field derived from the positions (``+sbs``'s prepared set)."""
+    INPUTS["sbs"]  # imports the input, which declares its prepared fields DERIVED
+    g = torch.Generator().manual_seed(seed)
+    rnd = lambda *shape: torch.randn(*shape, generator=g, dtype=torch.float64).to(dtype)  # noqa: E731
+    cell = torch.diag(torch.tensor([3.1, 3.4, 3.7])).to(dtype) + 0.2 * rnd(2, 3, 3)
+    return SimpleNamespace(
+        z=torch.tensor([8, 1, 1, 6, 1]), pos=2 * rnd(5, 3), batch=torch.tensor([0, 0, 0, 1, 1]), num_graphs=2,
+        x=rnd(5, 2), vectors=rnd(5, 2, 3), pseudovectors=rnd(5, 1, 3), cell=cell,
+        y=rnd(5, 3), sym=["C1", "C1"], sbs_set=rnd(2, 3),
+    )  # fmt: skip
+
+
+def test_transform_batch_permutes_per_atom_labels_whatever_else_the_batch_carries():
+    """y follows a permutation with or without vector inputs, and never gains a dimension without one."""
+    y = torch.arange(6.0).reshape(3, 2)
+    perm = torch.tensor([2, 0, 1])
+    rot = torch.as_tensor(random_rotations(1, improper=True, seed=0)[0])
+    for extra in ({}, {"vectors": torch.randn(3, 1, 3)}):
+        data = SimpleNamespace(z=torch.tensor([8, 1, 1]), pos=torch.randn(3, 3), y=y, **extra)
+        assert torch.equal(transform_batch(data, permutation=perm).y, y[perm])
+        assert torch.equal(transform_batch(data, rot, permutation=perm).y, y[perm])
+        assert torch.equal(transform_batch(data, rot).y, y)  # labels are not rotated: their representation is the task's
+        assert torch.equal(transform_batch(data, translation=torch.ones(3)).y, y)
+    # per-structure labels stay where they are
+    two = SimpleNamespace(z=torch.tensor([8, 1, 1]), pos=torch.randn(3, 3), batch=torch.tensor([0, 0, 1]), y=torch.tensor([1.0, 2.0]))
+    assert torch.equal(transform_batch(two, permutation=torch.tensor([1, 0, 2])).y, two.y)
+
+
+def test_transform_batch_turns_every_declared_field():
+    data = _two_crystals()
+    rot = torch.as_tensor(random_rotations(1, improper=True, seed=1)[0])
+    assert torch.linalg.det(rot) < 0
+    perm = torch.tensor([1, 2, 0, 4, 3])
+    out = transform_batch(data, rot, permutation=perm)
+    torch.testing.assert_close(out.pos, data.pos[perm] @ rot.T)
+    torch.testing.assert_close(out.vectors, data.vectors[perm] @ rot.T)
+    torch.testing.assert_close(out.pseudovectors, -data.pseudovectors[perm] @ rot.T)  # det = −1
+    torch.testing.assert_close(out.cell, data.cell @ rot.T)  # rows: lattice vectors turn, not permuted
+    assert torch.equal(out.x, data.x[perm]) and torch.equal(out.z, data.z[perm]) and out.sym is None and not hasattr(out, "sbs_set")
+
+
+@pytest.mark.parametrize("cell_layout", ["(B, 3, 3)", "(3B, 3)"])
+def test_rotated_copies_turn_every_declared_field_about_each_centroid(cell_layout):
+    """Copy m of structure b is structure m·B + b: positions turn about their own centroid, vectors
+    by R, pseudovectors by det(R)·R, the lattice rows by R; labels, symmetry records and derived
+    fields are left out rather than carried unturned."""
+    data = _two_crystals()
+    if cell_layout == "(3B, 3)":
+        data.cell = data.cell.reshape(-1, 3)
+    rots = torch.as_tensor(random_rotations(3, seed=2))
+    rots[1] *= -1.0  # proper and improper elements both
+    out = rotated_copies(rots, data)
+    assert out.num_graphs == 6 and torch.equal(out.batch, torch.cat([data.batch + 2 * m for m in range(3)]))
+    assert not any(hasattr(out, key) for key in ("y", "sym", "sbs_set"))
+    cells = out.cell.reshape(3, 2, 3, 3)
+    for m, r in enumerate(rots):
+        atoms = slice(5 * m, 5 * m + 5)
+        det = torch.linalg.det(r)
+        for b in range(2):
+            mine = data.batch == b
+            c = data.pos[mine].mean(0)
+            torch.testing.assert_close(out.pos[atoms][mine], (data.pos[mine] - c) @ r.T + c)
+            torch.testing.assert_close(cells[m, b], data.cell.reshape(2, 3, 3)[b] @ r.T)
+        torch.testing.assert_close(out.vectors[atoms], data.vectors @ r.T)
+        torch.testing.assert_close(out.pseudovectors[atoms], det * data.pseudovectors @ r.T)
+        assert torch.equal(out.x[atoms], data.x) and torch.equal(out.z[atoms], data.z)
+    assert out.cell.shape[1:] == data.cell.shape[1:]
+
+
+def test_float64_checks_cast_the_cell_and_the_pseudovectors():
+    """assert_equivariant runs on float64 copies of every input field: a float32 cell or
+    pseudovector turned in float32 left deviations of 1e-9 (PaiNN 1.8e-9, e3nn 1.1e-9; 1e-16 in float64)."""
+    data = _two_crystals(dtype=torch.float32)
+    torch.manual_seed(0)
+    painn = build_model("painn", hidden=8, layers=1, cutoff=3.0).float().eval()
+    assert_equivariant(painn, SimpleNamespace(z=data.z, pos=data.pos, batch=data.batch, cell=data.cell), n_rotations=2, atol=1e-12)
+    e3nn = build_model("e3nn", hidden=8, layers=1, in_pseudovectors=1).float().eval()
+    assert_equivariant(e3nn, SimpleNamespace(z=data.z, pos=data.pos, batch=data.batch, pseudovectors=data.pseudovectors), n_rotations=2, atol=1e-12)
+    assert data.cell.dtype == data.pseudovectors.dtype == torch.float32  # the caller's batch is left as it was
