@@ -26,6 +26,7 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) bench/pointgroups.py
+	$(PY) bench/autotol.py
 	$(PY) bench/averaging.py
 	$(PY) bench/training.py
 	$(PY) bench/scaling.py
@@ -33,6 +34,7 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) bench/pointgroups.py --quick
+	$(PY) bench/autotol.py --quick --out results/quick/bench
 	$(PY) bench/averaging.py --quick
 	$(PY) bench/training.py --quick --out results/quick/bench
 	$(PY) bench/scaling.py --quick --out results/quick/bench

@@ -84,15 +84,22 @@ def real_molecules(which: str) -> list[tuple[str, np.ndarray, np.ndarray, str]]:
 
 
 def generated(seeds: tuple[int, ...], max_n: int, max_atoms: int) -> list[tuple[str, np.ndarray, np.ndarray, str]]:
+    """A structure of each family per seed, of 20 to ``max_atoms`` atoms (drawn per family and
+    seed) at least 0.7 Å apart: as dense as random orbits allow, the ball grown until they fit."""
     out = []
-    for name in _families(max_n):
+    for f, name in enumerate(_families(max_n)):
         order = PointGroup(name).order
         for seed in seeds:
-            rng = np.random.default_rng(seed)
-            atoms = int(rng.integers(20, max_atoms + 1))
-            try:
-                pos, z = random_symmetric_structure(name, seed=seed, n_seeds=max(3, atoms // order), min_distance=0.7)
-            except RuntimeError:  # no room for that many orbits 0.7 Å apart
+            atoms = int(np.random.default_rng([seed, f]).integers(20, max_atoms + 1))
+            n_seeds = max(1, round(atoms / order))
+            spread = max(2.0, 0.5 * np.sqrt(order))
+            for _ in range(8):
+                try:
+                    pos, z = random_symmetric_structure(name, seed=seed, n_seeds=n_seeds, min_distance=0.7, max_tries=40, scale=spread)
+                    break
+                except RuntimeError:  # no room for that many orbits 0.7 Å apart: a larger ball
+                    spread *= 1.25
+            else:
                 continue
             out.append((f"{name}/{seed}", pos, z, PointGroup(name).name))
     return out
@@ -144,7 +151,7 @@ def records(items, noise_seeds: tuple[int, ...], label: str) -> list[dict]:
 def auto_reading(rec: dict) -> tuple[str, float]:
     """The group ``tol="auto"`` reads from a record's plateaus (with the module's current constants)."""
     plateaus = [_auto.Plateau(g, o, r, None, c) for g, o, r, c in rec["plateaus"]]
-    k, _, margin = _auto.choose_plateau(plateaus, rec["ceiling"], rec["dmin"])
+    k, _, margin = _auto.choose_plateau(plateaus, rec["ceiling"], rec["dmin"], rec["atoms"])
     return plateaus[k].point_group, margin
 
 
@@ -164,18 +171,20 @@ def accuracy(recs: list[dict]) -> dict:
 def tune(recs: list[dict]) -> None:
     """Grid over the rule's constants on the tuning draws: the worst shortfall against the best
     fixed tolerance at any (set, noise), then the mean accuracy."""
-    grid = itertools.product((2.0, 2.5, 3.0, 4.0), (1.3, 1.5, 2.0), (3.0, 4.0, 6.0, 8.0, 10.0, 12.0, 15.0), (0.0, 0.005, 0.01, 0.02, 0.03, 0.04))
+    names = ("CLEAR_MARGIN", "MIN_MARGIN", "NOISE_RATIO", "SCALE_FRACTION", "NOISE_CONSTRAINTS", "WEAK_ATOMS")
+    grid = itertools.product((2.0, 2.5, 3.0), (1.5, 1.75, 2.0), (4.0, 6.0, 10.0), (0.01, 0.02, 0.03, 0.04), (1, 3, 5), (0, 12, 24))
     scored = []
-    for clear, mn, noise_ratio, frac in grid:
-        if mn > clear:
+    for values in grid:
+        if values[1] > values[0]:
             continue
-        _auto.CLEAR_MARGIN, _auto.MIN_MARGIN, _auto.NOISE_RATIO, _auto.SCALE_FRACTION = clear, mn, noise_ratio, frac
+        for name, v in zip(names, values):
+            setattr(_auto, name, v)
         acc = accuracy(recs)
         short = min(r["auto"] - max(r[str(t)] for t in FIXED) for r in acc.values())
-        scored.append((short, float(np.mean([r["auto"] for r in acc.values()])), (clear, mn, noise_ratio, frac)))
+        scored.append((short, float(np.mean([r["auto"] for r in acc.values()])), values))
     scored.sort(reverse=True)
-    for s in scored[:15]:
-        print(f"  worst vs best fixed {s[0]:+.3f}  mean {s[1]:.4f}  CLEAR={s[2][0]} MIN={s[2][1]} NOISE_RATIO={s[2][2]} SCALE_FRACTION={s[2][3]}")
+    for s in scored[:20]:
+        print(f"  worst vs best fixed {s[0]:+.3f}  mean {s[1]:.4f}  " + " ".join(f"{n}={v}" for n, v in zip(names, s[2])))
 
 
 def main() -> None:

@@ -416,3 +416,19 @@ def test_symmetrize_linear_and_closest_choice():
     water = np.array([[0.0, 0.0, 0.1173], [0.0, 0.7572, -0.4692], [0.0, -0.7472, -0.4692]])
     cs = symmetrize(water, [8, 1, 1], group="Cs")
     assert cs.choices == 2 and cs.rms_displacement < 1e-12
+
+
+def test_far_from_the_origin_atoms_1_angstrom_apart_do_not_coincide():
+    far = np.array([[1e9, 0, 0], [1e9, 0, 1.0], [1e9, 1.0, 0]])
+    for tol in (0.1, "auto"):
+        assert detect_symmetry(far, [1, 1, 1], tol=tol).point_group in ("C2v", "D3h")
+    with pytest.raises(StructureError, match="atoms 0 and 1 coincide .* coordinates of this size resolve"):
+        detect_symmetry(np.array([[1e15, 0, 0], [1e15, 0, 1.0], [1e15, 1.0, 0]]), [1, 1, 1])
+    with pytest.raises(StructureError, match="atoms 0 and 1 coincide"):
+        detect_symmetry(np.array([[0.0, 0, 0], [0, 0, 0], [1, 0, 0]]), tol="auto")
+
+
+@pytest.mark.parametrize("order", [10**6, 1, 0, -3, 2.5, True, "12"])
+def test_axial_order_out_of_range_is_a_symbreak_error(order):
+    with pytest.raises(SymbreakError, match="axial_order"):
+        detect_symmetry(np.array([[0.0, 0, 0], [0, 0, 1.1]]), [6, 8], axial_order=order)

@@ -41,7 +41,7 @@ from .._errors import SymbreakError
 
 __all__ = [
     "Plateau", "tolerance_plateaus", "choose_plateau", "auto_symmetry", "constraints",
-    "CLEAR_MARGIN", "MIN_MARGIN", "NOISE_RATIO", "SCALE_FRACTION", "EXACT", "FLOOR", "CEILING",
+    "CLEAR_MARGIN", "MIN_MARGIN", "NOISE_RATIO", "SCALE_FRACTION", "NOISE_CONSTRAINTS", "WEAK_ATOMS", "EXACT", "FLOOR", "CEILING",
 ]  # fmt: skip
 
 CLEAR_MARGIN = 2.5
@@ -62,6 +62,15 @@ rounding, not a distortion a chemist would name)."""
 
 CEILING = 0.49
 """The ladder ends at this fraction of the median nearest-neighbour distance."""
+
+NOISE_CONSTRAINTS = 3
+"""A group imposing fewer conditions (ν, :func:`constraints`) than this says too little about the
+noise to hold a larger group back: one plane through four atoms fits any noise to a fraction."""
+
+WEAK_ATOMS = 12
+"""Structures of at least this many atoms may be read from a weak plateau (ratio between
+:data:`MIN_MARGIN` and :data:`CLEAR_MARGIN`): the worst residual over many atoms is what squeezes
+every ratio under strong noise. A smaller structure with no clear plateau reads as its floor."""
 
 EXACT = 1e-5
 """Residual (Å) below which an operation holds exactly (coordinates written to six decimals)."""
@@ -123,7 +132,7 @@ def tolerance_plateaus(detect: Callable[[float], object], ceiling: float) -> lis
     """Detect at tolerances ``FLOOR · 1.5^k`` below ``ceiling``; keep each new group once.
 
     ``detect(tol)`` returns a ``Symmetry``. A tolerance at which detection fails (operations that
-    no longer close into a group) ends the ladder.
+    do not close into a group, between two plateaus) is skipped.
     """
     out: list[Plateau] = []
     t = FLOOR
@@ -134,22 +143,28 @@ def tolerance_plateaus(detect: Callable[[float], object], ceiling: float) -> lis
                 # the residuals need the group's orientation, which can fail where detection did not
                 out.append(Plateau(s.point_group, s.order, s.max_residual, s, constraints(s)))
         except SymbreakError:
-            break
+            pass  # a rung where the operations do not close into a group: the next one may
         t *= _STEP
     return out
 
 
-def choose_plateau(plateaus: list[Plateau], ceiling: float, min_distance: float = math.inf) -> tuple[int, float, float]:
+def choose_plateau(
+    plateaus: list[Plateau], ceiling: float, min_distance: float = math.inf, atoms: int | None = None
+) -> tuple[int, float, float]:
     """Index of the chosen plateau, a tolerance inside it, and the margin of the choice.
 
     For a symmetric reading the margin is ``r_next / r_chosen``: how much farther the nearest
     rejected larger symmetry is than the worst accepted operation (residuals below 1e-9 Å count as
     1e-9). When no group stands out and the floor is kept, it is ``MIN_MARGIN / (best candidate's
     ratio)``: how clearly the likeliest symmetry fell short. Either way, a margin near 1 means the
-    answer could have gone the other way. ``min_distance`` (Å) scales :data:`SCALE_FRACTION`.
+    answer could have gone the other way. ``min_distance`` (Å) scales :data:`SCALE_FRACTION`;
+    ``atoms`` (default: read from the plateaus) decides whether a weak reading is allowed
+    (:data:`WEAK_ATOMS`).
     """
     if not plateaus:
         raise SymbreakError("tol='auto': no tolerance below half the smallest interatomic distance could be tried")
+    if atoms is None:
+        atoms = len(getattr(plateaus[0].symmetry, "numbers", ()))
     res = [max(p.residual, _TINY) for p in plateaus]
     ratios = [(res[k + 1] if k + 1 < len(plateaus) else ceiling) / res[k] for k in range(len(plateaus))]
 
@@ -157,29 +172,33 @@ def choose_plateau(plateaus: list[Plateau], ceiling: float, min_distance: float 
         upper = plateaus[k + 1].residual if k + 1 < len(plateaus) else ceiling
         return math.sqrt(max(plateaus[k].residual, FLOOR) * upper)
 
-    # the floor: the largest group that holds by construction (its plateaus come first on the ladder)
-    # (none when the structure is exactly symmetric at the first tolerance tried: -1)
+    # the floor: the largest group that holds by construction (its plateaus come first on the ladder;
+    # none when the structure is exactly symmetric at the first tolerance tried: -1)
     base = max((k for k, p in enumerate(plateaus) if p.constraints <= 0), default=-1)
     above = list(range(base + 1, len(plateaus)))
     base = max(base, 0)
+    clear = [k for k in above if ratios[k] >= CLEAR_MARGIN]
+    # a clearly linear structure is linear: planes through a near-line fit far tighter than the line
+    # (four atoms near a line lie in a plane to second order in their offsets), even exactly
+    linear = [k for k in clear if "*" in plateaus[k].point_group]
+    if linear:
+        return linear[-1], tol_in(linear[-1]), ratios[linear[-1]]
     exact = [k for k in above if plateaus[k].residual <= EXACT]
     if exact:  # clean coordinates: the largest exact group, a larger one is a distortion
         k = exact[-1]
         return k, tol_in(k), ratios[k]
-    clear = [k for k in above if ratios[k] >= CLEAR_MARGIN]
     if clear:
         k = clear[0]
         for j in clear[1:]:
-            # a clearly linear structure is linear: its near-collinear planes fit far tighter than
-            # the line does (a plane through a line of four atoms has one atom to fit, not four)
-            linear = "*" in plateaus[j].point_group
-            if linear or res[j] <= NOISE_RATIO * res[k] or res[j] <= SCALE_FRACTION * min_distance:
+            # j's residual is the same noise seen through more operations, or a file's rounding; a
+            # group of few conditions (a plane through four atoms: one) fits noise too well to say
+            if res[j] <= NOISE_RATIO * res[k] or res[j] <= SCALE_FRACTION * min_distance or plateaus[k].constraints < NOISE_CONSTRAINTS:
                 k = j
         return k, tol_in(k), ratios[k]
     best = max(above, key=lambda k: ratios[k], default=None)
     if best is None:  # nothing above the floor below the ceiling
         return base, tol_in(base), math.inf
-    if ratios[best] >= MIN_MARGIN:
+    if ratios[best] >= MIN_MARGIN and atoms >= WEAK_ATOMS:
         return best, tol_in(best), ratios[best]
     return base, tol_in(base), MIN_MARGIN / ratios[best]
 

@@ -398,15 +398,18 @@ def detect_symmetry(
         :math:`R` the best (Procrustes) fit for that atom map. The default 0.1 Å finds the exact
         group of structures with Gaussian noise of 0.01 Å per coordinate; use about 3–5 times the
         noise per atom you expect (e.g. 0.2–0.3 Å for force-field geometries, 1e-3 Å to see only
-        exact symmetry). It must be below half the smallest interatomic distance.
-        ``"auto"``: the structure chooses. The detection runs on a ladder of tolerances from 1e-4 Å
-        (×1.5 a step) to half the smallest distance, and keeps the group that stands out most: the
-        one whose worst accepted residual is smallest relative to the residual of the next larger
-        symmetry. ``Symmetry.margin`` says by how much. An exactly symmetric structure keeps its
-        exact group (an approximate larger symmetry is never added); noisy structures keep their
-        group when the noise leaves a gap (see the README for measured accuracies). A clean
-        structure 0.05 Å away from a symmetry cannot be told from a noisy symmetric one: both are
-        read as symmetric. Costs about 15 detections.
+        exact symmetry). It must be below half the smallest interatomic distance, and the atoms
+        must be farther apart than their coordinates' float precision resolves.
+        ``"auto"``: the structure chooses (:mod:`symbreak.detect._auto` states the rule). The
+        detection runs on a ladder of tolerances from 1e-4 Å (×1.5 a step) to 0.49 of the median
+        nearest-neighbour distance, matching atoms one to one. Groups every structure of that shape
+        has (three atoms share a plane) are the floor, never the evidence; a group that holds
+        exactly and constrains the coordinates means they are clean, and a larger group is then a
+        distortion (CH3O stays Cs); otherwise the first clearly separated group wins, raised to a
+        larger clearly separated one when its residual is within the noise or the file's rounding
+        (noisy water is C2v, ASE's C60 is Ih). ``Symmetry.margin`` says how clearly the answer
+        stood out: distrust one below 2. ``Symmetry.tol`` is then a tolerance inside the chosen
+        plateau (it can exceed half the smallest distance). Costs about 15 detections.
     proper:
         If True the canonical frame is a rotation (det +1): canonical positions are invariant under
         rotations only, and enantiomers keep distinct canonical forms.
@@ -438,14 +441,12 @@ def _detect_auto(pos: np.ndarray, nums: np.ndarray, *, proper: bool, axial_order
     """``tol="auto"``: the ladder of :mod:`._auto`, run past half the smallest distance where the
     atoms' matching stays one to one (noise of large clusters pushes residuals there)."""
     from ._auto import auto_symmetry
-    from ._validate import min_distance
+    from ._validate import check_distinct, min_distance
 
     dmin, i, j, dist = min_distance(pos)
     if len(pos) == 1:
         return _detect(pos, nums, DEFAULT_TOL, dmin, dist, proper=proper, axial_order=axial_order)
-    scale = float(np.abs(pos).max()) + 1.0
-    if dmin <= 1e-8 * scale:
-        raise StructureError(f"atoms {i} and {j} coincide (distance {dmin:.3g} Å): no tolerance can tell them apart")
+    check_distinct(pos, dmin, i, j)
     return auto_symmetry(lambda t: _detect(pos, nums, t, dmin, dist, proper=proper, axial_order=axial_order), dmin, _typical_distance(pos, dist))
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._errors import StructureError, ToleranceError
 
-__all__ = ["as_structure", "check_tolerance", "min_distance"]
+__all__ = ["as_structure", "check_distinct", "check_tolerance", "min_distance"]
 
 
 def _is_atoms(obj: Any) -> bool:
@@ -99,6 +99,16 @@ def min_distance(pos: np.ndarray) -> tuple[float, int, int, np.ndarray | None]:
     return float(dist[i, 1]), i, int(idx[i, 1]), None
 
 
+def check_distinct(pos: np.ndarray, dmin: float, i: int, j: int) -> None:
+    """Raise :class:`StructureError` when atoms ``i`` and ``j``, ``dmin`` Å apart, coincide: closer
+    than 1e-8 Å, or than what the coordinates' float precision resolves at their magnitude."""
+    resolution = max(1e-8, 1e3 * np.finfo(np.float64).eps * float(np.abs(pos).max()))
+    if dmin <= resolution:
+        raise StructureError(
+            f"atoms {i} and {j} coincide (distance {dmin:.3g} Å, below the {resolution:.2g} Å that coordinates of this size resolve)"
+        )
+
+
 def check_tolerance(tol: Any, pos: np.ndarray) -> tuple[float, float, np.ndarray | None]:
     """Validate ``tol`` (Å) against the structure: returns ``(tol, smallest distance, distances)``.
 
@@ -112,9 +122,7 @@ def check_tolerance(tol: Any, pos: np.ndarray) -> tuple[float, float, np.ndarray
     if not math.isfinite(t) or t <= 0:
         raise ToleranceError(f"tol must be a positive finite distance in Å, got {tol!r}")
     dmin, i, j, dist = min_distance(pos)
-    scale = float(np.abs(pos).max()) + 1.0
-    if dmin <= 1e-8 * scale:
-        raise StructureError(f"atoms {i} and {j} coincide (distance {dmin:.3g} Å)")
+    check_distinct(pos, dmin, i, j)
     if 2 * t >= dmin:
         raise ToleranceError(
             f"tol = {t:g} Å is too large for this structure: atoms {i} and {j} are only {dmin:.4g} Å "

@@ -20,6 +20,7 @@ def random_symmetric_structure(
     min_distance: float = 0.5,
     seed: int | np.random.Generator | None = None,
     max_tries: int = 2000,
+    scale: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A random structure whose point group is exactly ``group``, in its standard orientation.
 
@@ -28,6 +29,8 @@ def random_symmetric_structure(
     element (an atom on a rotation axis or mirror normal), giving an orbit smaller than the group.
     Seeds are drawn again until all atoms are at least ``min_distance`` Å apart. Several generic
     orbits make accidental extra symmetry (within a tolerance of ~0.1 Å) vanishingly unlikely.
+
+    ``scale`` (Å): the spread of the seeds (default max(2, √|G|/2)); many seeds need more room.
 
     Returns ``positions (n, 3)`` and ``numbers (n,)``.
     """
@@ -38,13 +41,13 @@ def random_symmetric_structure(
     axes = axes[np.linalg.norm(axes, axis=1) > 0.5]
     for _ in range(max_tries):
         # orbits of |G| points need a sphere large enough to keep them apart
-        scale = max(2.0, 0.5 * np.sqrt(len(ops)))
+        spread = max(2.0, 0.5 * np.sqrt(len(ops))) if scale is None else float(scale)
         # tiny groups need more atoms before accidental near-symmetry (e.g. coplanarity) is unlikely
         n_generic = n_seeds + (4 if len(ops) <= 2 else 0)
-        seeds = rng.normal(size=(n_generic, 3)) * scale
+        seeds = rng.normal(size=(n_generic, 3)) * spread
         if special and len(axes):
             u = axes[rng.integers(len(axes))]
-            seeds = np.vstack([seeds, u * rng.uniform(0.8, 2.5) * scale * rng.choice([-1.0, 1.0])])
+            seeds = np.vstack([seeds, u * rng.uniform(0.8, 2.5) * spread * rng.choice([-1.0, 1.0])])
         pts, nums = [], []
         for s in seeds:
             orbit = np.einsum("kij,j->ki", ops, s)
