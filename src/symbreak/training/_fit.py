@@ -103,15 +103,42 @@ def _world() -> tuple[int, int]:
 def init_distributed(backend: str | None = None) -> tuple[int, int]:
     """Join the process group a launcher (``torchrun``) describes in the environment (``RANK``,
     ``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT``); backend: ``"nccl"`` on GPUs, else
-    ``"gloo"`` (the default picks). Returns (rank, world size); (0, 1) without a launcher."""
+    ``"gloo"`` (the default picks). Returns (rank, world size); (0, 1) without a launcher.
+
+    The group is destroyed when the interpreter exits (an ``atexit`` handler), before it shuts
+    down; calling ``torch.distributed.destroy_process_group`` earlier is fine. A
+    ``DistributedDataParallel`` wrapper of your own that is still referenced then keeps the group
+    alive (:func:`fit`'s own is gone once it returns): delete it before the script ends."""
+    import atexit
     import os
 
     import torch.distributed as dist
 
     if "WORLD_SIZE" not in os.environ or dist.is_initialized():
         return _world()
+    # Imported after the group exists (DistributedDataParallel imports it), this module binds the
+    # group into its functions' default arguments, which then keep it alive past
+    # destroy_process_group, and its gloo threads past the interpreter (_teardown_distributed).
+    # Imported first, its defaults are None.
+    import torch.distributed.nn.functional  # noqa: F401
+
     dist.init_process_group(backend or ("nccl" if torch.cuda.is_available() else "gloo"))
+    atexit.register(_teardown_distributed)
     return _world()
+
+
+def _teardown_distributed() -> None:
+    """Destroy the process group while the interpreter is still whole (``atexit``).
+
+    A gloo worker thread lets go of a collective's tensors just *after* the caller's ``wait()``
+    returns, and for a tensor made in Python that takes the GIL. When the process exits first (a
+    loaded machine), the thread asks for the GIL during interpreter shutdown, which ends it inside a
+    destructor: ``terminate called without an active exception``, SIGABRT. Destroying the group
+    joins its worker threads before that."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def evaluate_set(model: torch.nn.Module, graphs: Sequence[Any], predict: Callable, kind: str, *, device: Any = None) -> dict[str, float]:
