@@ -73,7 +73,7 @@ def test_margin_is_in_the_summary_and_only_with_auto():
 
 
 def test_choose_plateau_rules():
-    p = lambda name, order, r, nu=1: Plateau(name, order, r, None, nu)  # noqa: E731
+    p = lambda name, order, r, nu=5: Plateau(name, order, r, None, nu)  # noqa: E731
     # noise: subgroups enter just below the true group, whose ratio is the clear one
     k, tol, margin = choose_plateau([p("C1", 1, 0.0, 0), p("C2", 2, 0.04), p("C2v", 4, 0.05), p("junk", 8, 0.4)], 0.5)
     assert (k, round(margin, 6)) == (2, 8.0) and 0.05 < tol < 0.4
@@ -92,11 +92,28 @@ def test_choose_plateau_rules():
     # an exact group that does constrain the coordinates says they are clean: a larger group is a distortion
     k, _, margin = choose_plateau([p("C1", 1, 0.0, 0), p("D2h", 8, 1e-15), p("D4h", 16, 0.03)], 0.73)
     assert k == 1 and margin > 1e6
-    # nothing clear: the best ratio if it reaches MIN_MARGIN, else the floor with margin below 1
-    k, _, margin = choose_plateau([p("C1", 1, 0.0, 0), p("C2", 2, 0.1), p("C2v", 4, 0.18)], 0.3)
+    # nothing clear: the best ratio if it reaches MIN_MARGIN (structures of WEAK_ATOMS or more), else the floor
+    k, _, margin = choose_plateau([p("C1", 1, 0.0, 0), p("C2", 2, 0.1), p("C2v", 4, 0.18)], 0.3, atoms=40)
     assert k == 1 and margin == pytest.approx(1.8)
-    k, _, margin = choose_plateau([p("C1", 1, 0.0, 0), p("C2", 2, 0.2), p("C2v", 4, 0.25)], 0.3)
+    k, _, margin = choose_plateau([p("C1", 1, 0.0, 0), p("C2", 2, 0.1), p("C2v", 4, 0.18)], 0.3, atoms=8)
+    assert k == 0 and margin == pytest.approx(1.5 / 1.8)  # a small structure: no weak readings
+    k, _, margin = choose_plateau([p("C1", 1, 0.0, 0), p("C2", 2, 0.2), p("C2v", 4, 0.25)], 0.3, atoms=40)
     assert k == 0 and margin == pytest.approx(1.5 / 1.25)  # the best ratio fell short of MIN_MARGIN by this factor
+
+
+def test_a_clear_line_wins_over_the_planes_through_it():
+    p = lambda name, order, r, nu: Plateau(name, order, r, None, nu)  # noqa: E731
+    # acetylene with 0.001 Å of noise: four atoms near a line lie in a plane to 1e-6 Å
+    k, _, _ = choose_plateau([p("C1", 1, 0.0, 0), p("Cs", 2, 3e-6, 1), p("C*v", 24, 0.0015, 4), p("D*h", 48, 0.0015, 5)], 0.52)
+    assert k == 3
+
+
+def test_a_rung_where_detection_fails_does_not_end_the_ladder():
+    rng = np.random.default_rng(1)
+    c2h2 = molecule("C2H2")
+    for _ in range(10):
+        sym = detect_symmetry(c2h2.positions + rng.normal(scale=0.001, size=(4, 3)), c2h2.numbers, tol="auto")
+        assert sym.point_group == "D*h"
 
 
 @pytest.mark.parametrize(("name", "group"), [("H2O", "C2v"), ("CO2", "D*h"), ("HCN", "C*v"), ("SO2", "C2v"), ("O3", "C2v"), ("NH3", "C3v")])
