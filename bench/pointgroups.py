@@ -152,53 +152,6 @@ def bench_noise(per_group: int, max_n: int) -> dict:
     }
 
 
-def bench_auto(per_group: int, max_n: int, noises: tuple[float, ...] = (0.0, 0.01, 0.02, 0.05)) -> dict:
-    """tol="auto" on generated structures of every family, clean and with Gaussian noise per coordinate.
-
-    Seeds from 100 on (MIN_MARGIN was chosen on seeds 0-2). A structure counts at a noise level only
-    if its clean form is farther than 10 times the noise from a higher symmetry (its next larger
-    group's residual): the true group's worst residual under noise σ is about 5σ, so a higher
-    symmetry closer than that cannot be told from noise by any rule.
-    """
-    from symbreak.detect._auto import FLOOR
-
-    rows, skipped, seconds = [], {nz: 0 for nz in noises}, 0.0
-    for name in family_names(max_n):
-        expected = PointGroup(name).name
-        for seed in range(100, 100 + per_group):
-            try:
-                pos, z = random_symmetric_structure(name, seed=seed, n_seeds=3, min_distance=1.0)
-            except RuntimeError:  # high orders: no room for three generic orbits 1 Å apart
-                continue
-            if len(pos) > 130:
-                continue
-            clean = detect_symmetry(pos, z, tol="auto")
-            # distance of the clean structure from the next larger symmetry: the tolerance at which the group grows
-            nxt = next((t for t in FLOOR * 1.5 ** np.arange(40) if t < 0.49 * 1.0 and detect_symmetry(pos, z, tol=t).order > clean.order), np.inf)
-            for nz in noises:
-                if nz > 0 and nxt < 10 * nz:
-                    skipped[nz] += 1
-                    continue
-                new, z2, *_ = random_transform(pos, z, seed=1000 + seed, noise=nz)
-                t0 = time.perf_counter()
-                got = detect_symmetry(new, z2, tol="auto")
-                seconds += time.perf_counter() - t0
-                default = detect_symmetry(new, z2).point_group
-                rows.append((nz, name, expected, got.point_group, float(got.margin), default))
-    by = {}
-    for nz in noises:
-        r = [x for x in rows if x[0] == nz]
-        by[str(nz)] = {
-            "structures": len(r),
-            "skipped_near_higher_symmetry": skipped[nz],
-            "auto_correct": float(np.mean([x[3] == x[2] for x in r])),
-            "default_tol_correct": float(np.mean([x[5] == x[2] for x in r])),
-            "auto_wrong": [(x[1], x[3], round(x[4], 2)) for x in r if x[3] != x[2]],
-            "median_margin_right": float(np.median([x[4] for x in r if x[3] == x[2]])) if r else None,
-        }
-    return {"by_noise": by, "ms_per_structure": 1e3 * seconds / max(len(rows), 1)}
-
-
 def bench_scaling(sizes: list[int], with_pymatgen_up_to: int) -> list[dict]:
     rng = np.random.default_rng(0)
     out = []
@@ -357,13 +310,7 @@ def main() -> None:
     print(f"  correct group: symbreak {nz['symbreak_correct']:.1%}, pymatgen {nz['pymatgen_correct']:.1%}")
     print(f"  pymatgen misses, e.g.: {nz['pymatgen_missed_examples'][:4]}")
 
-    au = bench_auto(per_group=1 if args.quick else 3, max_n=6 if args.quick else 8)
-    print(f"\ntol='auto' on generated structures of every family (seeds not used to choose it), {au['ms_per_structure']:.0f} ms per structure")
-    print(f"  {'noise Å':>8s} {'structures':>10s} {'skipped':>8s} {'auto':>7s} {'tol 0.1':>8s}  wrong (family, read as, margin)")
-    for nz, r in au["by_noise"].items():
-        print(f"  {float(nz):8.2f} {r['structures']:10d} {r['skipped_near_higher_symmetry']:8d} {r['auto_correct']:7.1%} {r['default_tol_correct']:8.1%}  {r['auto_wrong'][:4]}")
-    print("  skipped: clean form within 10x the noise of a higher symmetry, where noise can make that the better reading")
-
+    print("\n(tol='auto' against fixed tolerances under noise: bench/autotol.py)\n")
     sizes = [10, 30, 100, 300] if args.quick else [10, 30, 100, 300, 1000]
     sc = bench_scaling(sizes, with_pymatgen_up_to=150 if args.quick else 400)
     print("\nScaling: milliseconds per structure")
@@ -399,7 +346,7 @@ def main() -> None:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "pointgroups.json").write_text(json.dumps({"g2": g, "noise": nz, "auto": au, "scaling": sc, "memory": mem, "qm9": q}, indent=1, default=str))
+    (out / "pointgroups.json").write_text(json.dumps({"g2": g, "noise": nz, "scaling": sc, "memory": mem, "qm9": q}, indent=1, default=str))
     print(f"\nwrote {out / 'pointgroups.json'}")
 
 
