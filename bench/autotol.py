@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NOISES = (0.0, 0.001, 0.01, 0.02, 0.05)
 FIXED = (0.01, 0.03, 0.1, 0.2)
 TUNE_SPLIT = {"g2": (0, 1), "generated": (0, 1, 2)}
+CONSTANTS = ("CLEAR_MARGIN", "MIN_MARGIN", "NOISE_RATIO", "SCALE_FRACTION", "NOISE_CONSTRAINTS", "WEAK_ATOMS")
 HELD_OUT = {"g2": (1000, 1001), "qm9": (1000,), "generated": (100, 101, 102)}
 
 
@@ -175,7 +176,7 @@ def accuracy(recs: list[dict]) -> dict:
 def tune(recs: list[dict]) -> None:
     """Grid over the rule's constants on the tuning draws: the worst shortfall against the best
     fixed tolerance at any (set, noise), then the mean accuracy."""
-    names = ("CLEAR_MARGIN", "MIN_MARGIN", "NOISE_RATIO", "SCALE_FRACTION", "NOISE_CONSTRAINTS", "WEAK_ATOMS")
+    names = CONSTANTS
     grid = itertools.product((2.0, 2.5, 3.0), (1.5, 1.75, 2.0), (4.0, 6.0, 10.0), (0.01, 0.02, 0.03, 0.04), (1, 3, 5), (0, 12, 24))
     scored = []
     for values in grid:
@@ -232,9 +233,8 @@ def main() -> None:
         print(f"  auto wrong at {k}: {w[:3]}")
     ms = 1e3 * np.mean([r["seconds"] for r in recs])
     print(f"  tol='auto' costs {ms:.1f} ms per structure (CPU, mean over {len(recs)})")
-    (out / "autotol.json").write_text(json.dumps({"accuracy": acc, "constants": {
-        "CLEAR_MARGIN": _auto.CLEAR_MARGIN, "MIN_MARGIN": _auto.MIN_MARGIN, "NOISE_RATIO": _auto.NOISE_RATIO,
-        "SCALE_FRACTION": _auto.SCALE_FRACTION}}, indent=1))
+    constants = {n: getattr(_auto, n) for n in (*CONSTANTS, "EXACT", "FLOOR", "CEILING")}
+    (out / "autotol.json").write_text(json.dumps({"accuracy": acc, "constants": constants, "ms_per_structure": ms}, indent=1))
     print(f"wrote {out / 'autotol.json'}")
 
 

@@ -361,3 +361,76 @@ def test_engine_options_are_checked_before_any_work(tmp_path):
         run_benchmark("square-ssb", quick=True, engine="ray", workers=0, out=tmp_path, progress=False)
     with pytest.raises(SymbreakError, match="no such file"):
         run_benchmark("square-ssb", quick=True, plugins=[str(tmp_path / "missing.py")], out=tmp_path, progress=False)
+
+
+def _import_graph(root):
+    """module → the modules of ``root``'s package it imports (at the top or inside functions; not
+    under ``if TYPE_CHECKING:``, which never runs). ``from a import b`` is an import of ``a.b``
+    when that is a module, else of ``a``; importing ``a.b`` is not counted as importing ``a``."""
+    import ast
+
+    modules = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        nodes, found = list(ast.parse(path.read_text(), str(path)).body), set()
+        while nodes:
+            node = nodes.pop()
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                nodes.extend(node.orelse)
+                continue
+            if isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(up + [base] if base else up)
+                found.update(f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names)
+            nodes.extend(ast.iter_child_nodes(node))
+        graph[name] = {m for m in found if m in modules and m != name}
+    return graph
+
+
+def _cycles(graph):
+    """The strongly connected components of more than one module (Tarjan), each sorted."""
+    index, low, stack, on, out = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while not component or component[-1] != v:
+                component.append(stack.pop())
+                on.discard(component[-1])
+            if len(component) > 1:
+                out.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_the_package_has_no_import_cycles():
+    """No module imports (even inside a function) a module that imports it back, directly or through others."""
+    from pathlib import Path
+
+    import symbreak
+
+    root = Path(symbreak.__file__).parent
+    graph = _import_graph(root)
+    assert "symbreak.bench._engines" in graph["symbreak.bench._runner"] and len(graph) > 50  # the scan sees the package
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]  # and finds a cycle through three
+    assert _cycles(graph) == []

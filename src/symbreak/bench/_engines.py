@@ -86,12 +86,10 @@ def _in_worker(job: Any, plugins: tuple[str, ...], threads: int) -> tuple[Any, l
     return _worker_task(job.task, job.limit, plugins), _worker_graphs(job.task, job.subtask, job.limit, plugins)
 
 
-def _remote_job(job: Any, options: dict[str, Any], plugins: tuple[str, ...], threads: int) -> dict[str, Any]:
-    """One job in a Ray worker, run by :func:`run_one`."""
-    from ._runner import run_one
-
+def _remote_job(job: Any, execute: Callable[..., dict[str, Any]], options: dict[str, Any], plugins: tuple[str, ...], threads: int) -> dict[str, Any]:
+    """One job in a Ray worker: ``execute(job, task, graphs, None, **options)`` (the runner's :func:`~symbreak.bench.run_one`)."""
     task, graphs = _in_worker(job, plugins, threads)
-    return run_one(job, task, graphs, None, **options)
+    return execute(job, task, graphs, None, **options)
 
 
 def _remote_shard(job: Any, shard: int, shards: int, plugins: tuple[str, ...], threads: int) -> tuple[dict[str, Any], float]:
@@ -107,12 +105,14 @@ def _remote_shard(job: Any, shard: int, shards: int, plugins: tuple[str, ...], t
 
 
 def run_ray(
-    todo: Sequence[Any], options: dict[str, Any], *, task: Any = None, plugins: Sequence[str] = (), address: str | None = None,
-    workers: int | None = None, cpus: int = 1, gpus: float = 0.0, max_retries: int = 3, save: Callable[[Any], Any] | None = None,
-    shards: int = 1,
+    todo: Sequence[Any], options: dict[str, Any], *, execute: Callable[..., dict[str, Any]], task: Any = None, plugins: Sequence[str] = (),
+    address: str | None = None, workers: int | None = None, cpus: int = 1, gpus: float = 0.0, max_retries: int = 3,
+    save: Callable[[Any], Any] | None = None, shards: int = 1,
 ) -> Iterator[dict[str, Any]]:  # fmt: skip
-    """Run the jobs as Ray tasks; yield each record as it finishes. options: :func:`run_one`'s
-    keywords; save: the file each job's trained model goes to (None: not kept).
+    """Run the jobs as Ray tasks; yield each record as it finishes. execute: runs one job in a
+    worker, ``execute(job, task, graphs, progress, **options) -> record`` (the runner passes its
+    ``run_one``: a module-level function, which Ray sends by reference, so this module never imports
+    the runner); options: its keywords; save: the file each job's trained model goes to (None: not kept).
 
     shards: split each job of a ``task`` that can (it has ``run_shard`` and ``merge_shards``: the
     canonicalization of QM9) into this many Ray tasks; the driver merges their partial results in
@@ -144,7 +144,7 @@ def run_ray(
                 for k in range(shards):
                     pending[shard_task.remote(job, k, shards, tuple(plugins), cpus)] = (job, k)
             else:
-                pending[remote.remote(job, {**options, "save": save(job) if save else None}, tuple(plugins), cpus)] = (job, -1)
+                pending[remote.remote(job, execute, {**options, "save": save(job) if save else None}, tuple(plugins), cpus)] = (job, -1)
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:

@@ -15,7 +15,8 @@ from typing import Any
 import torch
 
 from .._errors import SymbreakError
-from ..models import build_model, model_config, parse_spec
+from ..models import build_model, model_config
+from ..models._registry import ModelSpec
 from ..tasks import Task, get_task
 from ..metrics import LOSSES, REPORTED
 from ..training import ZeroModel, evaluate, evaluate_set, fit
@@ -43,6 +44,9 @@ class Job:
     everything else that changes the result: batch size, patience, which epoch is kept, the
     schedule, the measures recorded, the model's resolved options (defaults included) and the
     symbreak version. Both go into the key, so a record written under other settings is never reused.
+    ``model`` is the spec as written, not its canonical form (``str(ModelSpec.parse(model))``): the
+    keys and seeds of stored records depend on the spelling, so ``"sann[layers=3,num_radial=6]"``
+    and ``"sann[layers=3, num_radial=6]"`` are two jobs of one model, with their own seeds.
     """
 
     task: str
@@ -76,12 +80,19 @@ class Job:
 
 
 def _has_variant(spec: str, variant: str) -> bool:
-    return variant in parse_spec(spec)[0].lower().replace("++", "").split("+")[1:]
+    """Whether the registered model ``spec`` (checked: :class:`~symbreak.models._registry.ModelSpec`) has ``variant``."""
+    return variant in ModelSpec.parse(spec).variants
+
+
+def _noisy(task: Task, spec: str) -> bool:
+    """Whether ``spec`` is a ``+noise`` model, whose jobs sweep σ. A task with its own ``run_job``
+    names its own models (not registered specs): none of them is."""
+    return task.run_job is None and _has_variant(spec, "noise")
 
 
 def _model_options(task: Task, spec: str) -> dict[str, Any]:
     """Options the task hands every model that takes them: the tolerance its symmetries were detected at."""
-    if task.run_job is not None or "tol" in parse_spec(spec)[1] or "tol" not in model_config(spec):
+    if task.run_job is not None or "tol" in ModelSpec.parse(spec).options or "tol" not in model_config(spec):
         return {}
     return {"tol": task.symmetry_tol}
 
@@ -113,6 +124,8 @@ def job_settings(task: Task, spec: str, *, batch_size: int, patience: int | None
         )  # fmt: skip
         if task.clip_norm is not None:  # only where a task clips: the other tasks' keys stay as they were
             settings["clip_norm"] = task.clip_norm
+        if task.symmetry_tol != type(task).symmetry_tol:  # the data's symmetries (SB measures) at another tolerance than the task's own
+            settings["symmetry_tol"] = task.symmetry_tol
     else:
         settings.update(task.job_settings())
     return settings
@@ -144,7 +157,7 @@ def plan_jobs(
                 if not task.applies(subtask, model):
                     continue
                 for loss in losses:
-                    for sigma in sigmas if _has_variant(model, "noise") else (None,):
+                    for sigma in sigmas if _noisy(task, model) else (None,):
                         jobs.append(Job(task.name, subtask, model, loss, fold, epochs, lr, seed, sigma, limit, settings[model]))
     return jobs
 
@@ -430,7 +443,7 @@ def run_benchmark(
         if shards is not None and shards < 1:
             raise SymbreakError(f"shards must be ≥ 1, got {shards}")
         split = shards if shards is not None else (workers or (1 if address else os.cpu_count() or 1))
-        records = run_ray(todo, options, task=task, plugins=plugins, address=address, workers=workers, gpus=0.5 if use_gpu else 0.0, save=save_path,
+        records = run_ray(todo, options, execute=run_one, task=task, plugins=plugins, address=address, workers=workers, gpus=0.5 if use_gpu else 0.0, save=save_path,
                           shards=split)  # fmt: skip
     else:
         records = run_local(todo, lambda job: run_one(job, task, graphs[job.subtask], bar, **options, save=save_path(job)))

@@ -94,6 +94,12 @@ def _spec(model: str, options: dict[str, Any]) -> str:
     return name + ("[" + ", ".join(f"{k}={v!r}" for k, v in sorted(merged.items())) + "]" if merged else "")
 
 
+def _trial(model: str, params: dict[str, Any], base: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A trial's model spec (``model`` with the trial's model options) and run settings (``base`` with the trial's ``lr``, ``epochs``)."""
+    settings = {**base, **{k: params[k] for k in RUN_SETTINGS if k in params}}
+    return _spec(model, {k: v for k, v in params.items() if k not in RUN_SETTINGS}), settings
+
+
 def run_search(
     task: str, *, model: str, space: dict[str, Any], trials: int | None = None, subtask: str | None = None, loss: str | None = None,
     folds: int | None = None, epochs: int | None = None, lr: float | None = None, seed: int = 0, out: str | Path | None = None,
@@ -142,9 +148,8 @@ def run_search(
                 "test": float(np.mean([r["test"][test_measure] for r in recs])), "measure": test_measure}  # fmt: skip
 
     def objective(trial: Any) -> float:
-        params = _suggest(trial, space)
-        settings = {**base, **{k: params[k] for k in RUN_SETTINGS if k in params}}
-        row = run(_spec(model, {k: v for k, v in params.items() if k not in RUN_SETTINGS}), settings)
+        spec, settings = _trial(model, _suggest(trial, space), base)
+        row = run(spec, settings)
         for key in ("spec", "test", "measure"):
             trial.set_user_attr(key, row[key])
         trial.set_user_attr("lr", settings["lr"])

@@ -6,20 +6,29 @@ A spec string names a base model and any variants: ``"egnn"``, ``"painn+mlp"``,
 can also ride in the spec, in brackets at its end: ``"sann[layers=3,num_radial=6]"`` or
 ``"egnn+mlp[hidden=128]"``, so a hyper-parameter setting is one string (a benchmark row, a
 ``--models`` entry, a job key).
+
+The string is parsed and checked once, into a :class:`ModelSpec` (base model, variants and
+inputs in the order written, options), which prints back as its canonical form:
+``str(ModelSpec.parse("EGNN+Noise[sigma=0.1,hidden=32]")) == "egnn+noise[hidden=32, sigma=0.1]"``.
 """
 
 from __future__ import annotations
 
 import ast
 import inspect
+import numbers
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from .._errors import SymbreakError
 from .._lazy import LazyRegistry
 
-__all__ = ["register_model", "register_variant", "register_input", "model_class", "INPUTS", "build_model", "available_models", "parse_spec", "split_specs", "model_config", "MODELS", "VARIANTS"]
+__all__ = [
+    "ModelSpec", "register_model", "register_variant", "register_input", "model_class", "INPUTS", "build_model", "available_models", "parse_spec",
+    "split_specs", "model_config", "MODELS", "VARIANTS", "INTEGER_OPTIONS", "POSITIVE_OPTIONS",
+]  # fmt: skip
 
 _M = "symbreak.models."
 #: name → model class; builtins are imported when first built (listing them imports nothing)
@@ -106,21 +115,159 @@ def split_specs(text: str) -> list[str]:
     return [s.strip() for s in re.split(r",(?![^\[]*\])", text) if s.strip()]
 
 
-def _resolve(spec: str) -> tuple[str, list[str], dict[str, Any]]:
-    name, in_spec = parse_spec(spec)
-    # "++" belongs to a name (DimeNet++), "+" separates variants: "dimenet+++mlp" or "dimenet+mlp"
-    base, *variants = name.lower().replace("++", "\0").split("+")
-    base, variants = base.replace("\0", "++"), [v.replace("\0", "++") for v in variants]
-    base = ALIASES.get(base, base)
-    if base not in MODELS:
-        raise SymbreakError(f"unknown model {base!r}; registered: {', '.join(available_models())}")
-    for v in variants:
-        if v not in VARIANTS and v not in INPUTS:
-            raise SymbreakError(f"unknown variant {v!r} in {spec!r}; registered: {', '.join(sorted(VARIANTS))}; inputs: {', '.join(sorted(INPUTS))}")
-    return base, variants, in_spec
+#: the least value of each integer option (a size or a count) the builtin models and inputs take;
+#: any factory's option of one of these names is checked, in the spec and as an argument
+INTEGER_OPTIONS = {
+    "layers": 1, "hidden": 1, "head_hidden": 1, "heads": 1, "num_rbf": 1, "num_radial": 1, "num_spherical": 1, "int_emb": 1, "basis_emb": 1,
+    "out_emb": 1, "max_z": 1, "lmax": 0, "l_relaxed": 0, "in_features": 0, "in_vectors": 0, "in_pseudovectors": 0, "cache_size": 0,
+}  # fmt: skip
+#: options that are lengths in Å and must be > 0 (``sigma``, the noise of ``+noise``, may be 0)
+POSITIVE_OPTIONS = ("cutoff", "tol")
+
+_SEPARATOR_HELP = "'+' separates variants (egnn+noise) and '++' belongs only to a model's name (dimenet++: dimenet+++mlp or dimenet+mlp)"
 
 
-def model_class(spec: str) -> type:
+def _take(text: str, names: list[str]) -> str | None:
+    """The longest of ``names`` that ``text`` starts with, followed by ``+`` or its end."""
+    for name in sorted(names, key=len, reverse=True):
+        if text == name or text.startswith(name + "+"):
+            return name
+    return None
+
+
+def _check_value(where: str, key: str, value: Any) -> Any:
+    """``value`` of option ``key``, checked for range (:data:`INTEGER_OPTIONS`, :data:`POSITIVE_OPTIONS`); numpy scalars become Python's."""
+    if hasattr(value, "item") and type(value).__module__ == "numpy":
+        value = value.item()
+    if key in INTEGER_OPTIONS:
+        least = INTEGER_OPTIONS[key]
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+            raise SymbreakError(f"{where}: {key} must be an integer >= {least}, got {value!r}")
+    elif key in POSITIVE_OPTIONS:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+            raise SymbreakError(f"{where}: {key} must be a number > 0 (Å), got {value!r}")
+    elif key == "sigma" and (isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0):
+        raise SymbreakError(f"{where}: sigma must be a number >= 0 (Å), got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    r"""A model spec, parsed and checked: ``"name[+variant...][key=value, ...]"``.
+
+    Parameters
+    ----------
+    name : str
+        A registered base model (:data:`MODELS`), lower case, aliases resolved (``dimenet`` → ``dimenet++``).
+    variants : tuple of str
+        Registered variants (:data:`VARIANTS`, e.g. ``noise``, ``mlp``) and inputs (:data:`INPUTS`,
+        e.g. ``sbs``), in the order written; each at most once.
+    options : dict
+        Options for the factories, each taken by at least one of them and in range
+        (:data:`INTEGER_OPTIONS`, :data:`POSITIVE_OPTIONS`); ``sigma`` ≥ 0.
+
+    A ``ModelSpec`` is checked when made (by :meth:`parse` or directly), so every one builds (or
+    fails only on what its model's own constructor refuses). ``str(spec)`` is the canonical
+    string: names in lower case, options sorted by name as ``key=repr(value)`` joined by ``", "``;
+    ``ModelSpec.parse(str(spec)) == spec``. A job's identity (its key, its seed) is the spec string
+    as the user wrote it, so two spellings of one model are two jobs with their own seeds.
+
+    >>> spec = ModelSpec.parse("EGNN+Noise[sigma=0.1,hidden=32]")
+    >>> spec.name, spec.variants, spec.options
+    ('egnn', ('noise',), {'hidden': 32, 'sigma': 0.1})
+    >>> str(spec), str(ModelSpec.parse("dimenet+mlp"))
+    ('egnn+noise[hidden=32, sigma=0.1]', 'dimenet+++mlp')
+    >>> ModelSpec.parse("egnn[layers=0]")
+    Traceback (most recent call last):
+    ...
+    symbreak._errors.SymbreakError: egnn: layers must be an integer >= 1, got 0
+    """
+
+    name: str
+    variants: tuple[str, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "variants", tuple(self.variants))
+        if self.name not in MODELS:
+            raise SymbreakError(f"unknown model {self.name!r}; registered: {', '.join(available_models())}")
+        for v in self.variants:
+            if v not in VARIANTS and v not in INPUTS:
+                raise SymbreakError(f"unknown variant {v!r} in {self.names!r}; registered: {', '.join(sorted(VARIANTS))}; inputs: {', '.join(sorted(INPUTS))}")
+            if self.variants.count(v) > 1:
+                raise SymbreakError(f"{self.names!r}: variant {v!r} given twice")
+        unused = set(self.options) - self.accepted()
+        if unused:
+            raise SymbreakError(f"{self.names!r} takes no option(s) {sorted(unused)}")
+        options = {key: _check_value(self.names, key, value) for key, value in sorted(self.options.items())}
+        object.__setattr__(self, "options", options)
+        base = _accepted(MODELS[self.name])
+        for key, extra in _input_channels(list(self.variants)).items():
+            if extra and key not in base:
+                what = {"in_features": "invariant", "in_vectors": "vector", "in_pseudovectors": "pseudovector (axial)"}[key]
+                raise SymbreakError(f"{self.names!r}: model {self.name!r} reads no {what} inputs ({key}); the e3nn models read every kind")
+
+    @classmethod
+    def parse(cls, text: str | ModelSpec) -> ModelSpec:
+        """Parse and check ``"name[+variant...][key=value, ...]"`` (a :class:`ModelSpec` is returned as it is).
+
+        Names are read case-insensitively; ``+`` separates variants and ``++`` belongs to a
+        model's name (``dimenet+++mlp`` is DimeNet++ with ``+mlp``); option values are Python
+        literals. Every problem is a one-line :class:`~symbreak.SymbreakError` naming it.
+        """
+        if isinstance(text, ModelSpec):
+            return text
+        if not isinstance(text, str):
+            raise SymbreakError(f"a model spec is a string such as 'egnn+noise[hidden=32]', got {type(text).__name__} {text!r}")
+        names, options = parse_spec(text)
+        lowered = names.lower()
+        base = _take(lowered, list(MODELS) + list(ALIASES))
+        if base is None:
+            first = lowered.replace("++", "\0").split("+")[0].replace("\0", "++")
+            if not first:
+                raise SymbreakError(f"model spec {text!r} names no model; {_SEPARATOR_HELP}")
+            raise SymbreakError(f"unknown model {first!r}; registered: {', '.join(available_models())}")
+        rest, variants = lowered[len(base) :], []
+        while rest:
+            rest = rest[1:]  # the "+" before each variant
+            variant = _take(rest, list(VARIANTS) + list(INPUTS))
+            if variant is None:
+                token = rest.split("+")[0]
+                if not token:
+                    raise SymbreakError(f"model spec {text!r}: an empty variant name; {_SEPARATOR_HELP}")
+                raise SymbreakError(f"unknown variant {token!r} in {text!r}; registered: {', '.join(sorted(VARIANTS))}; inputs: {', '.join(sorted(INPUTS))}")
+            variants.append(variant)
+            rest = rest[len(variant) :]
+        return cls(ALIASES.get(base, base), tuple(variants), options)
+
+    @property
+    def names(self) -> str:
+        """The base model and its variants, without options: ``"egnn+noise"``."""
+        return "+".join((self.name, *self.variants))
+
+    def __str__(self) -> str:
+        body = ", ".join(f"{k}={v!r}" for k, v in sorted(self.options.items()))
+        return self.names + (f"[{body}]" if body else "")
+
+    def factories(self) -> list[Callable]:
+        """The base model's class, then each variant's wrapper or input class, in the order written."""
+        return [MODELS[self.name]] + [_factory(v) for v in self.variants]
+
+    def accepted(self) -> set[str]:
+        """Every option some factory of this spec takes."""
+        return set().union(*(_accepted(f) for f in self.factories())) - {"model"}
+
+    def with_options(self, **options: Any) -> ModelSpec:
+        """The same model with ``options`` added (replacing options of the same name), checked."""
+        return ModelSpec(self.name, self.variants, {**self.options, **options})
+
+
+def _resolve(spec: str | ModelSpec) -> tuple[str, list[str], dict[str, Any]]:
+    parsed = ModelSpec.parse(spec)
+    return parsed.name, list(parsed.variants), dict(parsed.options)
+
+
+def model_class(spec: str | ModelSpec) -> type:
     """The class of ``spec``'s base model (its capability flags: ``periodic``, ``symmetry``, ...), without building it."""
     return MODELS[_resolve(spec)[0]]
 
@@ -145,25 +292,27 @@ def _input_channels(variants: list[str]) -> dict[str, int]:
 NEUTRAL_OPTIONS = {"in_features": 0, "in_vectors": 0, "in_pseudovectors": 0}
 
 
-def model_config(spec: str, **options: Any) -> dict[str, Any]:
+def model_config(spec: str | ModelSpec, **options: Any) -> dict[str, Any]:
     """Every option of ``spec``'s factories, defaults included, as they would build it: a model's
     identity in a job key. Options at their :data:`NEUTRAL_OPTIONS` value are left out.
 
     >>> model_config("egnn+noise[hidden=32]", sigma=0.1)["hidden"], model_config("egnn+noise", sigma=0.1)["sigma"]
     (32, 0.1)
     """
-    base, variants, in_spec = _resolve(spec)
-    config: dict[str, Any] = {"model": base, "variants": variants}
-    for fn in [MODELS[base]] + [_factory(v) for v in variants]:
+    parsed = ModelSpec.parse(spec)
+    config: dict[str, Any] = {"model": parsed.name, "variants": list(parsed.variants)}
+    for fn in parsed.factories():
         for p in inspect.signature(fn).parameters.values():
             if p.name != "model" and p.default is not p.empty and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
                 config[p.name] = p.default
-    config = {**config, **in_spec, **options}
+    config = {**config, **parsed.with_options(**options).options}
     return {k: v for k, v in config.items() if not (k in NEUTRAL_OPTIONS and v == NEUTRAL_OPTIONS[k])}
 
 
-def build_model(spec: str, **options: Any) -> Any:
-    """Build ``"base[+variant...]"``; each option goes to the factories that accept it.
+def build_model(spec: str | ModelSpec, **options: Any) -> Any:
+    """Build ``"base[+variant...][key=value, ...]"`` (a string or a :class:`ModelSpec`); each option goes to the factories that accept it.
+
+    Options are checked as the spec's are (:class:`ModelSpec`): taken by some factory, and in range.
 
     >>> build_model("egnn+noise", hidden=16, sigma=0.01).sigma
     0.01
@@ -171,23 +320,21 @@ def build_model(spec: str, **options: Any) -> Any:
     Traceback (most recent call last):
     ...
     symbreak._errors.SymbreakError: unknown model 'nope'; registered: dimenet++, e3nn, egnn, painn, painn-vector, pet, pet-invariant, relaxed-e3nn, sann, schnet
+    >>> build_model("egnn", layers=0)
+    Traceback (most recent call last):
+    ...
+    symbreak._errors.SymbreakError: egnn: layers must be an integer >= 1, got 0
     """
-    base, variants, in_spec = _resolve(spec)
-    clash = set(in_spec) & set(options)
+    parsed = ModelSpec.parse(spec)
+    clash = set(parsed.options) & set(options)
     if clash:
-        raise SymbreakError(f"option(s) {sorted(clash)} given both in the spec {spec!r} and as arguments")
+        raise SymbreakError(f"option(s) {sorted(clash)} given both in the spec {str(spec)!r} and as arguments")
     given = dict(options)
-    options = {**in_spec, **options}
-    factories = [MODELS[base]] + [_factory(v) for v in variants]
-    unused = set(options) - set().union(*(_accepted(f) for f in factories))
-    if unused:
-        raise SymbreakError(f"{spec!r} takes no option(s) {sorted(unused)}")
+    full = parsed.with_options(**options)
+    base, variants, options = full.name, list(full.variants), full.options
     base_options = {k: v for k, v in options.items() if k in _accepted(MODELS[base])}
     for key, extra in _input_channels(variants).items():
         if extra:
-            if key not in _accepted(MODELS[base]):
-                what = {"in_features": "invariant", "in_vectors": "vector", "in_pseudovectors": "pseudovector (axial)"}[key]
-                raise SymbreakError(f"{spec!r}: model {base!r} reads no {what} inputs ({key}); the e3nn models read every kind")
             base_options[key] = base_options.get(key, 0) + extra
     model = MODELS[base](**base_options)
     # wrappers in the order written; inputs outermost, so "painn+randvec+mlp" is "painn+mlp+randvec"
@@ -201,6 +348,6 @@ def build_model(spec: str, **options: Any) -> Any:
 
             source = INPUTS[v](**{k: val for k, val in options.items() if k in _accepted(INPUTS[v])})
             model = WithInputs(model, source)
-    model.spec = spec
+    model.spec = spec if isinstance(spec, str) else str(spec)
     model.build_options = given  # with the spec: what save_model records to rebuild it
     return model
