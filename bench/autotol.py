@@ -178,6 +178,7 @@ def tune(recs: list[dict]) -> None:
     fixed tolerance at any (set, noise), then the mean accuracy."""
     names = CONSTANTS
     grid = itertools.product((2.0, 2.5, 3.0), (1.5, 1.75, 2.0), (4.0, 6.0, 10.0), (0.01, 0.02, 0.03, 0.04), (1, 3, 5), (0, 12, 24))
+    chosen = {n: getattr(_auto, n) for n in names}
     scored = []
     for values in grid:
         if values[1] > values[0]:
@@ -190,6 +191,10 @@ def tune(recs: list[dict]) -> None:
     scored.sort(reverse=True)
     for s in scored[:20]:
         print(f"  worst vs best fixed {s[0]:+.3f}  mean {s[1]:.4f}  " + " ".join(f"{n}={v}" for n, v in zip(names, s[2])))
+    for n, v in chosen.items():
+        setattr(_auto, n, v)
+    return {"chosen": chosen, "accuracy_at_chosen": accuracy(recs),
+            "top": [{"worst_vs_best_fixed": a, "mean": b, **dict(zip(names, c))} for a, b, c in scored[:40]]}
 
 
 def main() -> None:
@@ -218,7 +223,8 @@ def main() -> None:
             cache.write_text(json.dumps(make()))
         recs += json.loads(cache.read_text())
     if args.tune:
-        tune(recs)
+        (out / "autotol-tune.json").write_text(json.dumps(tune(recs), indent=1))
+        print(f"wrote {out / 'autotol-tune.json'}")
         return
     acc = accuracy(recs)
     print("tol='auto' against fixed tolerances: share of structures read as their true group (held-out draws)")

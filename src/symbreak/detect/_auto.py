@@ -54,8 +54,8 @@ CLEAR_MARGIN = 2.0
 This and the constants below were chosen together by ``python bench/autotol.py --tune`` on tuning
 draws (G2 molecules with noise draws 0-1, generated structures of seeds 0-2, noise 0 to 0.05 Å):
 the choice matches or beats the best fixed tolerance at every noise level there, and the values
-sit inside the range that does so (CLEAR 2.0; NOISE_RATIO 6-15; SCALE_FRACTION 0.01-0.04;
-WEAK_ATOMS 12-24). The README reports held-out draws."""
+sit inside the range of the grid that does so (CLEAR 2.0; NOISE_RATIO 6-10; SCALE_FRACTION
+0.01-0.04; WEAK_ATOMS 12-24). The README reports held-out draws."""
 
 MIN_MARGIN = 1.5
 """Smallest ratio between a rejected and an accepted residual for a non-trivial group to be read
