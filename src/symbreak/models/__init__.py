@@ -12,7 +12,7 @@ torch.Size([3, 3])
 """
 
 from .._lazy import lazy_exports
-from ._registry import INPUTS, MODELS, VARIANTS, available_models, register_input, build_model, model_class, model_config, parse_spec, register_model, register_variant, split_specs
+from ._registry import INPUTS, MODELS, VARIANTS, ModelSpec, available_models, register_input, build_model, model_class, model_config, parse_spec, register_model, register_variant, split_specs
 
 # the classes load on first use, so that listing or resolving models imports no e3nn or torch-geometric
 _EXPORTS = {
@@ -32,6 +32,7 @@ _EXPORTS = {
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = [
     "build_model",
+    "ModelSpec",
     "parse_spec",
     "model_config",
     "model_class",

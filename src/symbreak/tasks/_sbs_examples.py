@@ -63,10 +63,9 @@ _PAPER = {
 
 def _set_valued(spec: str) -> bool:
     """Whether the spec's input is scored as a set (SBS, SymPE), not a fixed choice (+canon)."""
-    from ..models import INPUTS, parse_spec
+    from ..models import INPUTS, ModelSpec
 
-    variants = parse_spec(spec)[0].split("+")[1:]
-    return any(getattr(INPUTS[v], "set_valued", False) for v in variants if v in INPUTS)
+    return any(getattr(INPUTS[v], "set_valued", False) for v in ModelSpec.parse(spec).variants if v in INPUTS)
 
 
 def _prism() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
