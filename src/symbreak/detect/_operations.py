@@ -212,7 +212,7 @@ def find_operations(
     reach = max(dmin / 2, tol2)
     perm, d = _nearest(np.einsum("kij,nj->kni", rots, x), x, types)
     good = (d.max(axis=1) < reach) & (np.sort(perm, axis=1) == np.arange(n)).all(axis=1)
-    perm, dets, rots0 = perm[good], dets[good], rots[good]
+    perm, dets = perm[good], dets[good]
     rots = procrustes(x, perm, dets)
     disp = max_displacement(x, rots, perm)
     retry = disp > tol2

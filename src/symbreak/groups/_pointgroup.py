@@ -515,7 +515,6 @@ def identify(
         raise GroupError(f"operations must have shape (k, 3, 3) with k >= 1, got {ops.shape}")
     if not np.all(np.isfinite(ops)):
         raise GroupError("operations contain NaN or inf")
-    k = len(ops)
     gram = np.einsum("kji,kjl->kil", ops, ops)
     bad = np.linalg.norm(gram - np.eye(3), axis=(1, 2))
     if bad.max() > max(atol, 1e-9) * 3:
