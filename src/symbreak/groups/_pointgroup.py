@@ -458,8 +458,13 @@ def _orientation(ops: np.ndarray, types: np.ndarray, group: PointGroup, atol: fl
     if ref_types is None:
         qs = np.eye(3)[None]
     else:
+        needed = (types[:, None, :] == ref_types[None, :, :]).all(axis=2).any(axis=1)
+        all_axes, all_ambiguous = np.zeros((len(ops), 3)), np.zeros(len(ops), dtype=bool)
+        all_axes[needed], all_ambiguous[needed] = rotation_axes(ops[needed])  # one call for both references
+
         def candidates(t_ref: np.ndarray) -> np.ndarray:
-            axes, ambiguous = rotation_axes(ops[(types == t_ref).all(axis=1)])
+            mask = (types == t_ref).all(axis=1)
+            axes, ambiguous = all_axes[mask], all_ambiguous[mask]
             return np.concatenate([axes, -axes[ambiguous]])
 
         firsts = candidates(ref_types[0])
