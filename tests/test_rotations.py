@@ -79,3 +79,14 @@ def test_act_kinds_match_e3nn_irreps():
         np.testing.assert_allclose(y[:, 1:4].numpy(), act(r, x[:, 1:4].numpy(), "1o"), atol=1e-12)
     with pytest.raises(ValueError, match="unknown kind"):
         act(np.eye(3), np.zeros(3), "spinor")
+
+
+def test_grids_too_large_to_build_quickly_are_refused_with_their_size():
+    from symbreak import SymbreakError
+    from symbreak.rotations import grid
+
+    with pytest.raises(SymbreakError, match="3,842,091 rotations, above the limit of 250,000"):
+        grid("99")
+    assert grid("40")[0].shape == (40 * 79**2, 3, 3)
+    with pytest.raises(SymbreakError, match="MAX_GRID_SIZE"):
+        grid("40i")

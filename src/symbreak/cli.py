@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -193,24 +194,28 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _trajectory(args: argparse.Namespace) -> int:
-    from ase.io import read as ase_read
-
     from .md import analyze_trajectory
 
-    path = Path(args.file)
-    if not path.is_file():
-        raise SymbreakError(f"{path}: {'is a directory' if path.is_dir() else 'no such file'}")
-    try:
-        frames = ase_read(path, index=":")
-    except Exception as exc:  # ASE raises many kinds for a malformed file
-        raise SymbreakError(f"{path}: could not read a trajectory ({type(exc).__name__}: {exc})") from None
-    res = analyze_trajectory(frames, dt_fs=args.dt, temperature_K=args.temperature, out=args.out)
+    out = _output_folder(args.out) if args.out else None
+    frames = read(args.file)  # refuses a header that claims more atoms than the file holds
+    res = analyze_trajectory(frames, dt_fs=args.dt, temperature_K=args.temperature, out=out)
     for key, value in res.items():
         if key != "series":
             print(f"  {key:42s} {value}")
-    if args.out:
-        print(f"\ntrajectory.json and trajectory.png in {args.out}")
+    if out:
+        print(f"\ntrajectory.json and trajectory.png in {out}")
     return 0
+
+
+def _positive_float(text: str) -> float:
+    """A finite number > 0 (``--dt`` in fs, ``--temperature`` in K)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
+    return value
 
 
 def _sbs(args: argparse.Namespace) -> int:
@@ -405,8 +410,8 @@ def _parser() -> argparse.ArgumentParser:
     gr.set_defaults(run=_group)
     t = sub.add_parser("trajectory", help="diagnostics of an MD trajectory: angular momentum, torque, spectra, orientations, g(r), MSD, drift")
     t.add_argument("file", help="a trajectory ASE can read (.traj, extxyz) with velocities")
-    t.add_argument("--dt", type=float, required=True, help="time between frames, fs")
-    t.add_argument("--temperature", type=float, default=300.0, help="temperature for free energies, K (default 300)")
+    t.add_argument("--dt", type=_positive_float, required=True, help="time between frames, fs")
+    t.add_argument("--temperature", type=_positive_float, default=300.0, help="temperature for free energies, K (default 300)")
     t.add_argument("--out", help="folder for trajectory.json and trajectory.png")
     t.set_defaults(run=_trajectory)
     g = sub.add_parser("generate", help="make a task's data set with real quantum chemistry (GFN2-xTB via tblite, DFT via PySCF)")

@@ -26,8 +26,18 @@ def analyze_trajectory(
     H, two H per O) gets orientations, and, when periodic, g_OO(r), C_1/C_2, MSD, D and the dipole
     autocorrelation. ``out``: a folder for ``trajectory.json`` and ``trajectory.png``.
     """
+    if not (isinstance(dt_fs, (int, float, np.floating, np.integer)) and np.isfinite(dt_fs) and dt_fs > 0):
+        raise SymbreakError(f"dt_fs must be a positive finite time step in fs, got {dt_fs!r}")
+    if not (isinstance(temperature_K, (int, float, np.floating, np.integer)) and np.isfinite(temperature_K) and temperature_K > 0):
+        raise SymbreakError(f"temperature_K must be a positive finite temperature in K, got {temperature_K!r}")
     arr = frames if isinstance(frames, dict) else dg.trajectory_arrays(frames)
     pos, masses, numbers = arr["positions"], arr["masses"], arr["numbers"]
+    if not np.all(np.isfinite(pos)):
+        frame = int(np.flatnonzero(~np.isfinite(pos).all(axis=(1, 2)))[0])
+        raise SymbreakError(f"positions contain NaN or inf (first in frame {frame})")
+    if not np.any(arr["velocities"]):
+        raise SymbreakError("the trajectory has no velocities (all zero or not stored): angular momentum, kinetic energy "
+                            "and drift need them; write the frames with velocities (ASE: atoms.set_velocities, extxyz 'momenta')")
     t_len = len(pos)
     if t_len < 4:
         raise SymbreakError(f"a trajectory of {t_len} frames is too short to analyse (need at least 4)")
@@ -55,7 +65,12 @@ def analyze_trajectory(
         L = dg.angular_momentum(pos, arr["velocities"], masses)
         series["angular_momentum"] = L
         res["angular_momentum_change"] = float(np.linalg.norm(L[-1] - L[0]))
-        res["angular_momentum_direction_change_deg"] = float(np.degrees(np.arccos(np.clip(L[0] @ L[-1] / (np.linalg.norm(L[0]) * np.linalg.norm(L[-1]) + 1e-300), -1, 1))))
+        norms = np.linalg.norm(L[[0, -1]], axis=1)
+        # a direction exists only for a non-zero L: a molecule started without spin has none to keep
+        res["angular_momentum_direction_change_deg"] = (
+            float(np.degrees(np.arccos(np.clip(L[0] @ L[-1] / (norms[0] * norms[1]), -1, 1))))
+            if norms.min() > 1e-12 * max(1.0, float(np.abs(L).max())) else None
+        )
         if "forces" in arr:
             tq = dg.torque(pos, arr["forces"], masses)
             series["torque"] = tq

@@ -322,7 +322,7 @@ def format_water(results: dict) -> str:
     gas = results["gas"]
     lines += ["", "Fig. 1a-b: one molecule in NVE", "", "| run | ΔL, amu Å²/fs | L turns by, ° | torque RMS, meV | drift, meV/ns |", "|---|---|---|---|---|"]
     for name, r in gas["nve"].items():
-        lines.append(f"| {name} | {r['angular_momentum_change']:.2e} | {r['angular_momentum_direction_change_deg']:.2g} | {1e3 * r.get('torque_rms_eV', float('nan')):.2g} | {r['drift_meV_per_molecule_per_ns']:.3g} |")
+        lines.append(f"| {name} | {r['angular_momentum_change']:.2e} | {'—' if r['angular_momentum_direction_change_deg'] is None else format(r['angular_momentum_direction_change_deg'], '.2g')} | {1e3 * r.get('torque_rms_eV', float('nan')):.2g} | {r['drift_meV_per_molecule_per_ns']:.3g} |")
     if "noninvariant_energy" in gas:
         ne = gas["noninvariant_energy"]
         lines.append(f"\nFig. 1c: non-invariant part of the energy along the raw run: RMS {ne['rms_meV']:.3f} meV, strongest at {ne['peak_THz']:.1f} THz")

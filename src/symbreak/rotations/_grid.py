@@ -8,7 +8,11 @@ import numpy as np
 
 from .._errors import SymbreakError
 
-__all__ = ["grid", "grid_degree"]
+__all__ = ["grid", "grid_degree", "MAX_GRID_SIZE"]
+
+MAX_GRID_SIZE = 250_000
+"""Most rotations :func:`grid` builds (``"40"``: 249,640, exact to degree 78); ``"99"`` would be
+3.8 million rotations, 350 MB before a model sees one."""
 
 _SPEC = re.compile(r"^\s*(\d+)(i?)\s*$")
 
@@ -60,6 +64,12 @@ def grid(spec: str | int) -> tuple[np.ndarray, np.ndarray]:
     ((150, 3, 3), 1.0)
     """
     n, improper = _parse(spec)
+    size = n * (2 * n - 1) ** 2 * (2 if improper else 1)
+    if size > MAX_GRID_SIZE:
+        raise SymbreakError(
+            f"grid {spec!r} has {size:,} rotations, above the limit of {MAX_GRID_SIZE:,} (MAX_GRID_SIZE); it is exact to "
+            f"degree {2 * n - 2}: a model whose symmetry error stops at degree l needs N = l/2 + 1"
+        )
     nodes, lw = np.polynomial.legendre.leggauss(n)
     k = 2 * n - 1
     angles = 2 * np.pi * np.arange(k) / k
