@@ -135,10 +135,17 @@ def plot_analysis(res: dict[str, Any], path: str | Path) -> None:
     if "energy_spectrum" in s:
         f, p = s["energy_spectrum"]
         panels.append(("energy power spectrum", lambda ax: (ax.semilogy(f[1:], p[1:]), ax.set_xlabel("ν / THz"))))
+    def components(ax, values, symbol: str, unit: str) -> None:
+        for k, axis in enumerate("xyz"):  # one line per Cartesian component, each named
+            ax.plot(t, values[:, k], label=f"{symbol}$_{axis}$")
+        ax.set_xlabel("t / ps")
+        ax.set_ylabel(f"{symbol} / {unit}")
+        ax.legend(fontsize=7, loc="best")
+
     if "angular_momentum" in s:
-        panels.append(("angular momentum", lambda ax: (ax.plot(t, s["angular_momentum"]), ax.set_xlabel("t / ps"), ax.set_ylabel("L / amu Å² fs⁻¹"))))
+        panels.append(("angular momentum about the centre of mass", lambda ax: components(ax, s["angular_momentum"], "L", "amu Å² fs⁻¹")))
     if "torque" in s:
-        panels.append(("torque", lambda ax: (ax.plot(t, 1e3 * s["torque"]), ax.set_xlabel("t / ps"), ax.set_ylabel("τ / meV"))))
+        panels.append(("total torque of the forces", lambda ax: components(ax, 1e3 * s["torque"], "τ", "meV")))
     if "orientation" in s:
         o = s["orientation"]
         panels.append(("orientational free energy", lambda ax: (ax.errorbar(o["cos_centres"], o["F_cos"], o["F_cos_err"], fmt="o-", ms=3), ax.set_xlabel("cos θ"), ax.set_ylabel("F / kT"))))
