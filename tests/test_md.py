@@ -189,6 +189,147 @@ def test_bad_options_are_refused():
         box.get_forces()
 
 
+# --- a symbreak model as a calculator: every input field turned by its representation ---
+
+
+def _torch():
+    return pytest.importorskip("torch", reason="ModelCalculator needs torch (install the 'ml' extra)")
+
+
+def _toy_energy_model():
+    r"""A torch energy model (``gradient_output``) whose orientation dependence is a polynomial of degree 4
+    and which reads the lattice rows and axial inputs a (n, 1, 3):
+
+    .. math:: E = \sum_{i<j} (\mathbf u \cdot \mathbf r_{ij})^4
+              + \sum_i (\mathbf u \cdot \mathbf a_i)\,(\mathbf u \cdot \mathbf r_{i,i+1} \times \mathbf r_{i,i+2})
+              + \sum_{\text{rows } L} (\mathbf u \cdot L)^2.
+
+    The middle term is a product of two axial vectors: turned as pseudovectors the inputs keep it
+    O(3)-covariant; turned as polar vectors an improper element flips its sign. Its O(3) average is
+    :math:`|u|^2 \mathbf a_i \cdot \mathbf c_i / 3`, which grid 3i (exact to l = 4) recovers."""
+    torch = _torch()
+
+    class Toy(torch.nn.Module):
+        gradient_output = True
+
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("u", torch.tensor(U, dtype=torch.float64))
+
+        def energy_and_forces(self, data, *, create_graph=None):
+            b = data.num_graphs
+            with torch.enable_grad():
+                x = data.pos.detach().requires_grad_(True)
+                u = self.u.to(x)
+                pos, axial = x.reshape(b, -1, 3), data.pseudovectors[:, 0].reshape(b, -1, 3)
+                n = pos.shape[1]
+                i, j = torch.triu_indices(n, n, 1)
+                pairs = (((pos[:, j] - pos[:, i]) @ u) ** 4).sum(-1)
+                ring = torch.arange(n)
+                c = torch.linalg.cross(pos[:, (ring + 1) % n] - pos, pos[:, (ring + 2) % n] - pos)
+                energy = pairs + ((axial @ u) * (c @ u)).sum(-1) + ((data.cell @ u) ** 2).sum(-1)
+                (grad,) = torch.autograd.grad(energy.sum(), x, create_graph=bool(create_graph))
+            return energy, -grad
+
+    return Toy()
+
+
+def _crystal_atoms(seed=3, n=4, axial=True):
+    """n atoms in a small skewed periodic cell, with one axial input per atom (``atoms.arrays``)."""
+    rng = np.random.default_rng(seed)
+    cell = np.diag([3.1, 3.4, 3.7]) + 0.2 * rng.normal(size=(3, 3))
+    atoms = Atoms(numbers=[8, 1, 1, 6][:n], scaled_positions=rng.uniform(size=(n, 3)), cell=cell, pbc=True)
+    if axial:
+        atoms.set_array("pseudovectors", rng.normal(size=(n, 1, 3)))
+    return atoms
+
+
+def _turned(atoms, g):
+    """``atoms`` acted on by g ∈ O(3) by hand: positions and lattice rows R x, axial inputs det(g) g a."""
+    out = atoms.copy()
+    out.set_cell(np.asarray(atoms.cell) @ g.T, scale_atoms=False)
+    out.set_positions(atoms.get_positions() @ g.T)
+    if "pseudovectors" in atoms.arrays:
+        out.set_array("pseudovectors", np.linalg.det(g) * atoms.arrays["pseudovectors"] @ g.T)
+    return out
+
+
+def test_model_calculator_averages_a_periodic_pet_over_turned_crystals():
+    """SymmetrizedCalculator of a periodic PET is the weighted sum over the grid of PET on the turned
+    crystal (atoms and lattice rows, each turned crystal evaluated on its own), energies and
+    back-turned forces, to 1e-12; the cell is kept (averaged as a molecule it is another number)."""
+    torch = _torch()
+    from symbreak.md import ModelCalculator
+    from symbreak.models import build_model
+    from symbreak.rotations import grid
+
+    torch.manual_seed(0)
+    pet = build_model("pet", hidden=8, heads=2, layers=1, cutoff=3.0)
+    crystal = _crystal_atoms(n=3, axial=False)
+    avg = crystal.copy()
+    avg.calc = SymmetrizedCalculator(pet, grid="2")
+    rots, w = grid("2")
+    energies, forces = [], []
+    for r in rots:
+        turned = _turned(crystal, r)
+        turned.calc = ModelCalculator(pet)
+        energies.append(turned.get_potential_energy())
+        forces.append(turned.get_forces() @ r)  # R⁻¹ F, forces as rows
+    assert avg.get_potential_energy() == pytest.approx(float(w @ np.array(energies)), abs=1e-12)
+    np.testing.assert_allclose(avg.get_forces(), np.einsum("k,kni->ni", w, np.array(forces)), atol=1e-12)
+    assert np.ptp(energies) > 1e-4  # PET alone depends on the orientation: the average is not trivial
+    molecule = crystal.copy()
+    molecule.pbc = False
+    molecule.calc = SymmetrizedCalculator(pet, grid="2")
+    assert abs(molecule.get_potential_energy() - avg.get_potential_energy()) > 1e-3
+
+
+def test_model_calculator_turns_axial_inputs_and_the_lattice():
+    """evaluate(atoms, R) is the model on the crystal turned by hand (positions, lattice rows, axial
+    inputs by det(R)·R) for proper and improper R, to 1e-12; averaged on grid 3i (degree 4, the
+    model's) the calculator is O(3)-invariant (energy) and equivariant (forces) to 1e-10 and equals the
+    closed-form average, while grid 2i (degree 2) is not: the average is exact as the grid's degree says."""
+    _torch()
+    from symbreak.md import ModelCalculator
+    from symbreak.models._inputs import FIELDS
+
+    assert FIELDS["pseudovectors"][0] == "1e"
+    toy, crystal = _toy_energy_model(), _crystal_atoms()
+    calc = ModelCalculator(toy, batch_size=3)  # several chunks
+    rots = random_rotations(5, improper=True, seed=1)
+    assert {np.sign(np.linalg.det(r)) for r in rots} == {-1.0, 1.0}
+    e, f, _ = calc.evaluate(crystal, rots)
+    for r, er, fr in zip(rots, e, f):
+        ref = calc.as_batch(_turned(crystal, r))
+        e_ref, f_ref = toy.energy_and_forces(ref)
+        assert er == pytest.approx(float(e_ref[0]), abs=1e-12)
+        np.testing.assert_allclose(fr, f_ref.numpy(), atol=1e-12)
+    k = int(np.flatnonzero(np.linalg.det(rots) < 0)[0])  # turned as polar vectors, the axial term flips sign
+    polar = _turned(crystal, rots[k])
+    polar.set_array("pseudovectors", crystal.arrays["pseudovectors"] @ rots[k].T)
+    assert abs(float(toy.energy_and_forces(calc.as_batch(polar))[0][0]) - e[k]) > 1e-3
+
+    # the O(3) average in closed form: <(u·R r)^4> = |u|^4 |r|^4 / 5, <(u·R a)(u·R c)> = |u|^2 a·c / 3, <(u·R L)^2> = |u|^2 |L|^2 / 3
+    x, a, cell = crystal.get_positions(), crystal.arrays["pseudovectors"][:, 0], np.asarray(crystal.cell)
+    i, j = np.triu_indices(4, 1)
+    c = np.cross(np.roll(x, -1, 0) - x, np.roll(x, -2, 0) - x)
+    uu = U @ U
+    closed = (uu**2 * np.linalg.norm(x[j] - x[i], axis=1) ** 4 / 5).sum() + uu * (a * c).sum() / 3 + uu * (cell**2).sum() / 3
+    avg = crystal.copy()
+    avg.calc = SymmetrizedCalculator(toy, grid="3i")
+    base_e, base_f = avg.get_potential_energy(), avg.get_forces()
+    assert base_e == pytest.approx(closed, abs=1e-10)
+    low = crystal.copy()
+    low.calc = SymmetrizedCalculator(toy, grid="2i")
+    assert abs(low.get_potential_energy() - closed) > 1e-3
+    for g in rots[:2]:
+        moved = _turned(crystal, g)
+        moved.calc = SymmetrizedCalculator(toy, grid="3i")
+        assert moved.get_potential_energy() == pytest.approx(base_e, abs=1e-10)
+        np.testing.assert_allclose(moved.get_forces(), base_f @ g.T, atol=1e-10)
+    assert np.ptp(e) > 1e-3  # the model alone is not invariant
+
+
 # --- diagnostics on trajectories with known answers ---
 
 

@@ -258,3 +258,39 @@ def test_wrappers_carry_the_output_type_of_what_they_wrap():
     raw = equivariance_error(model, data, rotations=4, reference_grid="1")
     err = equivariance_error(avg, data, rotations=4, reference_grid="1")
     assert raw.relative_max > 0.1 and err.max < 1e-6 and err.scale > 1e-3
+
+
+@pytest.mark.usefixtures("float64")  # e3nn builds its Wigner-D matrices in the default dtype
+def test_one_plain_tensor_action_shared_by_averaging_errors_and_assertions():
+    """act_about is the plain-tensor group action: rotate_inputs (averaging, equivariance_error) is it
+    on positions about the centroid and agrees with rotated_copies of the same structure as a batch
+    (the batch action, act_on_fields); rotate_back undoes it for every kind (positions about the
+    centre, pseudovectors by det(R)·R); one element and a stack of M give the same; and
+    assert_equivariant's deviation measures exactly |f(g·x) − ρ(g)f(x)| with it, for improper g too."""
+    from types import SimpleNamespace
+
+    from symbreak.rotations import random_rotations
+    from symbreak.symmetrize._average import act_about, rotate_back, rotate_inputs, rotated_copies
+    from symbreak.testing._equivariance import _deviation
+
+    gen = torch.Generator().manual_seed(4)
+    x = torch.randn(5, 3, dtype=torch.float64, generator=gen) + 3.0
+    r = torch.as_tensor(random_rotations(4, improper=True, seed=6))
+    assert {float(d) for d in torch.linalg.det(r).round()} == {-1.0, 1.0}
+    c = x.mean(0, keepdim=True)
+    copies = rotate_inputs(r, x)
+    batch = rotated_copies(r, SimpleNamespace(z=torch.ones(5, dtype=torch.long), pos=x))
+    torch.testing.assert_close(copies.reshape(-1, 3), batch.pos, atol=1e-14, rtol=0)
+    for m, g in enumerate(r):
+        torch.testing.assert_close(copies[m], (x - c) @ g.T + c, atol=1e-14, rtol=0)
+        torch.testing.assert_close(act_about(g, x, "positions", c), copies[m], atol=1e-14, rtol=0)
+        torch.testing.assert_close(act_about(g, x, "1e", c), torch.linalg.det(g) * x @ g.T, atol=1e-14, rtol=0)  # no centre: not a point
+    for kind in ("positions", "1o", "1e", "0o", "tensors", "1x0e+1x1o+1x2e"):
+        dim = {"positions": 3, "1o": 3, "1e": 3, "0o": 1, "tensors": 9}.get(kind, 9)
+        data = torch.randn(4, 5, dim, dtype=torch.float64, generator=gen)
+        torch.testing.assert_close(rotate_back(r, act_about(r, data, kind, c), kind, c), data, atol=1e-12, rtol=0)
+    cube = lambda p: (p - p.mean(-2, keepdim=True)) ** 3  # noqa: E731  a non-equivariant vector field
+    for g in r:
+        expected = float((cube(act_about(g, x, "positions", c)) - (cube(x) @ g.T)).abs().max())
+        assert _deviation(cube, g.numpy(), x, (), "1o") == expected > 1e-3
+        assert _deviation(lambda p: p, g.numpy(), x, (), "positions") < 1e-14

@@ -67,8 +67,13 @@ class ModelCalculator(_ase_calculator()[0]):
     """A symbreak energy model (``gradient_output``: PET, SchNet, PaiNN...) as an ASE calculator.
 
     ``evaluate(atoms, rotations)`` runs all rotated copies in one batch: what
-    :class:`SymmetrizedCalculator` uses. dtype: float64 by default (energy conservation in MD).
-    Stress is not implemented (the models differentiate positions only).
+    :class:`SymmetrizedCalculator` uses. Every input field of the batch turns by its declared
+    representation (:func:`~symbreak.models._inputs.act_on_fields`): positions about the origin,
+    the lattice rows of a periodic cell with them, and the per-atom inputs a model may read, taken
+    from ``atoms.arrays`` under their batch names (``atoms.set_array("pseudovectors", a)``, a (n, C, 3):
+    axial, turned by det(R)·R; ``"vectors"`` (n, C, 3): polar; ``"x"`` (n, F): invariant).
+    dtype: float64 by default (energy conservation in MD). Stress is not implemented (the models
+    differentiate positions only).
     """
 
     implemented_properties = ["energy", "free_energy", "forces"]
@@ -84,27 +89,46 @@ class ModelCalculator(_ase_calculator()[0]):
         self.model = copy.deepcopy(model).to(device=device, dtype=self.dtype).eval()
         self.device, self.batch_size = device, int(batch_size)
 
+    def as_batch(self, atoms: Any) -> Any:
+        """``atoms`` as a one-structure batch in float64: ``z``, ``pos``, ``cell`` (1, 3, 3) (zeros when
+        not periodic) and the per-atom input fields that ``atoms.arrays`` carries (see the class docstring)."""
+        import torch
+        from types import SimpleNamespace
+
+        from ..models._inputs import FIELDS
+
+        t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float64, device=self.device)  # noqa: E731
+        n = len(atoms)
+        data = SimpleNamespace(
+            z=torch.as_tensor(atoms.numbers, device=self.device), pos=t(atoms.get_positions()),
+            batch=torch.zeros(n, dtype=torch.long, device=self.device), num_graphs=1,
+            cell=t(np.asarray(atoms.cell) if _periodic(atoms) else np.zeros((3, 3)))[None],
+        )  # fmt: skip
+        for key, (_, atomic) in FIELDS.items():
+            if atomic and key not in ("z", "pos") and key in atoms.arrays:
+                setattr(data, key, t(atoms.arrays[key]))
+        return data
+
     def evaluate(self, atoms: Any, rotations: np.ndarray) -> tuple[np.ndarray, np.ndarray, None]:
         """Energies (K,) and forces (K, n, 3) of ``atoms`` turned by each of ``rotations`` (K, 3, 3), in the turned frames."""
         import torch
         from types import SimpleNamespace
 
-        pos = atoms.get_positions()
-        z = torch.as_tensor(atoms.numbers, device=self.device)
-        cell = np.asarray(atoms.cell) if _periodic(atoms) else np.zeros((3, 3))
+        from ..models._inputs import act_on_fields
+
+        data, n = self.as_batch(atoms), len(atoms)
         energies, forces = [], []
         for start in range(0, len(rotations), self.batch_size):
-            rot = rotations[start : start + self.batch_size]
+            rot = torch.as_tensor(np.asarray(rotations[start : start + self.batch_size]), dtype=torch.float64, device=self.device)
             k = len(rot)
-            data = SimpleNamespace(
-                z=z.repeat(k),
-                pos=torch.as_tensor(np.einsum("kij,nj->kni", rot, pos).reshape(-1, 3), dtype=self.dtype, device=self.device),
-                batch=torch.arange(k, device=self.device).repeat_interleave(len(pos)),
-                cell=torch.as_tensor(np.einsum("kij,aj->kai", rot, cell), dtype=self.dtype, device=self.device),
-            )
-            e, f = self.model.energy_and_forces(data, create_graph=False)
+            # k copies of every field, turned in float64, then in the model's dtype: (k, n, ...) -> (k n, ...)
+            copies = SimpleNamespace(batch=torch.arange(k, device=self.device).repeat_interleave(n), num_graphs=k)
+            for key, value in act_on_fields(data, rot).items():
+                value = value.reshape((-1,) + tuple(value.shape[2:]))
+                setattr(copies, key, value.to(self.dtype) if value.is_floating_point() else value)
+            e, f = self.model.energy_and_forces(copies, create_graph=False)
             energies.append(e.detach().cpu().numpy())
-            forces.append(f.detach().cpu().numpy().reshape(k, len(pos), 3))
+            forces.append(f.detach().cpu().numpy().reshape(k, n, 3))
         return np.concatenate(energies), np.concatenate(forces), None
 
     def calculate(self, atoms: Any = None, properties: Any = ("energy",), system_changes: Any = None) -> None:
@@ -114,15 +138,17 @@ class ModelCalculator(_ase_calculator()[0]):
 
 
 def _generic_evaluate(calc: Any, atoms: Any, rotations: np.ndarray, stress: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Any ASE calculator on rotated copies, one at a time."""
+    """Any ASE calculator on rotated copies, one at a time (positions and lattice rows turned about the origin)."""
+    from ..rotations import act
+
     energies, forces, stresses = [], [], []
     periodic = _periodic(atoms)
     for rot in rotations:
         turned = atoms.copy()
         turned.calc = None
-        turned.set_positions(atoms.get_positions() @ rot.T)
+        turned.set_positions(act(rot, atoms.get_positions(), "positions"))
         if periodic:
-            turned.set_cell(np.asarray(atoms.cell) @ rot.T, scale_atoms=False)
+            turned.set_cell(act(rot, np.asarray(atoms.cell), "1o"), scale_atoms=False)  # lattice rows
         turned.calc = calc
         energies.append(turned.get_potential_energy())
         forces.append(turned.get_forces())

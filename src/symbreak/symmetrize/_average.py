@@ -16,16 +16,38 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..rotations import act_batch, random_rotations
+from ..rotations import Rep, act, act_batch, random_rotations
 from ..rotations import grid as make_grid
 
-__all__ = ["RotationalAverage", "RandomRotation", "rotate_inputs", "rotated_copies", "rotate_back", "atom_centres", "is_batch"]
+__all__ = ["RotationalAverage", "RandomRotation", "act_about", "rotate_inputs", "rotated_copies", "rotate_back", "atom_centres", "is_batch"]
+
+
+def act_about(rotations: torch.Tensor, data: torch.Tensor, kind: Any, centre: torch.Tensor | None = None) -> torch.Tensor:
+    r"""``data`` of representation ``kind`` acted on by ``rotations``, about ``centre`` for the kinds
+    that translate (positions: :math:`x \to R (x - c) + c`), about the origin for every other kind
+    (:func:`symbreak.rotations.act`: vectors, pseudovectors, tensors, irreps).
+
+    The plain-tensor form of the group action on a batch
+    (:func:`~symbreak.models._inputs.act_on_fields`), shared by the averaging wrappers,
+    :func:`~symbreak.symmetrize.equivariance_error` and :func:`~symbreak.testing.assert_equivariant`.
+
+    rotations: (3, 3), with ``data`` of any shape (..., d); or (M, 3, 3), with ``data`` (M, ..., d),
+    copy m acted on by rotation m (:func:`~symbreak.rotations.act_batch`). centre: broadcastable
+    to ``data`` ((..., 1, 3) for a centroid), or None: the origin.
+
+    >>> act_about(-torch.eye(3), torch.tensor([[2.0, 0.0, 0.0]]), "positions", centre=torch.tensor([1.0, 0.0, 0.0]))
+    tensor([[0., 0., 0.]])
+    """
+    r = rotations.to(data)
+    if centre is not None and Rep.parse(kind).translates:
+        return act_about(r, data - centre, kind) + centre
+    return act_batch(r, data, kind) if r.ndim == 3 else act(r, data, kind)
 
 
 def rotate_inputs(rotations: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-    """Rotated copies of ``positions`` (..., n, 3) about their centroids: (M, ..., n, 3)."""
-    c = positions.mean(dim=-2, keepdim=True)
-    return torch.einsum("mij,...nj->m...ni", rotations.to(positions), positions - c) + c
+    """Rotated copies of ``positions`` (..., n, 3) about their centroids: (M, ..., n, 3) (:func:`act_about`)."""
+    copies = positions.expand((len(rotations),) + tuple(positions.shape))
+    return act_about(rotations, copies, "positions", centre=positions.mean(dim=-2, keepdim=True))
 
 
 def is_batch(x: Any) -> bool:
@@ -66,13 +88,10 @@ def atom_centres(data: Any) -> torch.Tensor:
 
 
 def rotate_back(rotations: torch.Tensor, out: torch.Tensor, output: str, centre: torch.Tensor | None) -> torch.Tensor:
-    r""":math:`\rho(R_m)^{-1}` applied to each copy's output (M, ...): about ``centre`` for
-    positions (which a rotation about the centre moves), about the origin for everything else."""
-    from ..rotations import Rep
-
-    if centre is not None and Rep.parse(output).translates:
-        return act_batch(rotations.transpose(-1, -2), out - centre, output) + centre
-    return act_batch(rotations.transpose(-1, -2), out, output)
+    r""":math:`\rho(R_m)^{-1} = \rho(R_m^\top)` applied to each copy's output (M, ...): about
+    ``centre`` for positions (which a rotation about the centre moves), about the origin for
+    everything else (:func:`act_about`)."""
+    return act_about(rotations.transpose(-1, -2), out, output, centre)
 
 
 def _per_copy(out: torch.Tensor, m: int) -> torch.Tensor:

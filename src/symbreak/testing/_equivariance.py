@@ -24,17 +24,16 @@ def _elements(group: Any, n: int, seed: int) -> np.ndarray:
 
 
 def _deviation(f: Any, g: np.ndarray, positions: Any, features: tuple, output: str) -> float:
+    """max |f(g·x) − ρ(g) f(x)| of a plain function: the positions turn about their centroid, a
+    positions output about the same point (the features are invariant: they stay)."""
     import torch
+
+    from ..symmetrize._average import act_about
 
     gt = torch.tensor(np.array(g), dtype=torch.float64, device=positions.device)
     c = positions.mean(dim=0, keepdim=True)
-    moved = (positions - c) @ gt.T + c
-    lhs = f(moved, *features)
-    if Rep.parse(output).translates:  # positions turn about the centre the input turned about
-        rhs = act(gt, f(positions, *features) - c, output) + c
-    else:
-        rhs = act(gt, f(positions, *features), output)
-    return float((lhs - rhs).abs().max())
+    lhs = f(act_about(gt, positions, "positions", c), *features)
+    return float((lhs - act_about(gt, f(positions, *features), output, c)).abs().max())
 
 
 def _as64(positions: Any, features: tuple) -> tuple:

@@ -53,18 +53,51 @@ class EnergyData:
         return EnergyData(self.numbers, self.positions[index], self.cells[index], self.energy[index], self.forces[index])
 
 
+#: how the labels of an energy batch transform under g ∈ O(3), beside its inputs
+#: (:data:`~symbreak.models._inputs.FIELDS`): (representation, one row per atom). Energies are
+#: invariant, forces turn as the positions do (polar vectors, ``1o``).
+LABELS: dict[str, tuple[str, bool]] = {"energy": ("0e", False), "forces": ("1o", True)}
+
+
+def _turn(batch: SimpleNamespace, rotations: torch.Tensor) -> SimpleNamespace:
+    r"""The batch acted on about the origin: every input field (:data:`~symbreak.models._inputs.FIELDS`)
+    and label (:data:`LABELS`) by its representation, :math:`x \to R x`, :math:`\mathbf F \to R \mathbf F`,
+    :math:`E \to E`, lattice rows :math:`L \to L R^\top`.
+
+    rotations: (3, 3), one element for the whole batch; or (B, 3, 3), one per structure (each
+    per-atom field by its structure's element). ``cell``: (B, 3, 3).
+    """
+    from ..models._inputs import FIELDS
+    from ..rotations import act, act_batch
+
+    out = SimpleNamespace(**vars(batch))
+    for key, (kind, atomic) in {**FIELDS, **LABELS}.items():
+        value = getattr(batch, key, None)
+        if value is None:
+            continue
+        r = rotations.to(device=value.device, dtype=value.dtype if value.is_floating_point() else rotations.dtype)
+        if r.ndim == 2:
+            setattr(out, key, act(r, value, kind))
+        else:
+            setattr(out, key, act_batch(r[batch.batch] if atomic else r, value, kind))
+    return out
+
+
 def _batch(data: EnergyData, index: np.ndarray, rotations: np.ndarray | None, dtype: torch.dtype, device: str) -> SimpleNamespace:
-    pos, cell, forces = data.positions[index], data.cells[index], data.forces[index]
-    if rotations is not None:
-        pos = np.einsum("bij,bnj->bni", rotations, pos)
-        cell = np.einsum("bij,baj->bai", rotations, cell)
-        forces = np.einsum("bij,bnj->bni", rotations, forces)
-    b, n = pos.shape[:2]
-    t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=dtype, device=device)  # noqa: E731
-    return SimpleNamespace(
-        z=torch.as_tensor(np.tile(data.numbers, b), device=device), pos=t(pos.reshape(-1, 3)), batch=torch.arange(b, device=device).repeat_interleave(n),
-        cell=t(cell), energy=t(data.energy[index]), forces=t(forces.reshape(-1, 3)), num_graphs=b, atoms=n,
+    """Structures ``index`` as one batch (``energy`` (B,), ``forces`` (B n, 3) beside the inputs), each
+    turned by its element of ``rotations`` (B, 3, 3) if given (:func:`_turn`, in float64), then cast to ``dtype``."""
+    b, n = len(index), len(data.numbers)
+    t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float64)  # noqa: E731
+    batch = SimpleNamespace(
+        z=torch.as_tensor(np.tile(data.numbers, b)), pos=t(data.positions[index].reshape(-1, 3)), batch=torch.arange(b).repeat_interleave(n),
+        cell=t(data.cells[index]), energy=t(data.energy[index]), forces=t(data.forces[index].reshape(-1, 3)), num_graphs=b, atoms=n,
     )  # fmt: skip
+    if rotations is not None:
+        batch = _turn(batch, t(rotations))
+    for key, value in vars(batch).items():
+        if isinstance(value, torch.Tensor):
+            setattr(batch, key, value.to(device=device, dtype=dtype) if value.is_floating_point() else value.to(device))
+    return batch
 
 
 def predict_energy(model: Any, data: EnergyData, *, rotations: np.ndarray | None = None, batch_size: int = 16, device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
@@ -155,7 +188,7 @@ def fit_energy(
         loss = energy_weight * (((e - batch.energy) / (n_atoms * scale)) ** 2).mean() + force_weight * (((f - batch.forces) / scale) ** 2).sum(-1).mean()
         if penalty > 0:
             rot = torch.as_tensor(random_rotations(1, improper=True, seed=int(torch.randint(1 << 30, ()))), dtype=dtype, device=device)[0]
-            turned = SimpleNamespace(**{**vars(batch), "pos": batch.pos @ rot.T, "cell": batch.cell @ rot.T})
+            turned = _turn(batch, rot)  # the whole batch by one element: inputs and labels by their representations
             e2, _ = model.energy_and_forces(turned, create_graph=True)
             loss = loss + penalty * (((e - e2) / (n_atoms * scale)) ** 2).mean()
         return loss
