@@ -103,3 +103,11 @@ def test_no_spin_has_no_direction_to_change():
     assert res["angular_momentum_direction_change_deg"] is None
     spinning = analyze_trajectory(_frames(), dt_fs=0.5)
     assert 0.0 <= spinning["angular_momentum_direction_change_deg"] < 180.0
+
+
+@pytest.mark.parametrize("calc", [None, 3.0, "emt"])
+def test_symmetrized_calculator_names_what_it_cannot_wrap(calc):
+    from symbreak.md import SymmetrizedCalculator
+
+    with pytest.raises(SymbreakError, match="calc must be an ASE calculator or a symbreak model"):
+        SymmetrizedCalculator(calc)

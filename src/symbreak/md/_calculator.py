@@ -191,6 +191,10 @@ class SymmetrizedCalculator(_ase_calculator()[0]):
             raise SymbreakError(f"k must be a positive integer, got {k!r}")
         if hasattr(calc, "energy_and_forces"):  # a symbreak model
             calc = ModelCalculator(calc)
+        elif not (hasattr(calc, "get_potential_energy") or hasattr(calc, "calculate")):
+            raise SymbreakError(
+                f"calc must be an ASE calculator or a symbreak model (with energy_and_forces), got {type(calc).__name__}"
+            )
         self.calc, self.mode, self.k = calc, mode, int(k)
         self.grid_spec = grid
         self.rotations, self.weights = make_grid(grid)

@@ -60,17 +60,18 @@ class TableSpec:
     columns: tuple[tuple[str, ...], ...]  # (header, subtask, loss[, measure read from the record's "test"])
     paper: dict[tuple[str, str], str] = field(default_factory=dict)
     note: str = ""
-    #: how a per-atom cell is judged, on ``verdict_measure`` against the zero-prediction baseline
-    #: z of the same measure on the same test set: "mean" — learns when the mean over folds is
-    #: below ``fraction`` × mean z; "folds" — learns when no fold reaches ``fraction`` × its z,
-    #: fails when every fold does, mixed otherwise. None: the task's own ``threshold`` on the mean.
+    #: a per-atom table gets a companion table of verdicts, all by one rule
+    #: (:func:`symbreak.bench._report.verdict`: ``verdict_measure`` paired by fold with predicting
+    #: zero and with the Curie bound, :meth:`Task.curie_bound`). ``rule`` names how the *paper*
+    #: reads its printed values at ``paper_threshold``: "mean" — learns when its mean is below;
+    #: "folds" — learns when no fold reaches it, fails when every fold does, mixed otherwise.
+    #: None: no verdict table; the task's own ``threshold`` on the mean.
     rule: str | None = None
-    fraction: float = 1.0
     verdict_measure: str = "sbmse"
     #: the paper's own threshold on its printed values (its rule, judged from mean ± std for
     #: "folds"); None where the paper has no rule
     paper_threshold: float | None = None
-    #: why the thresholds are what they are, on the scale of our labels (printed on the page)
+    #: what the verdicts mean on the scale of our labels, and how the paper's relate (printed on the page)
     rule_note: str = ""
     #: how many of ``rows`` always show (the paper's); the rows after them show only when run
     shown: int | None = None
@@ -208,3 +209,44 @@ class Task:
     def predict(self, model: Any, batch: Any) -> Any:
         """The prediction compared with ``batch.y``: by default the model's per-atom output."""
         return model(batch)
+
+    def curie_bound(self, subtask: str, measure: str = "sbmse", *, fold: int = 0, seed: int = 0, graphs: Sequence[Any] | None = None) -> float:
+        r"""The Curie bound of fold ``fold``'s test set: ``measure`` of predicting, for every
+        structure, its label averaged over its input's symmetry group,
+
+        .. math:: \bar y = \frac{1}{|G|} \sum_{g \in G} g \cdot y, \qquad (g \cdot y)_{\pi_g(i)} = R_g\, y_i,
+
+        the best an exactly equivariant model without a symmetry breaker can output (Curie's
+        principle: its output keeps G, and :math:`\bar y` is the G-invariant label closest to y).
+        Zero for labels that keep the input's symmetry; predicting zero's score for labels whose
+        group average vanishes (a stretch of a square, the asymmetric stretch of water).
+        ``kind = "positions"`` labels are averaged about the input's centroid, and the
+        prediction goes through :meth:`predict` as a model's would. Computed, never trained.
+
+        graphs: the sub-task's data set, if already read (default: :meth:`dataset`).
+        """
+        import torch
+
+        from ..training import evaluate
+
+        class GroupAverage(torch.nn.Module):
+            def forward(self, data: Any) -> torch.Tensor:
+                return data.curie
+
+        graphs = self.dataset(subtask) if graphs is None else graphs
+        test = self.splits(graphs, subtask, fold + 1, seed)[fold][2]
+        picked = [_with_group_average(graphs[i], self.kind) for i in test]
+        return float(evaluate(GroupAverage(), picked, self.predict, self.kind, [measure])[measure])
+
+
+def _with_group_average(graph: Any, kind: str) -> Any:
+    """A copy of ``graph`` holding ``curie``: what a model must output for :meth:`Task.predict` to give
+    the group average of the label (the averaged label, or for positions its offset from ``pos``)."""
+    from ..metrics import transform_labels
+
+    g = graph.clone()
+    centre = g.pos.mean(dim=0) if kind == "positions" else None
+    y = g.y if centre is None else g.y - centre
+    mean = transform_labels(y, g.sym.operations, g.sym.permutations, kind).mean(dim=0)
+    g.curie = mean if centre is None else mean + centre - g.pos
+    return g
