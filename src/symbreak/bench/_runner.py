@@ -20,6 +20,7 @@ from ..models._registry import ModelSpec
 from ..tasks import Task, get_task
 from ..metrics import LOSSES, REPORTED
 from ..training import ZeroModel, evaluate, evaluate_set, fit
+from ..training._fit import TEST_DRAW
 from ._engines import ENGINES, import_plugins, run_local, run_ray
 
 log = logging.getLogger("symbreak")
@@ -286,7 +287,16 @@ def run_one(
     torch.manual_seed(job.run_seed())
     model = build_model(job.model, **job.options()).to(device)
     prepare = getattr(model, "prepare_data", lambda g: g)  # e.g. SANN's symmetry graphs, once per structure
-    pick = lambda idx: [prepare(graphs[i]) for i in idx]  # noqa: E731
+    prepared: dict[int, Any] = {}
+
+    def pick(idx: Sequence[int]) -> list[Any]:
+        """The structures of ``idx``, each prepared once: one index is one object in every part of
+        the split, which is how :func:`fit` sees that validation and test share a structure."""
+        for i in idx:
+            if i not in prepared:
+                prepared[i] = prepare(graphs[i])
+        return [prepared[i] for i in idx]
+
     start = time.perf_counter()
 
     def on_epoch(epoch: int, row: dict[str, float]) -> None:
@@ -296,10 +306,11 @@ def run_one(
     result = fit(
         model, pick(train_idx), pick(val_idx), predict=task.predict, loss=job.loss, kind=task.kind, epochs=job.epochs, lr=job.lr,
         batch_size=batch_size, patience=patience, select=task.select, schedule=task.schedule, seed=job.run_seed(), on_epoch=on_epoch, device=device,
-        clip_norm=task.clip_norm,
+        clip_norm=task.clip_norm, test=pick(test_idx),
     )  # fmt: skip
     measures = sorted(set(REPORTED) | {job.loss})
-    test = evaluate(model, pick(test_idx), task.predict, task.kind, measures, collapse=True)
+    # the test draw of any random input, not the validation draw fit selected on
+    test = evaluate(model, pick(test_idx), task.predict, task.kind, measures, draw=TEST_DRAW, collapse=True)
     zero = evaluate(ZeroModel(), pick(test_idx), task.predict, task.kind, measures, collapse=True, device=device)
     if getattr(getattr(model, "source", None), "set_valued", False):  # a symmetry-breaking set or law: score its whole set of outputs too
         test.update(evaluate_set(model, pick(test_idx), task.predict, task.kind, device=device))

@@ -4,8 +4,10 @@ set (``+sbs``), an inversion kernel (``+sympe``).
 The sets of a batch live stacked, (Σ m_b, ...), with their sizes (B,): computed once per structure
 by ``prepare_data`` (PyG concatenates them when batching) or on the fly. Training draws an index
 per structure from a seeded CPU generator (moved to the device: no read-back from it); evaluation
-takes a fixed index (``element``) or a fixed seeded draw; :meth:`ChoiceInput.choosing` fixes the
-index for a block of code, so a caller can run every element (:func:`symbreak.models.sbs_outputs`).
+takes a fixed index (``element``) or a fixed seeded draw, one per evaluation draw number
+(:class:`~symbreak.models._inputs.RandomDraws`: validation and test get different ones);
+:meth:`ChoiceInput.choosing` fixes the index for a block of code, so a caller can run every
+element (:func:`symbreak.models.sbs_outputs`).
 """
 
 from __future__ import annotations
@@ -19,14 +21,17 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._inputs import RandomDraws
+
 __all__ = ["ChoiceInput", "every_choice"]
 
 
-class ChoiceInput(nn.Module):
+class ChoiceInput(RandomDraws, nn.Module):
     """Base of the inputs that pick one element of a per-structure set (see the module docstring).
 
-    element: the index evaluation uses, or None for a fixed draw seeded by ``seed`` + 1 (the same
-    on every call). seed: of the training draws.
+    element: the index evaluation uses, or None for a fixed draw seeded by ``seed`` and ``draw``
+    (the same on every call, :meth:`~symbreak.models._inputs.RandomDraws.eval_generator`). seed:
+    of the training draws.
     """
 
     #: whether the elements together are the input (a set, a law) whose outputs are scored as a set
@@ -99,7 +104,7 @@ class ChoiceInput(nn.Module):
         if choice is not None:
             index = torch.as_tensor(choice, device=stacked.device) % sizes
         elif self.training or self.element is None:
-            gen = self._generator if self.training else torch.Generator().manual_seed(self.seed + 1)
+            gen = self._generator if self.training else self.eval_generator()
             draw = torch.rand(len(sizes), generator=gen, dtype=torch.float64).to(stacked.device)
             index = (draw * sizes).long().clamp_max(sizes - 1)
         else:

@@ -34,7 +34,7 @@ from torch import nn
 
 from .._errors import StructureError
 
-__all__ = ["Inputs", "read_inputs", "with_positions", "transform_batch", "act_on_fields", "WithInputs", "DERIVED", "FIELDS"]
+__all__ = ["Inputs", "read_inputs", "with_positions", "transform_batch", "act_on_fields", "WithInputs", "DERIVED", "FIELDS", "RandomDraws", "set_eval_draw", "DRAW_STRIDE"]
 
 #: batch attributes computed from the positions when a data set is built (SANN's graphs): stale
 #: as soon as the positions change, so :func:`with_positions` drops them
@@ -249,3 +249,41 @@ class WithInputs(nn.Module):
                 old = getattr(data, key, None)
                 setattr(out, key, extra[key] if old is None else torch.cat([old, extra[key].to(old.dtype)], dim=1))
         return self.model(out)
+
+
+#: how far apart the seeds of two fixed evaluation draws of one random input lie: draw ``d`` of an
+#: input seeded ``s`` is seeded ``s + 1 + DRAW_STRIDE * d`` (a prime, so the draws of inputs
+#: seeded 0, 1, 2, ... do not meet those of another draw number until far out)
+DRAW_STRIDE = 7919
+
+
+class RandomDraws:
+    r"""Mixin of the inputs that draw random numbers (``+randvec``, ``+noise``, ``+sympe``, a ``+sbs``
+    without a fixed element): fresh numbers on every training call, from their own generator seeded
+    with ``seed``; in evaluation one *fixed* draw, chosen by ``draw`` (an int, 0 by default) and
+    seeded by :meth:`eval_generator`, so the same batch gets the same answer and two draw numbers
+    get two independent draws. :func:`set_eval_draw` sets ``draw`` on every such input of a model:
+    :func:`symbreak.training.fit` validates with one draw and the benchmark tests with another, so
+    nothing chosen on validation (an epoch, a σ) is chosen on the test draw.
+    """
+
+    seed: int
+    draw: int = 0
+
+    def eval_generator(self) -> torch.Generator:
+        """A CPU generator seeded ``seed + 1 + DRAW_STRIDE * draw``: the same numbers on every call and every device."""
+        return torch.Generator().manual_seed(int(self.seed) + 1 + DRAW_STRIDE * int(self.draw))
+
+
+def set_eval_draw(model: nn.Module, draw: int) -> None:
+    """Make every :class:`RandomDraws` input inside ``model`` evaluate with fixed draw ``draw`` (0: the default).
+
+    >>> from symbreak.models import build_model
+    >>> model = build_model("egnn+randvec").eval()
+    >>> set_eval_draw(model, 1)
+    >>> model.source.draw
+    1
+    """
+    for module in model.modules():
+        if isinstance(module, RandomDraws):
+            module.draw = int(draw)

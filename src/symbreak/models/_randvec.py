@@ -11,21 +11,22 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._inputs import read_inputs
+from ._inputs import RandomDraws, read_inputs
 from ._registry import register_input
 
 __all__ = ["RandomVector"]
 
 
 @register_input("randvec")
-class RandomVector(nn.Module):
+class RandomVector(RandomDraws, nn.Module):
     r"""One Haar-random unit vector :math:`u_b \in S^2` per structure, given to each of its atoms: (N, 1, 3).
 
     The simplest probabilistic symmetry breaking: the pair (structure, u) has no symmetry but the
     rotations about u, so an equivariant model reading it can output less symmetric answers, and
     it stays equivariant in distribution (u is isotropic). A fresh draw on every training call
-    (seeded generator); evaluation uses one fixed draw per call, seeded by ``seed``, so the same
-    batch gets the same answer.
+    (seeded generator); evaluation uses one fixed draw per call, seeded by ``seed`` and ``draw``
+    (:class:`~symbreak.models._inputs.RandomDraws`), so the same batch gets the same answer and
+    validation and test get different draws.
     """
 
     vectors = 1
@@ -38,7 +39,7 @@ class RandomVector(nn.Module):
 
     def forward(self, data: Any) -> dict[str, torch.Tensor]:
         inputs = read_inputs(data)
-        gen = self._generator if self.training else torch.Generator().manual_seed(self.seed + 1)
+        gen = self._generator if self.training else self.eval_generator()
         u = torch.randn((inputs.num_graphs, 3), generator=gen, dtype=torch.float64, device="cpu")  # the same draw on every device
         u = (u / u.norm(dim=-1, keepdim=True)).to(device=inputs.pos.device, dtype=inputs.pos.dtype)
         return {"vectors": u[inputs.batch][:, None, :]}

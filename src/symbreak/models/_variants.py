@@ -16,14 +16,14 @@ from torch import nn
 
 from .._errors import SymbreakError
 from ._base import VectorModel
-from ._inputs import inherit_capabilities, with_positions
+from ._inputs import RandomDraws, inherit_capabilities, with_positions
 from ..nn._basis import mlp
 from ._registry import register_variant
 
 __all__ = ["NoisyInput", "MLPHead", "set_noise_draw"]
 
 
-class NoisyInput(nn.Module):
+class NoisyInput(RandomDraws, nn.Module):
     r"""Evaluate ``model`` at :math:`\mathbf x + \boldsymbol\epsilon`, :math:`\epsilon \sim \mathcal N(0, \sigma^2)` per coordinate.
 
     In training, fresh noise on every call (from a generator seeded with ``seed``); in evaluation,
@@ -51,7 +51,7 @@ class NoisyInput(nn.Module):
         self._generator = torch.Generator().manual_seed(self.seed)
 
     def _noise(self, pos: torch.Tensor) -> torch.Tensor:
-        gen = self._generator if self.training else torch.Generator().manual_seed(self.seed + 1 + 7919 * self.draw)
+        gen = self._generator if self.training else self.eval_generator()
         return self.sigma * torch.randn(pos.shape, generator=gen, dtype=pos.dtype, device="cpu").to(pos.device)  # drawn on the CPU: the same numbers on every device
 
     def prepare_data(self, data: Any) -> Any:
@@ -63,7 +63,8 @@ class NoisyInput(nn.Module):
 
 
 def set_noise_draw(model: nn.Module, draw: int) -> None:
-    """Make every :class:`NoisyInput` inside ``model`` evaluate with fixed noise draw ``draw`` (0: the default)."""
+    """Make every :class:`NoisyInput` inside ``model`` evaluate with fixed noise draw ``draw`` (0: the default).
+    :func:`symbreak.models._inputs.set_eval_draw` sets the draw of every random input, noise included."""
     for module in model.modules():
         if isinstance(module, NoisyInput):
             module.draw = int(draw)

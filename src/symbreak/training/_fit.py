@@ -8,6 +8,12 @@ Two ways to end a run, because they answer different questions:
 - ``select="best"``: keep the weights of the best validation epoch; with ``patience``, stop once
   validation has not improved for that many epochs. With ``schedule="plateau"`` the learning rate
   halves whenever validation stalls, so a run trains until it has converged (capped at ``epochs``).
+
+Whenever validation chooses something (the kept epoch, the stopping epoch, the learning rate), it
+must not be the test set: :func:`fit` takes the test data too (``test=``), never reads it, and
+refuses a validation set that shares a structure with it. Random inputs (``+randvec``, ``+noise``,
+``+sympe``) are evaluated on fixed draws, and validation (:data:`VALIDATION_DRAW`) and test
+(:data:`TEST_DRAW`) use different ones.
 """
 
 from __future__ import annotations
@@ -19,13 +25,21 @@ from typing import Any
 
 import torch
 
+from .._errors import SymbreakError
 from ..metrics import is_collapsed, measure
 from ._data import batches
 from ._loop import train_epochs
 
-__all__ = ["fit", "evaluate", "evaluate_set", "init_distributed", "FitResult", "ZeroModel", "SCHEDULES"]
+__all__ = ["fit", "evaluate", "evaluate_set", "init_distributed", "FitResult", "ZeroModel", "SCHEDULES", "VALIDATION_DRAW", "TEST_DRAW"]
 
 SCHEDULES = ("onecycle", "plateau")
+
+#: the fixed draw of every random input (:class:`~symbreak.models._inputs.RandomDraws`) that
+#: :func:`fit` validates with, and the one a test set is evaluated with (:func:`evaluate`'s
+#: default): different, so an epoch or a σ chosen on validation is not chosen on the test draw,
+#: even where validation and test hold the same structures. The test draw is 0, the draw every
+#: random input evaluated with before draws were numbered, so test numbers recorded then still hold.
+VALIDATION_DRAW, TEST_DRAW = 1, 0
 
 
 @dataclass
@@ -59,20 +73,22 @@ def _device_of(model: torch.nn.Module, device: Any) -> torch.device:
 
 
 def evaluate(
-    model: torch.nn.Module, graphs: Sequence[Any], predict: Callable, kind: str, measures: Sequence[str], *, draw: int = 0, collapse: bool = False, device: Any = None
+    model: torch.nn.Module, graphs: Sequence[Any], predict: Callable, kind: str, measures: Sequence[str], *, draw: int = TEST_DRAW, collapse: bool = False,
+    device: Any = None,
 ) -> dict[str, float]:
     """Mean of each measure over ``graphs`` (every molecule weighted equally), model in eval mode.
 
-    draw: which fixed noise draw a ``+noise`` model evaluates with (validation and test use
-    different ones, so a σ chosen on validation is not chosen on the test draw).
+    draw: which fixed draw every random input of the model (``+randvec``, ``+noise``, ``+sympe``:
+    :func:`~symbreak.models._inputs.set_eval_draw`) evaluates with: :data:`TEST_DRAW` (default)
+    or :data:`VALIDATION_DRAW`, so nothing chosen on validation is chosen on the test draw.
     collapse: also return ``"collapsed"``, the fraction of molecules whose prediction has fewer
     distinct vectors than their target (:func:`symbreak.metrics.is_collapsed`).
     device: where the batches go (default: the model's parameters' device).
     """
-    from ..models import set_noise_draw
+    from ..models._inputs import set_eval_draw
 
     model.eval()
-    set_noise_draw(model, draw)
+    set_eval_draw(model, draw)
     sums = dict.fromkeys(measures, 0.0)
     collapsed = 0
     dev = _device_of(model, device)
@@ -84,7 +100,7 @@ def evaluate(
         if collapse:
             counts = torch.bincount(batch.batch, minlength=batch.num_graphs).tolist()
             collapsed += sum(is_collapsed(p, t) for p, t in zip(torch.split(pred.cpu(), counts), torch.split(batch.y.cpu(), counts)))
-    set_noise_draw(model, 0)
+    set_eval_draw(model, TEST_DRAW)
     out = {m: s / len(graphs) for m, s in sums.items()}
     if collapse:
         out["collapsed"] = collapsed / len(graphs)
@@ -169,6 +185,21 @@ def evaluate_set(model: torch.nn.Module, graphs: Sequence[Any], predict: Callabl
     return {"set_fit": fit_sum / len(graphs), "set_cover": cover_sum / len(graphs), "set_best": best_sum / len(graphs)}
 
 
+def _check_held_out(val: Sequence[Any], test: Sequence[Any] | None, select: str, schedule: str) -> None:
+    """Refuse a validation set that shares a structure (the same object) with the test set when validation chooses something."""
+    if test is None or (select == "last" and schedule != "plateau"):
+        return
+    held_out = {id(g) for g in test}
+    shared = [i for i, g in enumerate(val) if id(g) in held_out]
+    if shared:
+        chooses = "the kept epoch and when to stop" if select == "best" else "the learning rate"
+        raise SymbreakError(
+            f"validation and test share {len(shared)} of {len(val)} validation structure(s) (validation positions {shared[:5]}"
+            f"{', ...' if len(shared) > 5 else ''}): validation chooses {chooses} here, so the test set would be selected on; "
+            "give disjoint index sets, or select='last' with schedule='onecycle' where validation is the test set"
+        )
+
+
 def fit(
     model: torch.nn.Module,
     train: Sequence[Any],
@@ -189,6 +220,7 @@ def fit(
     regularizer: Callable[[torch.nn.Module], torch.Tensor] | None = None,
     device: Any = None,
     clip_norm: float | None = None,
+    test: Sequence[Any] | None = None,
 ) -> FitResult:
     """Train ``model`` in place with AdamW, stepping every batch.
 
@@ -201,6 +233,12 @@ def fit(
     reported losses), e.g. the relaxed networks' ``lambda m: relaxation_penalty(m, lam)``.
     device: where the batches go (default: the model's parameters' device; move the model first).
     clip_norm: largest gradient norm of a step (None: no clipping), against a divergence.
+    test: the structures the caller will test the model on, never read here: where validation
+    chooses something (``select="best"``, or ``schedule="plateau"``), a validation structure that
+    is also a test structure — the same object, which is how a split's indices arrive (prepare
+    each structure once) — raises :class:`~symbreak.SymbreakError`. With ``select="last"`` and
+    ``"onecycle"`` validation only reports, and may be the test set (the SANN paper's synthetic
+    tasks). Validation uses fixed draw :data:`VALIDATION_DRAW` of any random input.
 
     Data-parallel: run under ``torchrun`` (or any launcher) after :func:`init_distributed`; with W
     processes, ``batch_size`` is the global batch, every process trains on its W-th share of each
@@ -213,6 +251,7 @@ def fit(
         raise ValueError(f"select must be 'best' or 'last' and schedule one of {SCHEDULES}; got {select!r}, {schedule!r}")
     if select == "last" and patience is not None:
         raise ValueError("select='last' trains every epoch: patience must be None")
+    _check_held_out(val, test, select, schedule)
     rank, world = _world()
     if world > 1 and batch_size % world:
         raise ValueError(f"data-parallel training over {world} processes needs a batch size divisible by it, got {batch_size}")
@@ -243,7 +282,7 @@ def fit(
             summed = torch.tensor([total], dtype=torch.float64)
             torch.distributed.all_reduce(summed)
             total = float(summed[0])
-        val_loss = evaluate(model, val, predict, kind, [loss], draw=1, device=dev)[loss]
+        val_loss = evaluate(model, val, predict, kind, [loss], draw=VALIDATION_DRAW, device=dev)[loss]
         if schedule == "plateau":
             sched.step(val_loss)
         row = {"epoch": epoch, "train": total / len(train), "val": val_loss, "lr": opt.param_groups[0]["lr"]}
