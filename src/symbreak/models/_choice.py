@@ -105,7 +105,8 @@ class ChoiceInput(RandomDraws, nn.Module):
             index = torch.as_tensor(choice, device=stacked.device) % sizes
         elif self.training or self.element is None:
             gen = self._generator if self.training else self.eval_generator()
-            draw = torch.rand(len(sizes), generator=gen, dtype=torch.float64).to(stacked.device)
+            # drawn on the CPU (where the generator lives) whatever the default device, then moved
+            draw = torch.rand(len(sizes), generator=gen, dtype=torch.float64, device="cpu").to(stacked.device)
             index = (draw * sizes).long().clamp_max(sizes - 1)
         else:
             index = torch.full_like(sizes, self.element) % sizes
