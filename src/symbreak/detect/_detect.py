@@ -56,7 +56,10 @@ class Symmetry:
         Centroid of the positions; every operation fixes it.
     orientation: (3, 3)
         Rotation ``Q`` mapping the standard orientation onto the structure's symmetry elements:
-        ``operations == Q @ group.operations @ Q.T`` up to ordering.
+        ``operations == Q @ group.operations @ Q.T`` up to ordering. It, ``operations``,
+        ``permutations`` and ``residuals`` are computed on first use (naming the group does not
+        need them); where the operations found at a tolerance on the edge cannot be oriented as the
+        named group, that first use raises :class:`~symbreak.GroupError`.
     frame: (3, 3)
         Orthogonal canonical frame, columns are the canonical axes.
     canonical_positions: (n, 3)
