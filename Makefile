@@ -4,12 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench bench-quick reproduce install clean
+.PHONY: demo test test-fast bench bench-quick reproduce install clean docs
 
 $(STAMP): pyproject.toml setup.py src/symbreak/detect/_ccore.c
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,ml,chem,crystal,md,scale]"
+	$(PY) -m pip install --quiet -e ".[test,ml,chem,crystal,md,scale,docs]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -22,6 +22,12 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" -x
+
+# the documentation site in docs/_build/html: warnings are errors, the gallery's examples run;
+# SYMBREAK_DOCS_OFFLINE=1 skips the intersphinx downloads (docs/conf.py says why and what then)
+docs: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[docs]"
+	$(PY) -m sphinx -b html -W --keep-going -j auto docs docs/_build/html
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"

@@ -412,3 +412,35 @@ def test_the_package_has_no_import_cycles():
     assert "symbreak.bench._engines" in graph["symbreak.bench._runner"] and len(graph) > 50  # the scan sees the package
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]  # and finds a cycle through three
     assert _cycles(graph) == []
+
+
+#: the package's layers, lowest first: a module may import its own layer and those below, never above
+LAYERS = (
+    ("_errors", "_lazy"),
+    ("groups", "rotations", "io"),
+    ("detect", "metrics", "nn", "symbreak"),
+    ("models", "symmetrize", "graphs"),
+    ("training", "labels"),
+    ("tasks", "md"),
+    ("bench", "testing"),
+    ("cli",),
+)
+
+
+def test_no_import_runs_back_up_a_layer():
+    """The core (groups, rotations, detect, metrics) never imports models or training; training
+    never imports tasks; tasks never import the runner; only the command line imports everything."""
+    from pathlib import Path
+
+    import symbreak
+
+    layer = {name: k for k, names in enumerate(LAYERS) for name in names}
+    graph = _import_graph(Path(symbreak.__file__).parent)
+
+    def package(module):
+        parts = module.split(".")
+        return parts[1] if len(parts) > 1 else "symbreak"
+
+    upward = sorted({(a, b) for a, targets in graph.items() for b in targets if layer[package(b)] > layer[package(a)]})
+    assert {package(m) for m in graph} <= set(layer)  # every package has a layer
+    assert upward == []

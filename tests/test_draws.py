@@ -16,6 +16,7 @@ from symbreak.models._inputs import RandomDraws, set_eval_draw  # noqa: E402
 from symbreak.tasks import make_graph  # noqa: E402
 from symbreak.training import evaluate  # noqa: E402
 from symbreak.training._fit import TEST_DRAW, VALIDATION_DRAW  # noqa: E402
+from symbreak.tasks import Task  # noqa: E402
 
 #: a uniform draw is rejected below this χ² p-value; with fixed seeds the verdict is fixed, and a
 #: draw stuck on one element scores p < 1e-100 on these counts
@@ -184,10 +185,10 @@ def test_run_one_validates_on_the_validation_draw_and_tests_on_the_test_draw(mon
     assert not torch.allclose(seen[0][1], seen[-1][1])
 
 
-class _TinyTask:
+class _TinyTask(Task):
     """Just what ``run_one`` reads of a task: 10 prisms, disjoint train/validation/test, best epoch kept."""
 
-    name, kind, select, schedule, clip_norm, run_job = "tiny", "vectors", "best", "onecycle", None, None
+    name, kind, select, schedule, clip_norm = "tiny", "vectors", "best", "onecycle", None
 
     def dataset(self, subtask):
         rng = np.random.default_rng(0)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from symbreak import SymbreakError
-from symbreak.rotations import act, grid, grid_degree, random_rotations
+from symbreak.rotations import act, grid, grid_degree, grid_size, random_rotations
 
 torch = pytest.importorskip("torch", reason="the Wigner-D checks use e3nn (install the 'ml' extra)")
 o3 = pytest.importorskip("e3nn.o3")
@@ -90,3 +90,109 @@ def test_grids_too_large_to_build_quickly_are_refused_with_their_size():
     assert grid("40")[0].shape == (40 * 79**2, 3, 3)
     with pytest.raises(SymbreakError, match="MAX_GRID_SIZE"):
         grid("40i")
+
+
+# -- Lebedev grids ---------------------------------------------------------------------------------
+
+LEBEDEV_SPECS = ["lebedev3", "lebedev5", "lebedev7", "lebedev9", "lebedev11", "lebedev13"]
+
+
+@pytest.mark.parametrize("spec,count", [("lebedev3", 24), ("lebedev3i", 48), ("lebedev5", 84), ("lebedev7i", 416), ("lebedev13", 1036)])
+def test_lebedev_grid_sizes_weights_orthogonality(spec, count):
+    r, w = grid(spec)
+    assert r.shape == (count, 3, 3) and w.shape == (count,) and grid_size(spec) == count
+    assert abs(w.sum() - 1) < 1e-14
+    np.testing.assert_allclose(r @ r.transpose(0, 2, 1), np.broadcast_to(np.eye(3), r.shape), atol=1e-13)
+    dets = np.linalg.det(r)
+    assert np.allclose(np.abs(dets), 1) and ((dets < 0).sum() == (count // 2 if spec.endswith("i") else 0))
+
+
+@pytest.mark.parametrize("spec", LEBEDEV_SPECS)
+def test_lebedev_grid_degree_is_exact_and_tight(spec):
+    deg = grid_degree(spec)
+    assert deg == int(spec.removeprefix("lebedev"))
+    for l in range(1, deg + 1):
+        assert wigner_mean(spec, l, 1) < 1e-12, l
+    assert wigner_mean(spec, deg + 1, 1) > 1e-3
+    for l in range(0, deg + 1):
+        assert wigner_mean(spec + "i", l, -1) < 1e-12
+
+
+def test_closed_form_lebedev_rules_match_scipy():
+    from symbreak.rotations._grid import _CLOSED_FORM, _lebedev_rule
+
+    integrate = pytest.importorskip("scipy.integrate")
+    if not hasattr(integrate, "lebedev_rule"):
+        pytest.skip("scipy.integrate.lebedev_rule needs SciPy >= 1.15")
+    for degree in _CLOSED_FORM:
+        p, w = _lebedev_rule(degree)
+        x, v = integrate.lebedev_rule(degree)
+        x, v = x.T, v / v.sum()
+        i, j = np.lexsort(np.round(p, 9).T), np.lexsort(np.round(x, 9).T)
+        np.testing.assert_allclose(p[i], x[j], atol=1e-15)
+        np.testing.assert_allclose(w[i], v[j], atol=1e-15)
+
+
+def random_polynomial(rng, degree):
+    """A product of ``degree`` random linear forms tr(A R): a polynomial of total degree ``degree`` in the entries of R."""
+    forms = rng.normal(size=(degree, 3, 3))
+    return lambda r: np.prod(np.einsum("dij,kji->kd", forms, r), axis=1)
+
+
+@pytest.mark.parametrize("spec", ["2", "3", "4", "2i", "lebedev3", "lebedev5", "lebedev7", "lebedev9", "lebedev11", "lebedev5i"])
+def test_grids_integrate_random_polynomials_to_their_degree_and_no_further(spec, rng):
+    """The grid average of a random polynomial of degree d in the entries of R equals its Haar
+    average (from Euler "12", exact to degree 22) for every d up to the grid's degree, and not at d + 1
+    (over O(3) an odd polynomial averages to zero on every improper grid: there, at the next even d)."""
+    improper = spec.endswith("i")
+    ref_r, ref_w = grid("12i" if improper else "12")
+    r, w = grid(spec)
+    deg = grid_degree(spec)
+    fails = deg + 2 if improper and deg % 2 == 0 else deg + 1
+    for d in range(1, fails + 1):
+        errors = []
+        for _ in range(3):
+            p = random_polynomial(rng, d)
+            values = p(ref_r)
+            errors.append(abs(w @ p(r) - ref_w @ values) / np.sqrt(ref_w @ values**2))  # relative to the polynomial's RMS
+        assert (max(errors) < 1e-12) if d < fails else (max(errors) > 1e-6), (d, errors)
+
+
+def test_smallest_grid_and_sizes():
+    from symbreak.rotations import smallest_grid
+
+    assert [smallest_grid(d) for d in range(9)] == ["1", "2", "2", "lebedev3", "3", "lebedev5", "4", "lebedev7", "lebedev9"]
+    assert smallest_grid(4, improper=True) == "3i" and smallest_grid(0, improper=True) == "1i"
+    for d in range(0, 30):
+        spec = smallest_grid(d)
+        assert grid_degree(spec) >= d
+        # no grid of either family that is exact to d is smaller
+        euler = f"{max(1, (d + 3) // 2)}"
+        assert grid_size(spec) <= grid_size(euler)
+    with pytest.raises(SymbreakError, match="whole number"):
+        smallest_grid(-1)
+    with pytest.raises(SymbreakError, match="MAX_GRID_SIZE"):
+        smallest_grid(200)
+
+
+@pytest.mark.parametrize("bad", ["lebedev4", "lebedev", "lebedev3j", "lebedev 3", "lebedev0", "leb5"])
+def test_lebedev_bad_spec(bad):
+    with pytest.raises(SymbreakError, match="grid spec|no Lebedev rule"):
+        grid(bad)
+    with pytest.raises(SymbreakError, match="MAX_GRID_SIZE"):
+        grid("lebedev131")  # 5810 points x 132 turns
+
+
+def test_grid_table_in_the_module_docstring_is_what_the_code_builds():
+    """The size/degree table of ``symbreak.rotations._grid``'s docstring, row by row, against grid_size and smallest_grid."""
+    from symbreak.rotations import _grid, smallest_grid
+
+    rows = [line.split() for line in _grid.__doc__.splitlines() if line[:1].isdigit()]
+    assert len(rows) >= 12
+    for row in rows:
+        degree, euler, size = int(row[0]), row[1].strip("`"), int(row[2].replace(",", ""))
+        assert grid_degree(euler) >= degree > grid_degree(euler) - 2 and grid_size(euler) == size
+        if len(row) == 6:
+            lebedev, lsize = row[3].strip("`"), int(row[4].replace(",", ""))
+            assert grid_degree(lebedev) >= degree and grid_size(lebedev) == lsize
+        assert smallest_grid(degree) == row[-1].strip("`")

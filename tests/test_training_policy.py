@@ -12,6 +12,7 @@ torch = pytest.importorskip("torch")
 
 from symbreak import SymbreakError  # noqa: E402
 from symbreak.training import fit  # noqa: E402
+from symbreak.tasks import Task  # noqa: E402
 
 
 class Linear(torch.nn.Module):
@@ -119,10 +120,10 @@ def test_fit_refuses_validation_that_shares_a_structure_with_the_test_set():
     _fit(train, val, graphs(2, seed=4))  # equal values are not the same structure; only the same object is
 
 
-class _Task:
+class _Task(Task):
     """Just what ``run_one`` reads of a task, with the given validation and test indices."""
 
-    name, kind, select, schedule, clip_norm, run_job = "tiny", "vectors", "best", "onecycle", None, None
+    name, kind, select, schedule, clip_norm = "tiny", "vectors", "best", "onecycle", None
 
     def __init__(self, val, test):
         self.val, self.test = val, test

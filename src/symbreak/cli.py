@@ -132,21 +132,9 @@ def _bench(args: argparse.Namespace) -> int:
         for name in sorted(TASKS):
             task = get_task(name)
             print(f"{name:14s} {task.description}  (sub-tasks: {', '.join(s for s in task.subtasks if s) or '-'}; models: {', '.join(task.models)})")
-        print(f"{'water-pet':14s} PET on xTB water, then MD with grid, random and MTS averaging (Langer, Pozdnyakov & Ceriotti 2024)  (models: pet, pet-invariant)")
         return 0
     if not args.task:
         raise SymbreakError("name a task (symbreak bench --list shows them)")
-    if args.task == "water-pet":  # an experiment of its own: training, then molecular dynamics
-        from .md._paper import format_water, reproduce_water
-
-        out = args.out or "results/water-pet" + ("-quick" if args.quick else "")
-        result = reproduce_water(out, quick=args.quick, seed=args.seed, progress=not args.no_progress)
-        text = format_water(result)
-        print(text)
-        Path(out, "report.md").write_text("# PET water, Langer, Pozdnyakov & Ceriotti (2024), in kind\n\n" + text + "\n")
-        if args.report:
-            Path(args.report).write_text(Path(out, "report.md").read_text())
-        return 0
     from .bench import run_benchmark, write_outputs, write_report
     from .models import split_specs
 

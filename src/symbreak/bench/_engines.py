@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .._errors import SymbreakError
+from ._jobs import job_record
 
 __all__ = ["ENGINES", "run_local", "run_ray", "import_plugins"]
 
@@ -122,8 +123,6 @@ def run_ray(
         import ray
     except ImportError:
         raise SymbreakError("--engine ray needs Ray: pip install 'symbreak[scale]' (or ray)") from None
-    from dataclasses import asdict
-
     started = not ray.is_initialized()
     if started:
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
@@ -156,7 +155,7 @@ def run_ray(
                 mine[k] = ray.get(ref)
                 if all(p is not None for p in mine):
                     record = task.merge_shards(job, [p[0] for p in mine])
-                    yield {**asdict(job), "key": job.key(), **record, "seconds": round(sum(p[1] for p in mine), 3), "shards": shards}
+                    yield job_record(job, record, sum(p[1] for p in mine), shards=shards)
     finally:
         if started:
             ray.shutdown()

@@ -434,7 +434,7 @@ def write_outputs(task: Task, records: list[dict], out: Path, settings: dict[str
     """Write ``table.md``, ``summary.json`` and one PNG per table into ``out``; return the texts and paths."""
     texts, markdown, plots, diffs, summary = [], [], [], [], []
     compared = 0  # cells with both our values and a paper value
-    bound = curie_bounds(task) if task.run_job is None and any(t.rule for t in task.tables) else None
+    bound = curie_bounds(task) if task.trains_registered_models and any(t.rule for t in task.tables) else None
     for k, spec in enumerate(task.tables, start=1):
         table = summarize(records, spec, bound)
         if not any(c.values for cells in table.values() for c in cells.values()):

@@ -8,95 +8,20 @@ import os
 import time
 import zlib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from .._errors import SymbreakError
-from ..models import build_model, model_config
-from ..models._registry import ModelSpec
 from ..tasks import Task, get_task
-from ..metrics import LOSSES, REPORTED
-from ..training import ZeroModel, evaluate, evaluate_set, fit
-from ..training._fit import TEST_DRAW
 from ._engines import ENGINES, import_plugins, run_local, run_ray
+from ._jobs import NOISE_SIGMAS, RESULTS_VERSION, Job, job_record
 
 log = logging.getLogger("symbreak")
 
-__all__ = ["Job", "plan_jobs", "job_settings", "run_benchmark", "load_records", "BenchResult", "BenchInterrupted", "NOISE_SIGMAS"]
-
-#: the symbreak version whose numbers the job records reproduce: part of every job's key. It moves
-#: when a change moves any result (tests/test_golden.py fails then: bump this with the golden file),
-#: not with every release, so records stay reusable across versions that compute the same numbers
-RESULTS_VERSION = "0.2.0"
-
-#: σ values (Å) tried for every "+noise" model; the table reports the best (SANN paper, §6)
-NOISE_SIGMAS = (0.001, 0.01, 0.1)
-
-
-@dataclass(frozen=True)
-class Job:
-    """One training run. Its :meth:`key` identifies it in ``results.jsonl``: equal keys are not rerun.
-
-    The identity fields (task … limit) name the run and seed its random numbers (:meth:`run_seed`,
-    unchanged when settings are added, so a rerun draws the same numbers). ``settings`` holds
-    everything else that changes the result: batch size, patience, which epoch is kept, the
-    schedule, the measures recorded, the model's resolved options (defaults included) and the
-    symbreak version. Both go into the key, so a record written under other settings is never reused.
-    ``model`` is the spec as written, not its canonical form (``str(ModelSpec.parse(model))``): the
-    keys and seeds of stored records depend on the spelling, so ``"sann[layers=3,num_radial=6]"``
-    and ``"sann[layers=3, num_radial=6]"`` are two jobs of one model, with their own seeds.
-    """
-
-    task: str
-    subtask: str
-    model: str
-    loss: str
-    fold: int
-    epochs: int
-    lr: float
-    seed: int
-    sigma: float | None = None
-    limit: int | None = None
-    settings: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    def _identity(self) -> dict[str, Any]:
-        fields = {k: v for k, v in asdict(self).items() if k != "settings"}
-        if fields["limit"] is None:  # seeds of jobs planned before `limit` existed stay the same
-            del fields["limit"]
-        return fields
-
-    def key(self) -> str:
-        return json.dumps({**self._identity(), "settings": self.settings}, sort_keys=True, default=str)
-
-    def run_seed(self) -> int:
-        """A seed derived from what names the job: reruns repeat it exactly."""
-        return zlib.crc32(json.dumps(self._identity(), sort_keys=True).encode())
-
-    def options(self) -> dict[str, Any]:
-        extra = dict(self.settings.get("model_options", {}))
-        return extra if self.sigma is None else {**extra, "sigma": self.sigma, "seed": self.run_seed()}
-
-
-def _has_variant(spec: str, variant: str) -> bool:
-    """Whether the registered model ``spec`` (checked: :class:`~symbreak.models._registry.ModelSpec`) has ``variant``."""
-    return variant in ModelSpec.parse(spec).variants
-
-
-def _noisy(task: Task, spec: str) -> bool:
-    """Whether ``spec`` is a ``+noise`` model, whose jobs sweep σ. A task with its own ``run_job``
-    names its own models (not registered specs): none of them is."""
-    return task.run_job is None and _has_variant(spec, "noise")
-
-
-def _model_options(task: Task, spec: str) -> dict[str, Any]:
-    """Options the task hands every model that takes them: the tolerance its symmetries were detected at."""
-    if task.run_job is not None or "tol" in ModelSpec.parse(spec).options or "tol" not in model_config(spec):
-        return {}
-    return {"tol": task.symmetry_tol}
-
+__all__ = ["Job", "job_record", "plan_jobs", "job_settings", "run_benchmark", "load_records", "BenchResult", "BenchInterrupted", "NOISE_SIGMAS"]
 
 def resolve_device(device: str | None) -> str:
     """``"auto"`` (or None): ``"cuda"`` when a GPU is present, else ``"cpu"``; ``"cpu"``/``"cuda"``/``"cuda:1"`` as given."""
@@ -112,24 +37,9 @@ def resolve_device(device: str | None) -> str:
 
 
 def job_settings(task: Task, spec: str, *, batch_size: int, patience: int | None, device: str = "cpu") -> dict[str, Any]:
-    """Everything besides a job's identity that changes its result (see :class:`Job`). The device
-    is part of it when it is not the CPU: a GPU rounds differently, so its records are its own."""
-    settings: dict[str, Any] = {"symbreak": RESULTS_VERSION}
-    if task.run_job is None:
-        if device != "cpu":  # tasks with their own run_job train on the CPU whatever the device
-            settings["device"] = torch.device(device).type
-        options = _model_options(task, spec)
-        settings.update(
-            batch_size=batch_size, patience=patience, select=task.select, schedule=task.schedule, measures=list(REPORTED),
-            model=model_config(spec, **options), model_options=options,
-        )  # fmt: skip
-        if task.clip_norm is not None:  # only where a task clips: the other tasks' keys stay as they were
-            settings["clip_norm"] = task.clip_norm
-        if task.symmetry_tol != type(task).symmetry_tol:  # the data's symmetries (SB measures) at another tolerance than the task's own
-            settings["symmetry_tol"] = task.symmetry_tol
-    else:
-        settings.update(task.job_settings())
-    return settings
+    """Everything besides a job's identity that changes its result (see :class:`Job`): the task's
+    :meth:`~symbreak.tasks.Task.job_settings` and the symbreak version whose numbers it reproduces."""
+    return {"symbreak": RESULTS_VERSION, **task.job_settings(spec, batch_size=batch_size, patience=patience, device=device)}
 
 
 def plan_jobs(
@@ -158,7 +68,7 @@ def plan_jobs(
                 if not task.applies(subtask, model):
                     continue
                 for loss in losses:
-                    for sigma in sigmas if _noisy(task, model) else (None,):
+                    for sigma in task.noise_sigmas(model, sigmas):
                         jobs.append(Job(task.name, subtask, model, loss, fold, epochs, lr, seed, sigma, limit, settings[model]))
     return jobs
 
@@ -268,71 +178,23 @@ def _progress(total: int, enabled: bool, desc: str) -> Any:
 def run_one(
     job: Job, task: Task, graphs: list, progress: Any = None, *, batch_size: int, patience: int | None, scratch: Path | None = None, device: str = "cpu", save: Path | None = None
 ) -> dict[str, Any]:
-    """Train and test one job; returns its record. A task with its own ``run_job`` runs it itself,
-    keeping any partial state in ``scratch / <job seed>.json`` (removed once the record is written).
-
-    A per-atom job's record holds, on its test set: every measure of :data:`REPORTED`, the
-    fraction of molecules whose prediction collapsed (fewer distinct vectors than the target), and
-    the same measures for predicting zero (``zero``), the "learned nothing" baseline the verdicts
-    compare with; and the validation curve. ``device``: where the model trains; ``save``: a file
-    to write the trained model to (:func:`symbreak.models.save_model`).
+    """Run one job through its task (:meth:`~symbreak.tasks.Task.run_job`) and return its record
+    (:func:`~symbreak.bench._jobs.job_record`). The job keeps its partial state in
+    ``scratch / <hash of the job's key><task.checkpoint_suffix>`` (removed once the record is written), so an
+    interrupted job resumes. ``device``: where a registered model trains; ``save``: a file to
+    write it to (:func:`symbreak.models.save_model`).
     """
-    if task.run_job is not None:
-        torch.manual_seed(job.run_seed())
-        start = time.perf_counter()
-        checkpoint = None if scratch is None else scratch / f"{job.run_seed()}.json"
-        record = task.run_job(job, graphs, progress, checkpoint)
-        return {**asdict(job), "key": job.key(), **record, "seconds": round(time.perf_counter() - start, 3)}
-    train_idx, val_idx, test_idx = task.splits(graphs, job.subtask, job.fold + 1, job.seed)[job.fold]
     torch.manual_seed(job.run_seed())
-    model = build_model(job.model, **job.options()).to(device)
-    prepare = getattr(model, "prepare_data", lambda g: g)  # e.g. SANN's symmetry graphs, once per structure
-    prepared: dict[int, Any] = {}
-
-    def pick(idx: Sequence[int]) -> list[Any]:
-        """The structures of ``idx``, each prepared once: one index is one object in every part of
-        the split, which is how :func:`fit` sees that validation and test share a structure."""
-        for i in idx:
-            if i not in prepared:
-                prepared[i] = prepare(graphs[i])
-        return [prepared[i] for i in idx]
-
     start = time.perf_counter()
+    checkpoint = None if scratch is None else _partial(scratch, job.key(), task)
+    record = task.run_job(job, graphs, progress=progress, checkpoint=checkpoint, device=device, save=save, batch_size=batch_size, patience=patience)
+    return job_record(job, record, time.perf_counter() - start)
 
-    def on_epoch(epoch: int, row: dict[str, float]) -> None:
-        if progress is not None:
-            progress.set_postfix_str(f"{job.subtask or job.task} {job.model} {job.loss} fold {job.fold} epoch {epoch}/{job.epochs} val {row['val']:.4f}", refresh=False)
 
-    result = fit(
-        model, pick(train_idx), pick(val_idx), predict=task.predict, loss=job.loss, kind=task.kind, epochs=job.epochs, lr=job.lr,
-        batch_size=batch_size, patience=patience, select=task.select, schedule=task.schedule, seed=job.run_seed(), on_epoch=on_epoch, device=device,
-        clip_norm=task.clip_norm, test=pick(test_idx),
-    )  # fmt: skip
-    measures = sorted(set(REPORTED) | {job.loss})
-    # the test draw of any random input, not the validation draw fit selected on
-    test = evaluate(model, pick(test_idx), task.predict, task.kind, measures, draw=TEST_DRAW, collapse=True)
-    zero = evaluate(ZeroModel(), pick(test_idx), task.predict, task.kind, measures, collapse=True, device=device)
-    if getattr(getattr(model, "source", None), "set_valued", False):  # a symmetry-breaking set or law: score its whole set of outputs too
-        test.update(evaluate_set(model, pick(test_idx), task.predict, task.kind, device=device))
-    if save is not None:
-        from ..models import save_model
-
-        save_model(model, save, extra={"job": job.key()})
-    return {
-        **asdict(job),
-        "key": job.key(),
-        "test": test,
-        "zero": zero,
-        "val": result.kept_val,
-        "best_val": result.best_val,
-        "best_epoch": result.best_epoch,
-        "kept_epoch": result.kept_epoch,
-        "stopped_early": result.stopped_early,
-        "final_train": result.history[-1]["train"],
-        "val_curve": [float(f"{h['val']:.4g}") for h in result.history],
-        "seconds": round(time.perf_counter() - start, 3),
-        "parameters": sum(p.numel() for p in model.parameters()),
-    }
+def _partial(scratch: Path, key: str, task: Task) -> Path:
+    """The file ``job`` keeps its partial state in: named by its whole key, so a job of the same
+    identity under other settings (which shares its seed) never resumes from it."""
+    return scratch / f"{zlib.crc32(key.encode()):08x}{task.checkpoint_suffix}"
 
 
 def _given(value: Any, default: Any) -> Any:
@@ -410,8 +272,7 @@ def run_benchmark(
         if not settings[key]:
             raise SymbreakError(f"no {key} given: name at least one, or leave the option out for the paper's")
     for name in settings["losses"]:
-        if name not in LOSSES and task.run_job is None:
-            raise SymbreakError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}")
+        task.check_loss(name)
     if settings["folds"] < 1 or settings["epochs"] < 1 or not settings["lr"] > 0:
         raise SymbreakError(f"need folds ≥ 1, epochs ≥ 1 and lr > 0; got {settings['folds']}, {settings['epochs']}, {settings['lr']}")
     if any(not s > 0 for s in settings["sigmas"]):
@@ -420,11 +281,7 @@ def run_benchmark(
         if name not in task.subtasks:
             raise SymbreakError(f"task {task.name!r} has no sub-task {name!r}; it has {list(task.subtasks)}")
     for spec in settings["models"]:  # fail before any training
-        if task.run_job is not None:
-            if spec not in task.models:
-                raise SymbreakError(f"task {task.name!r} runs its own models {list(task.models)}; got {spec!r}")
-        else:
-            build_model(spec, **({"sigma": 0.01} if _has_variant(spec, "noise") else {}))
+        task.check_model(spec)
     out = Path(out or Path("results") / task.name)
     if out.exists() and not out.is_dir():
         raise SymbreakError(f"--out {out} is a file; give a folder (it will hold results.jsonl, tables and plots)")
@@ -433,7 +290,7 @@ def run_benchmark(
     jobs = plan_jobs(
         task, **{k: settings[k] for k in ("models", "losses", "subtasks", "folds", "epochs", "lr", "seed", "sigmas", "limit", "batch_size", "patience", "device")}
     )
-    previous = load_records(path, repair=True)
+    previous = [task.upgrade_record(r) for r in load_records(path, repair=True)]
     done = {r["key"] for r in previous}
     todo = [j for j in jobs if j.key() not in done]
     planned, names = {j.key() for j in jobs}, {j.run_seed() for j in todo}
@@ -447,10 +304,10 @@ def run_benchmark(
     options = {"batch_size": settings["batch_size"], "patience": settings["patience"], "scratch": out / "partial", "device": settings["device"]}
 
     def save_path(job: Job) -> Path | None:
-        return out / "models" / f"{job.run_seed()}.pt" if save_models and task.run_job is None else None
+        return out / "models" / f"{job.run_seed()}.pt" if save_models and task.trains_registered_models else None
 
     if engine == "ray":
-        use_gpu = settings["device"].startswith("cuda") and task.run_job is None
+        use_gpu = settings["device"].startswith("cuda") and task.trains_registered_models
         if shards is not None and shards < 1:
             raise SymbreakError(f"shards must be ≥ 1, got {shards}")
         split = shards if shards is not None else (workers or (1 if address else os.cpu_count() or 1))
@@ -464,7 +321,9 @@ def run_benchmark(
                 fh.write(json.dumps(record) + "\n")
                 fh.flush()
                 os.fsync(fh.fileno())
-                (out / "partial" / f"{Job(**_identity_of(record)).run_seed()}.json").unlink(missing_ok=True)
+                partial = _partial(out / "partial", record["key"], task)
+                if partial.is_file():  # a folder (a task's work folder: water-pet) keeps the job's files
+                    partial.unlink()
                 finished += 1
                 bar.update(1)
     except KeyboardInterrupt:
@@ -475,7 +334,7 @@ def run_benchmark(
         ) from None
     bar.close()
     keys = {j.key() for j in jobs}
-    records = [r for r in load_records(path) if r["key"] in keys]
+    records = [r for r in map(task.upgrade_record, load_records(path)) if r["key"] in keys]
     return BenchResult(task, records, ran=len(todo), skipped=len(jobs) - len(todo), out=out, settings=settings)
 
 

@@ -275,7 +275,7 @@ class Symmetrized:
     positions: (n, 3) Å, the symmetrized coordinates (same centre, same atom order);
     numbers: (n,); point_group: the subgroup imposed (its Schoenflies name);
     rms_displacement, max_displacement: how far the atoms moved (Å), root mean square and largest;
-    operations: (|H|, 3, 3) and permutations: (|H|, n), the subgroup's elements about the centre;
+    operations: ``(|H|, 3, 3)`` and permutations: ``(|H|, n)``, the subgroup's elements about the centre;
     choices: how many subgroups of that type the structure had (the closest one was taken).
     """
 

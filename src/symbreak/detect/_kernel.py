@@ -34,7 +34,7 @@ def _frame_and_stabilizer(sym: Any, proper: bool) -> tuple[np.ndarray, np.ndarra
 
 
 def inversion_kernel(sym: Any, *, proper: bool = False) -> np.ndarray:
-    """Every element of the coset :math:`K(x) = F^\\top \\mathrm{Stab}(x)`: (|G|, 3, 3).
+    """Every element of the coset :math:`K(x) = F^\\top \\mathrm{Stab}(x)`: ``(|G|, 3, 3)``.
 
     sym: the structure's :class:`~symbreak.Symmetry`; proper: only the stabilizer's rotations
     (a model equivariant to rotations only). Each g maps ``sym.positions - sym.center`` onto

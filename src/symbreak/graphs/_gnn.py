@@ -1,33 +1,27 @@
-r"""A small permutation-equivariant message-passing network on coloured graphs, and the node inputs
-that break its symmetry: none, noise injection, SymPE, a fixed canonical labelling.
+r"""A small permutation-equivariant message-passing network on coloured graphs.
 
 :math:`h_i \leftarrow h_i + \phi\big(h_i, \sum_{j \sim i} W_{c_{ij}} h_j\big)`, one weight matrix per
 edge colour, sum aggregation (as expressive as 1-WL): automorphic nodes get equal features, so
 without a breaker the network cannot tell them apart (the graph version of Curie's principle).
 
-Node inputs of dimension d (:class:`NodeBreaker`):
-
-* ``none``: a learned constant — the equivariant baseline;
-* ``noise``: i.i.d. N(0, 1) per node and call (a fixed seeded draw in evaluation) — noise injection;
-* ``sympe``: a learned table P (n_max, d) read at each node's label under a labelling drawn
-  uniformly from the inversion kernel (:func:`sample_graph_kernel`): Lawrence et al.'s SymPE;
-* ``canonical``: the same table at the fixed canonical labelling: deterministic canonicalization,
-  which breaks symmetry by an arbitrary but consistent choice.
+The network reads node inputs x (N, in_dim); the registered graph models feed it the inputs that
+break its symmetry (``"graphnet"``, ``"graphnet+randvec"``, ``"graphnet+sympe"``, ``"graphnet+canon"``:
+:mod:`symbreak.graphs._inputs`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from ._canonical import ColoredGraph, graph_kernel
+from .._errors import SymbreakError
+from ._canonical import ColoredGraph
 
-__all__ = ["GraphBatch", "collate_graphs", "NodeBreaker", "GraphNet", "BREAKERS"]
-
-BREAKERS = ("none", "noise", "sympe", "canonical")
+__all__ = ["GraphBatch", "collate_graphs", "GraphNet"]
 
 
 class GraphBatch:
@@ -70,55 +64,22 @@ def collate_graphs(graphs: Sequence[ColoredGraph], edge_values: Sequence[Sequenc
     return GraphBatch(graphs, edge_values)
 
 
-class NodeBreaker(nn.Module):
-    """The node inputs (N, dim) of a batch for one of :data:`BREAKERS` (see the module docstring).
+#: the old breaker names (``NodeBreaker(kind)``, the rows of the committed results of ``ising`` and ``graph-autoencoding``) → spec
+LEGACY_NAMES = {"none": "graphnet", "noise": "graphnet+randvec", "canonical": "graphnet+canon", "sympe": "graphnet+sympe"}
 
-    max_nodes: the largest graph (the table's rows); seed: of every draw.
-    """
 
-    def __init__(self, kind: str, dim: int, *, max_nodes: int = 64, seed: int = 0) -> None:
-        super().__init__()
-        if kind not in BREAKERS:
-            raise ValueError(f"unknown breaker {kind!r}; choose from {', '.join(BREAKERS)}")
-        self.kind, self.dim, self.seed = kind, int(dim), int(seed)
-        init = torch.Generator().manual_seed(self.seed)
-        self.table = nn.Parameter(torch.randn(max_nodes if kind in ("sympe", "canonical") else 1, dim, generator=init))
-        self._rng = np.random.default_rng(self.seed)
-        self._torch = torch.Generator().manual_seed(self.seed + 1)
-
-    def labels(self, batch: GraphBatch, draw: int | None = None) -> torch.Tensor:
-        """(N,) each node's label: a fresh uniform kernel draw (``sympe`` with ``draw`` None), or the fixed draw
-        number ``draw``, or the canonical labelling (``canonical``)."""
-        out = []
-        for g in batch.graphs:
-            kernel = graph_kernel(g)
-            if len(kernel) and g.n > len(self.table):
-                raise ValueError(f"a graph of {g.n} nodes is larger than the breaker's table ({len(self.table)})")
-            if self.kind == "canonical":
-                pick = 0
-            elif draw is not None:  # a fixed, seeded draw: the same element on every call with this draw
-                pick = int(np.random.default_rng([self.seed, draw]).integers(len(kernel)))
-            else:
-                pick = int(self._rng.integers(len(kernel)))
-            out.append(torch.as_tensor(kernel[pick]))
-        return torch.cat(out).to(self.table.device)
-
-    def forward(self, batch: GraphBatch, *, draw: int | None = None) -> torch.Tensor:
-        n = batch.num_nodes
-        if self.kind == "none":
-            return self.table.expand(n, -1)
-        if self.kind == "noise":
-            gen = self._torch if self.training and draw is None else torch.Generator().manual_seed(self.seed + 2 + (draw or 0))
-            return torch.randn(n, self.dim, generator=gen).to(self.table)  # drawn on the CPU (seeded), moved to the table's device
-        if self.kind == "sympe" and not self.training and draw is None:
-            draw = 0  # evaluation: one fixed draw
-        return self.table[self.labels(batch, draw)]
+def NodeBreaker(kind: str, dim: int = 16, **_: Any) -> None:  # noqa: N802 - the removed class's name, kept to say what replaced it
+    """Removed: the node inputs are registered graph models (:mod:`symbreak.graphs._inputs`). Raises a
+    :class:`~symbreak.SymbreakError` naming the spec that replaces ``kind`` (:data:`~symbreak.graphs.LEGACY_NAMES`)."""
+    spec = LEGACY_NAMES.get(kind)
+    instead = f"build_model({spec!r}, dim={dim})" if spec else "one of " + ", ".join(repr(s) for s in LEGACY_NAMES.values())
+    raise SymbreakError(f"NodeBreaker({kind!r}) is removed: use the registered graph model {instead} (symbreak.models), which reads its own input: model(batch)")
 
 
 class GraphNet(nn.Module):
     """Message passing on a :class:`GraphBatch` (see the module docstring): node features (N, hidden).
 
-    in_dim: the breaker's dimension; colors: how many node and edge colours there can be.
+    in_dim: the width of the node inputs; colors: how many node and edge colours there can be.
     """
 
     def __init__(self, in_dim: int, hidden: int = 64, layers: int = 4, *, node_colors: int = 4, edge_colors: int = 4) -> None:

@@ -550,7 +550,7 @@ class CharacterTable:
 
     # -- representations --------------------------------------------------------------------
     def characters_of(self, matrices: np.ndarray) -> np.ndarray:
-        """Character of a representation given as matrices ``D(g)`` (|G|, d, d), one per element of
+        """Character of a representation given as matrices ``D(g)``, ``(|G|, d, d)``, one per element of
         ``PointGroup(group).operations`` in that order: :math:`\\mathrm{tr}\\,D(g_C)`, (n_classes,)."""
         m = np.asarray(matrices)
         if m.ndim != 3 or m.shape[0] != self.order or m.shape[1] != m.shape[2]:

@@ -38,9 +38,9 @@ _GENERIC = np.array([0.8660254, 0.3090170, 0.4226183]) * np.array([1.0, 1.1, 0.9
 class MinimalSet:
     """The smallest ideal equivariant SBS for G → K over all objects (see the module docstring).
 
-    size: |N|/|M| (None where N is infinite or no ideal set exists); stabilizer: the type of M;
-    complement: whether the size is the bound |G|/|K| (M/K complements G/K); normalizer: N;
-    generalized_normalizer: the type of N(G, K); objects: (size, |M|, 3), each element as the
+    size: :math:`|N|/|M|` (None where N is infinite or no ideal set exists); stabilizer: the type of M;
+    complement: whether the size is the bound :math:`|G|/|K|` (M/K complements G/K); normalizer: N;
+    generalized_normalizer: the type of N(G, K); objects: ``(size, |M|, 3)``, each element as the
     point set :math:`n M p` (a concrete object with exactly that stabilizer), in G's standard frame.
     """
 

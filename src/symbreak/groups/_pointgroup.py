@@ -27,6 +27,7 @@ from ._names import format_name, parse_name
 
 __all__ = ["PointGroup", "identify", "name_and_orient", "DEFAULT_AXIAL_ORDER", "MAX_AXIAL_ORDER"]
 
+#: order m of the finite stand-in for an infinite axial group: ``C*v`` acts as ``C{m}v``, ``D*h`` as ``D{m}h``
 DEFAULT_AXIAL_ORDER = 12
 #: the largest main-axis order n of an axial group (``C1000``, ``D1000h``: up to 4000 elements) and
 #: the largest ``axial_order``; beyond it building and multiplying the elements costs seconds to

@@ -221,7 +221,7 @@ class Subgroup:
 
     @property
     def operations(self) -> np.ndarray:
-        """(|H|, 3, 3) its elements, in the parent's frame."""
+        """``(|H|, 3, 3)``: its elements, in the parent's frame."""
         return self.parent.operations[list(self.indices)]
 
     @property

@@ -42,6 +42,7 @@ from ._xtb import gfn2_atomic_dipoles
 
 __all__ = ["generate_dipoles", "SOURCES"]
 
+#: label source → what computes the atomic dipoles (``generate_dipoles(source=...)``)
 SOURCES = {"gfn2": "GFN2-xTB (tblite)", "dft": "Hirshfeld, PBE0/def2-SVP (PySCF)"}
 
 

@@ -22,6 +22,7 @@ from ..detect import detect_symmetry
 
 __all__ = ["WaterModes", "compute_water_modes", "load_water_modes", "symmetrize_hessian", "normal_modes", "MODE_NAMES"]
 
+#: the names of water's three normal modes, in order of ascending frequency
 MODE_NAMES = ("bend", "symmetric", "asymmetric")  # ascending frequency
 _DATA = "h2o_gfn2-xtb.json"
 # eigenvalue of the mass-weighted Hessian (eV/Å²/amu) → wavenumber (cm⁻¹)
@@ -66,7 +67,7 @@ def _representation(operations: np.ndarray, permutations: np.ndarray) -> np.ndar
 
 
 def symmetrize_hessian(hessian: np.ndarray, operations: np.ndarray, permutations: np.ndarray) -> np.ndarray:
-    r"""Group average :math:`rac1{|G|}\sum_g P_g H P_g^	op`: removes finite-difference noise that breaks the molecule's symmetry.
+    r"""Group average :math:`\frac1{|G|}\sum_g P_g H P_g^\top`: removes finite-difference noise that breaks the molecule's symmetry.
 
     Without it, the nearly degenerate stretches of water (3643 vs 3652 cm⁻¹ in GFN2-xTB) mix at
     the 1e-3 level, and the "symmetric" stretch would not be exactly symmetric.

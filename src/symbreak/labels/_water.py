@@ -30,6 +30,7 @@ __all__ = ["generate_water", "load_water", "WATER_METHODS"]
 
 _BOHR = 0.52917721092  # Å
 _HARTREE = 27.211386245988  # eV
+#: the xTB levels :func:`generate_water` can label with (``method=``)
 WATER_METHODS = ("GFN1-xTB", "GFN2-xTB")
 
 

@@ -1,6 +1,7 @@
 r"""Langer, Pozdnyakov & Ceriotti, *Probing the effects of broken symmetries in machine learning*, in kind.
 
-``symbreak bench water-pet`` (or :func:`reproduce_water`) runs, each step resumable (a finished
+``symbreak bench water-pet`` (the registered task :class:`symbreak.tasks.WaterPET`, or
+:func:`reproduce_water`) runs, each step resumable (a finished
 step's JSON is kept and not rerun; training resumes from its checkpoint):
 
 1. ``train``: PET and PET-invariant on the bulk water set (GFN1-xTB labels), with a random O(3)
@@ -248,11 +249,16 @@ def _bulk(out: Path, model: Any, bulk: dict, s: dict, seed: int) -> tuple[dict, 
     return res, snapshots
 
 
-def reproduce_water(out: str | Path, *, quick: bool = False, seed: int = 0, data: str | Path | None = None, progress: bool = True) -> dict:
-    """Run every step (see the module docstring) into folder ``out``; returns all results."""
+def reproduce_water(out: str | Path, *, quick: bool = False, seed: int = 0, data: str | Path | None = None, progress: bool = True,
+                    settings: dict[str, Any] | None = None, plots: bool = True) -> dict:  # fmt: skip
+    """Run every step (see the module docstring) into folder ``out``; returns all results.
+
+    settings: the sizes (default: :data:`SETTINGS` ``"quick"`` or ``"full"``); plots: also write
+    ``symmetry.png`` and ``orientation.png`` into ``out`` (:func:`plot_water`). ``symbreak bench
+    water-pet`` runs this as the one job of the registered task ``water-pet``."""
     from ..labels import load_water
 
-    s = SETTINGS["quick" if quick else "full"]
+    s = settings if settings is not None else SETTINGS["quick" if quick else "full"]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     src = Path(data) if data else _data_dir()
@@ -292,8 +298,9 @@ def reproduce_water(out: str | Path, *, quick: bool = False, seed: int = 0, data
 
     results["symmetry"] = _step(out, "symmetry", symmetry_step)
     (out / "results.json").write_text(json.dumps(results, indent=1, default=float) + "\n")
-    plot_water(results, out)
-    return results
+    if plots:
+        plot_water(results, out)
+    return json.loads(json.dumps(results, default=float))  # plain JSON values: the record a benchmark writes
 
 
 def format_water(results: dict) -> str:

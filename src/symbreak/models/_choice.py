@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._inputs import RandomDraws
+from ._inputs import RandomDraws, declare_derived
 
 __all__ = ["ChoiceInput", "every_choice"]
 
@@ -37,9 +37,14 @@ class ChoiceInput(RandomDraws, nn.Module):
     #: whether the elements together are the input (a set, a law) whose outputs are scored as a set
     set_valued = True
 
-    #: the batch attributes :meth:`prepare_data` stores (the stacked sets, their sizes); subclasses
-    #: add them to ``DERIVED`` so they are dropped when the positions change
+    #: the batch attributes :meth:`prepare_data` stores (the stacked sets, their sizes): declared
+    #: derived from the positions when a subclass is defined (:func:`~symbreak.models._inputs.declare_derived`),
+    #: so they are dropped when the positions change
     prepared: tuple[str, str] = ("", "")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        declare_derived(*(key for key in cls.prepared if key))
 
     def __init__(self, *, element: int | None = 0, seed: int = 0, tol: float = 0.1) -> None:
         super().__init__()

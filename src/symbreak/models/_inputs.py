@@ -34,11 +34,25 @@ from torch import nn
 
 from .._errors import StructureError
 
-__all__ = ["Inputs", "read_inputs", "with_positions", "transform_batch", "act_on_fields", "WithInputs", "DERIVED", "FIELDS", "RandomDraws", "set_eval_draw", "DRAW_STRIDE"]
+__all__ = ["Inputs", "read_inputs", "with_positions", "transform_batch", "act_on_fields", "WithInputs", "DERIVED", "declare_derived", "FIELDS", "RandomDraws", "set_eval_draw", "DRAW_STRIDE"]
 
 #: batch attributes computed from the positions when a data set is built (SANN's graphs): stale
-#: as soon as the positions change, so :func:`with_positions` drops them
+#: as soon as the positions change, so :func:`with_positions` drops them. The union of what every
+#: class declared: an input's class attribute ``derived`` (read by
+#: :func:`~symbreak.models.register_input`), a :class:`~symbreak.models.ChoiceInput`'s ``prepared``
+#: (read when the subclass is defined), or :func:`declare_derived`; editing it directly (older
+#: modules' ``DERIVED.update``) still works, but a new class declares instead
 DERIVED: set[str] = set()
+
+
+def declare_derived(*names: str) -> None:
+    """Declare batch attributes computed from the positions (added to :data:`DERIVED`): they are
+    dropped whenever the positions change (:func:`with_positions`, :func:`transform_batch`)."""
+    bad = [n for n in names if not isinstance(n, str) or not n.isidentifier()]
+    if bad:
+        raise ValueError(f"derived batch attributes are identifiers, got {bad!r}")
+    DERIVED.update(names)
+
 
 #: how each input field of a batch transforms under an element g of O(3), named as
 #: :func:`symbreak.rotations.act` names representations, and whether it has one row per atom (an

@@ -10,6 +10,12 @@ can also ride in the spec, in brackets at its end: ``"sann[layers=3,num_radial=6
 The string is parsed and checked once, into a :class:`ModelSpec` (base model, variants and
 inputs in the order written, options), which prints back as its canonical form:
 ``str(ModelSpec.parse("EGNN+Noise[sigma=0.1,hidden=32]")) == "egnn+noise[hidden=32, sigma=0.1]"``.
+
+Models and inputs belong to a *domain* (:data:`DOMAINS`): ``"points"`` (the molecules and point
+clouds above, the default) or ``"graph"`` (:mod:`symbreak.graphs`: ``"graphnet+sympe[dim=8]"``).
+A spec's inputs are looked up in its base model's domain only, so an input name registered in both
+(``randvec``, ``sympe``, ``canon``) means the same thing in both, and one of the other domain is
+refused with a one-line error.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from .._lazy import LazyRegistry
 
 __all__ = [
     "ModelSpec", "register_model", "register_variant", "register_input", "model_class", "INPUTS", "build_model", "available_models", "parse_spec",
-    "split_specs", "model_config", "MODELS", "VARIANTS", "INTEGER_OPTIONS", "POSITIVE_OPTIONS",
+    "split_specs", "model_config", "MODELS", "VARIANTS", "INTEGER_OPTIONS", "POSITIVE_OPTIONS", "GRAPH_MODELS", "GRAPH_INPUTS", "DOMAINS",
 ]  # fmt: skip
 
 _M = "symbreak.models."
@@ -42,15 +48,31 @@ VARIANTS = LazyRegistry("variant", {"noise": _M + "_variants:_noise", "mlp": _M 
 #: name → input module class (``features``/``vectors`` channels it adds), used as ``"<model>+<name>"``
 INPUTS = LazyRegistry("input", {"randvec": _M + "_randvec:RandomVector", "sbs": _M + "_sbs_input:SymmetryBreakingSetInput",
                                  "sbs-axial": _M + "_sbs_input:AxialSymmetryBreakingSetInput", "sympe": _M + "_sympe:SymPE",
-                                 "canon": _M + "_sympe:CanonicalFrameInput"})
+                                 "canon": _M + "_sympe:CanonicalFrameInput", "learned-canon": _M + "_learned_canon:LearnedCanonicalization"})
 ALIASES = {"dimenet": "dimenet++"}  # the SANN paper writes "DimeNet+MLP" for DimeNet++ with an MLP head
+_G = "symbreak.graphs._inputs:"
+#: graph networks (:mod:`symbreak.graphs`): a model takes its node inputs as its first, positional argument
+GRAPH_MODELS = LazyRegistry("graph model", {"graphnet": _G + "GraphModel"})
+#: node inputs of graph networks, named as the point-cloud input of the same meaning (:mod:`symbreak.graphs._inputs`)
+GRAPH_INPUTS = LazyRegistry("graph input", {"randvec": _G + "RandomNodeFeatures", "sympe": _G + "GraphSymPE", "canon": _G + "CanonicalLabels"})
+#: domain → (models, variants, inputs): a spec's variants and inputs come from its base model's domain
+DOMAINS: dict[str, tuple[LazyRegistry, Any, LazyRegistry]] = {"points": (MODELS, VARIANTS, INPUTS), "graph": (GRAPH_MODELS, {}, GRAPH_INPUTS)}
+_DOMAIN_WORDS = {"points": "point-cloud", "graph": "graph"}
 
 
-def register_model(name: str) -> Callable:
-    """Class decorator: make a model buildable as ``build_model(name)`` and by ``symbreak bench --models``."""
+def _domain(domain: str) -> tuple[Any, Any, Any]:
+    if domain not in DOMAINS:
+        raise SymbreakError(f"unknown domain {domain!r}; choose from {', '.join(DOMAINS)}")
+    return DOMAINS[domain]
+
+
+def register_model(name: str, *, domain: str = "points") -> Callable:
+    """Class decorator: make a model buildable as ``build_model(name)`` and by ``symbreak bench --models``.
+    domain: ``"graph"`` for a graph network, built as ``cls(inputs, **options)`` (see :data:`DOMAINS`)."""
+    models = _domain(domain)[0]
 
     def deco(cls: Callable) -> Callable:
-        MODELS.register(name, cls)
+        models.register(name, cls)
         return cls
 
     return deco
@@ -66,22 +88,33 @@ def register_variant(name: str) -> Callable:
     return deco
 
 
-def register_input(name: str) -> Callable:
+def register_input(name: str, *, domain: str = "points") -> Callable:
     """Class decorator for a symmetry-breaking input: an ``nn.Module`` whose ``forward(batch)``
     returns ``{"x": (N, F)}`` and/or ``{"vectors": (N, C, 3)}`` and whose class attributes
     ``features = F`` and ``vectors = C`` say how many. ``"<model>+<name>"`` then builds the model
-    with F (C) more input channels and feeds it the input (wrapped in :class:`~symbreak.models.WithInputs`; docs/extending.md)."""
+    with F (C) more input channels and feeds it the input (wrapped in :class:`~symbreak.models.WithInputs`; docs/extending.md).
+
+    A class attribute ``derived`` (a tuple of names) declares the batch attributes its
+    ``prepare_data`` computes from the positions, dropped when they change
+    (:func:`~symbreak.models._inputs.declare_derived`). domain: ``"graph"`` for a node input of the
+    graph networks (:mod:`symbreak.graphs._inputs`), ``"points"`` otherwise."""
+    inputs = _domain(domain)[2]
 
     def deco(cls: Callable) -> Callable:
-        INPUTS.register(name, cls)
+        inputs.register(name, cls)
+        if getattr(cls, "derived", ()):
+            from ._inputs import declare_derived
+
+            declare_derived(*cls.derived)
         return cls
 
     return deco
 
 
-def available_models() -> list[str]:
-    """Registered base models (combine with ``+noise``/``+mlp`` and any other registered variant)."""
-    return sorted(MODELS)
+def available_models(domain: str = "points") -> list[str]:
+    """Registered base models (combine with ``+noise``/``+mlp`` and any other registered variant);
+    domain ``"graph"``: the graph networks."""
+    return sorted(_domain(domain)[0])
 
 
 def _accepted(fn: Callable) -> set[str]:
@@ -120,9 +153,10 @@ def split_specs(text: str) -> list[str]:
 INTEGER_OPTIONS = {
     "layers": 1, "hidden": 1, "head_hidden": 1, "heads": 1, "num_rbf": 1, "num_radial": 1, "num_spherical": 1, "int_emb": 1, "basis_emb": 1,
     "out_emb": 1, "max_z": 1, "lmax": 0, "l_relaxed": 0, "in_features": 0, "in_vectors": 0, "in_pseudovectors": 0, "cache_size": 0,
+    "dim": 1, "max_nodes": 1, "node_colors": 1, "edge_colors": 1, "frame_hidden": 1, "frame_layers": 1,
 }  # fmt: skip
 #: options that are lengths in Å and must be > 0 (``sigma``, the noise of ``+noise``, may be 0)
-POSITIVE_OPTIONS = ("cutoff", "tol")
+POSITIVE_OPTIONS = ("cutoff", "tol", "frame_cutoff")
 
 _SEPARATOR_HELP = "'+' separates variants (egnn+noise) and '++' belongs only to a model's name (dimenet++: dimenet+++mlp or dimenet+mlp)"
 
@@ -189,11 +223,12 @@ class ModelSpec:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "variants", tuple(self.variants))
-        if self.name not in MODELS:
-            raise SymbreakError(f"unknown model {self.name!r}; registered: {', '.join(available_models())}")
+        if not any(self.name in models for models, _, _ in DOMAINS.values()):
+            raise SymbreakError(_unknown_model(self.name))
+        _, variants, inputs = DOMAINS[self.domain]
         for v in self.variants:
-            if v not in VARIANTS and v not in INPUTS:
-                raise SymbreakError(f"unknown variant {v!r} in {self.names!r}; registered: {', '.join(sorted(VARIANTS))}; inputs: {', '.join(sorted(INPUTS))}")
+            if v not in variants and v not in inputs:
+                raise SymbreakError(_unknown_variant(v, self.names, self.name, self.domain))
             if self.variants.count(v) > 1:
                 raise SymbreakError(f"{self.names!r}: variant {v!r} given twice")
         unused = set(self.options) - self.accepted()
@@ -201,8 +236,8 @@ class ModelSpec:
             raise SymbreakError(f"{self.names!r} takes no option(s) {sorted(unused)}")
         options = {key: _check_value(self.names, key, value) for key, value in sorted(self.options.items())}
         object.__setattr__(self, "options", options)
-        base = _accepted(MODELS[self.name])
-        for key, extra in _input_channels(list(self.variants)).items():
+        base = _accepted(DOMAINS[self.domain][0][self.name])
+        for key, extra in _input_channels(list(self.variants) if self.domain == "points" else []).items():
             if extra and key not in base:
                 what = {"in_features": "invariant", "in_vectors": "vector", "in_pseudovectors": "pseudovector (axial)"}[key]
                 raise SymbreakError(f"{self.names!r}: model {self.name!r} reads no {what} inputs ({key}); the e3nn models read every kind")
@@ -221,24 +256,31 @@ class ModelSpec:
             raise SymbreakError(f"a model spec is a string such as 'egnn+noise[hidden=32]', got {type(text).__name__} {text!r}")
         names, options = parse_spec(text)
         lowered = names.lower()
-        base = _take(lowered, list(MODELS) + list(ALIASES))
+        base = _take(lowered, [m for models, _, _ in DOMAINS.values() for m in models] + list(ALIASES))
         if base is None:
             first = lowered.replace("++", "\0").split("+")[0].replace("\0", "++")
             if not first:
                 raise SymbreakError(f"model spec {text!r} names no model; {_SEPARATOR_HELP}")
-            raise SymbreakError(f"unknown model {first!r}; registered: {', '.join(available_models())}")
+            raise SymbreakError(_unknown_model(first))
+        domain = _domain_of(ALIASES.get(base, base))
+        _, known, inputs = DOMAINS[domain]
         rest, variants = lowered[len(base) :], []
         while rest:
             rest = rest[1:]  # the "+" before each variant
-            variant = _take(rest, list(VARIANTS) + list(INPUTS))
+            variant = _take(rest, list(known) + list(inputs))
             if variant is None:
                 token = rest.split("+")[0]
                 if not token:
                     raise SymbreakError(f"model spec {text!r}: an empty variant name; {_SEPARATOR_HELP}")
-                raise SymbreakError(f"unknown variant {token!r} in {text!r}; registered: {', '.join(sorted(VARIANTS))}; inputs: {', '.join(sorted(INPUTS))}")
+                raise SymbreakError(_unknown_variant(token, text, ALIASES.get(base, base), domain))
             variants.append(variant)
             rest = rest[len(variant) :]
         return cls(ALIASES.get(base, base), tuple(variants), options)
+
+    @property
+    def domain(self) -> str:
+        """The base model's domain (:data:`DOMAINS`): ``"points"`` or ``"graph"``."""
+        return _domain_of(self.name)
 
     @property
     def names(self) -> str:
@@ -251,7 +293,8 @@ class ModelSpec:
 
     def factories(self) -> list[Callable]:
         """The base model's class, then each variant's wrapper or input class, in the order written."""
-        return [MODELS[self.name]] + [_factory(v) for v in self.variants]
+        models, variants, inputs = DOMAINS[self.domain]
+        return [models[self.name]] + [variants[v] if v in variants else inputs[v] for v in self.variants]
 
     def accepted(self) -> set[str]:
         """Every option some factory of this spec takes."""
@@ -262,6 +305,26 @@ class ModelSpec:
         return ModelSpec(self.name, self.variants, {**self.options, **options})
 
 
+def _domain_of(name: str) -> str:
+    return next((d for d, (models, _, _) in DOMAINS.items() if name in models), "points")
+
+
+def _unknown_model(name: str) -> str:
+    return f"unknown model {name!r}; registered: {', '.join(available_models())}; graph models: {', '.join(available_models('graph'))}"
+
+
+def _unknown_variant(token: str, text: str, base: str, domain: str) -> str:
+    """The one-line error of ``token``, which ``domain``'s models do not take: another domain's input or variant, or nothing."""
+    _, variants, inputs = DOMAINS[domain]
+    menu = f"registered: {', '.join(sorted(variants))}; inputs: {', '.join(sorted(inputs))}" if variants else f"inputs: {', '.join(sorted(inputs))}"
+    for other, (_, v, i) in DOMAINS.items():
+        if other != domain and (token in v or token in i):
+            kind = "variant" if token in v else "input"
+            takes = ", ".join(sorted({*variants, *inputs}))
+            return f"{text!r}: {token!r} is a {_DOMAIN_WORDS[other]} {kind}, and {base!r} a {_DOMAIN_WORDS[domain]} model, which takes {takes}"
+    return f"unknown variant {token!r} in {text!r}; {menu}"
+
+
 def _resolve(spec: str | ModelSpec) -> tuple[str, list[str], dict[str, Any]]:
     parsed = ModelSpec.parse(spec)
     return parsed.name, list(parsed.variants), dict(parsed.options)
@@ -269,11 +332,8 @@ def _resolve(spec: str | ModelSpec) -> tuple[str, list[str], dict[str, Any]]:
 
 def model_class(spec: str | ModelSpec) -> type:
     """The class of ``spec``'s base model (its capability flags: ``periodic``, ``symmetry``, ...), without building it."""
-    return MODELS[_resolve(spec)[0]]
-
-
-def _factory(variant: str) -> Callable:
-    return VARIANTS[variant] if variant in VARIANTS else INPUTS[variant]
+    parsed = ModelSpec.parse(spec)
+    return DOMAINS[parsed.domain][0][parsed.name]
 
 
 def _input_channels(variants: list[str]) -> dict[str, int]:
@@ -319,7 +379,7 @@ def build_model(spec: str | ModelSpec, **options: Any) -> Any:
     >>> build_model("nope")
     Traceback (most recent call last):
     ...
-    symbreak._errors.SymbreakError: unknown model 'nope'; registered: dimenet++, e3nn, egnn, painn, painn-vector, pet, pet-invariant, relaxed-e3nn, sann, schnet
+    symbreak._errors.SymbreakError: unknown model 'nope'; registered: dimenet++, e3nn, egnn, painn, painn-vector, pet, pet-invariant, relaxed-e3nn, sann, schnet; graph models: graphnet
     >>> build_model("egnn", layers=0)
     Traceback (most recent call last):
     ...
@@ -331,6 +391,12 @@ def build_model(spec: str | ModelSpec, **options: Any) -> Any:
         raise SymbreakError(f"option(s) {sorted(clash)} given both in the spec {str(spec)!r} and as arguments")
     given = dict(options)
     full = parsed.with_options(**options)
+    if full.domain != "points":  # a graph network takes its node inputs when it is made (symbreak.graphs)
+        models, _, inputs = DOMAINS[full.domain]
+        pick = lambda fn: {k: v for k, v in full.options.items() if k in _accepted(fn)}  # noqa: E731
+        model = models[full.name]([inputs[v](**pick(inputs[v])) for v in full.variants], **pick(models[full.name]))
+        model.spec, model.build_options = spec if isinstance(spec, str) else str(spec), given
+        return model
     base, variants, options = full.name, list(full.variants), full.options
     base_options = {k: v for k, v in options.items() if k in _accepted(MODELS[base])}
     for key, extra in _input_channels(variants).items():

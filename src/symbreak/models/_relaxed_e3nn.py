@@ -15,8 +15,8 @@ __all__ = ["RelaxedE3NN", "E3NN"]
 
 @register_model("relaxed-e3nn")
 class RelaxedE3NN(VectorModel):
-    r"""Element embedding (``hidden``x0e, plus any vector inputs as ``in_vectors``x1o and axial
-    ones as ``in_pseudovectors``x1e) →
+    r"""Element embedding (``hidden`` × 0e, plus any vector inputs as ``in_vectors`` × 1o and axial
+    ones as ``in_pseudovectors`` × 1e) →
     :class:`~symbreak.nn.RelaxedNetwork` → one 1o vector per atom.
 
     Equivariant at initialisation; symmetry breaking is learned in θ (penalise it with

@@ -52,7 +52,7 @@ class SymPE(ChoiceInput):
         self.v = nn.Parameter(torch.randn(self.vectors, 3, generator=init, dtype=torch.float64).to(torch.get_default_dtype()))
 
     def elements(self, data: Any) -> list[np.ndarray]:
-        """Every structure's inversion kernel: a list of (|G_b|, 3, 3)."""
+        """Every structure's inversion kernel: a list of ``(|G_b|, 3, 3)`` arrays."""
         from ..detect import inversion_kernel
 
         return [inversion_kernel(s, proper=self.proper) for s in self.symmetries(data)]
@@ -66,8 +66,8 @@ class SymPE(ChoiceInput):
 
 def sympe_outputs(model: nn.Module, data: Any) -> list[torch.Tensor]:
     r"""A ``"<model>+sympe"`` model's output for every element of each structure's inversion kernel:
-    one (|G_b|, n_b, d) tensor per structure, the support of its output distribution (each with
-    probability 1/|G_b|)."""
+    one ``(|G_b|, n_b, d)`` tensor per structure, the support of its output distribution (each with
+    probability :math:`1/|G_b|`)."""
     return every_choice(model, data, SymPE)
 
 

@@ -100,15 +100,24 @@ def interpret(theta: torch.Tensor | np.ndarray, irreps: o3.Irreps | str, *, grou
 
     Parameters
     ----------
-    theta: (irreps.dim,)
-    irreps: θ's irreps (``layer.irreps_theta``).
-    group: the input's point group, in symbreak's standard orientation (e.g. Oh for an
+    theta : (irreps.dim,) tensor or array
+        The relaxed weights.
+    irreps : Irreps or str
+        θ's irreps (``layer.irreps_theta``).
+    group : str or PointGroup
+        The input's point group, in symbreak's standard orientation (e.g. Oh for an
         axis-aligned cube); the result names the largest subgroup of it that θ keeps.
-    atol: a component counts as non-zero above this, and g keeps θ when :math:`\|D(g)\theta - \theta\| \le` atol.
+    atol : float
+        A component counts as non-zero above this, and g keeps θ when
+        :math:`\|D(g)\theta - \theta\| \le \mathrm{atol}`.
 
+    Notes
+    -----
     The scalar signal is :math:`f(\hat x) = \sum_{l,\, p = (-1)^l} \theta^{l,p} \cdot Y^l(\hat x)`
     (eq. 8); the pseudoscalar signal sums the blocks of the opposite parity. Multiplicities add up.
 
+    Examples
+    --------
     >>> th = np.zeros(12); th[0] = 1.0   # 0e ⊕ 1o ⊕ 1e ⊕ 2e: a pure scalar keeps everything
     >>> interpret(th, "0e+1o+1e+2e", group="Oh").kept
     'Oh'

@@ -40,16 +40,16 @@ def _det(r: Any) -> Any:
 def act(rotation: Any, data: Any, kind: str) -> Any:
     r"""Apply the orthogonal matrix ``rotation`` (3, 3) to ``data`` of the given ``kind``.
 
-    ========================== ============================ =========================================
-    kind                       data shape                   result
-    ========================== ============================ =========================================
-    ``positions``, ``vectors``, ``1o``  (..., 3)            :math:`R x`
-    ``pseudovectors``, ``1e``  (..., 3)                     :math:`\det(R)\, R x`
-    ``scalars``, ``0e``        any                          unchanged
-    ``pseudoscalars``, ``0o``  any                          :math:`\det(R)\, s`
-    ``tensors``                (..., 3, 3)                  :math:`R T R^\top`
-    an e3nn ``Irreps`` string  (..., irreps.dim) torch      ``x @ irreps.D_from_matrix(R).T``
-    ========================== ============================ =========================================
+    ==================================== ======================== =====================================
+    kind                                 data shape               result
+    ==================================== ======================== =====================================
+    ``positions``, ``vectors``, ``1o``   (..., 3)                 :math:`R x`
+    ``pseudovectors``, ``1e``            (..., 3)                 :math:`\det(R)\, R x`
+    ``scalars``, ``0e``                  any                      unchanged
+    ``pseudoscalars``, ``0o``            any                      :math:`\det(R)\, s`
+    ``tensors``                          (..., 3, 3)              :math:`R T R^\top`
+    an e3nn ``Irreps`` string            (..., irreps.dim) torch  ``x @ irreps.D_from_matrix(R).T``
+    ==================================== ======================== =====================================
 
     Positions are rotated about the origin; translate first to rotate about another point.
 

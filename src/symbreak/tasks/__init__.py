@@ -1,13 +1,13 @@
 r"""Benchmark tasks behind one registry, each making its own data in code.
 
 >>> sorted(TASKS.builtin_names())
-['canonicalization', 'charged-particle', 'dipoles', 'graph-autoencoding', 'h2o-modes', 'ising', 'sbs-examples', 'shape-deformation', 'square-ssb']
+['canonicalization', 'charged-particle', 'dipoles', 'graph-autoencoding', 'h2o-modes', 'ising', 'sbs-examples', 'shape-deformation', 'square-ssb', 'water-pet']
 >>> [g.y.shape for g in get_task("square-ssb").dataset("")]
 [torch.Size([4, 3]), torch.Size([4, 3])]
 """
 
 from .._lazy import lazy_exports
-from ._base import TASKS, TableSpec, Task, available_tasks, get_task, grouped_splits, identical_splits, kfold_splits, make_graph, register_task
+from ._base import TASKS, OwnModelsTask, TableSpec, Task, fit_registered, available_tasks, get_task, grouped_splits, identical_splits, kfold_splits, make_graph, register_task
 
 # each task's module (and what it needs: e3nn, tblite, ...) loads when the task is first used
 _EXPORTS = {
@@ -20,6 +20,7 @@ _EXPORTS = {
     "GraphAutoencoding": "_graph_ae", "symmetric_graphs": "_graph_ae",
     "IsingGroundStates": "_ising", "ising_lattice": "_ising", "ground_states": "_ising",
     "SBSExamples": "_sbs_examples", "sbs_example": "_sbs_examples",
+    "WaterPET": "_water_pet",
     "SquareSSB": "_square", "square_and_rectangles": "_square", "SQUARE_STRETCH": "_square",
 }  # fmt: skip
 _tasks_getattr, __dir__ = lazy_exports(__name__, _EXPORTS)
@@ -35,6 +36,9 @@ def __getattr__(name: str):
     return _tasks_getattr(name)
 __all__ = [
     "Task",
+    "OwnModelsTask",
+    "fit_registered",
+    "WaterPET",
     "TableSpec",
     "register_task",
     "get_task",

@@ -12,7 +12,7 @@ import numpy as np
 from .._errors import SymbreakError
 from .._lazy import LazyRegistry
 
-__all__ = ["Task", "TableSpec", "register_task", "get_task", "available_tasks", "TASKS", "make_graph", "identical_splits", "kfold_splits", "grouped_splits"]
+__all__ = ["Task", "OwnModelsTask", "fit_registered", "TableSpec", "register_task", "get_task", "available_tasks", "TASKS", "make_graph", "identical_splits", "kfold_splits", "grouped_splits"]
 
 _T = "symbreak.tasks."
 #: name → Task class; builtins are imported when first used (listing the names imports nothing)
@@ -21,6 +21,7 @@ TASKS = LazyRegistry("task", {
     "shape-deformation": _T + "_shapes:ShapeDeformation", "charged-particle": _T + "_charged:ChargedParticle",
     "canonicalization": _T + "_canonical:Canonicalization", "sbs-examples": _T + "_sbs_examples:SBSExamples",
     "graph-autoencoding": _T + "_graph_ae:GraphAutoencoding", "ising": _T + "_ising:IsingGroundStates",
+    "water-pet": _T + "_water_pet:WaterPET",
 })  # fmt: skip
 
 
@@ -179,11 +180,17 @@ class Task:
     models: tuple[str, ...] = ()
     tables: tuple[TableSpec, ...] = ()
 
-    #: optional ``run_job(job, graphs, progress, checkpoint) -> dict`` for tasks that train something
-    #: other than a per-atom model (the record must hold ``test``: {measure: value}); ``checkpoint``
-    #: is a file the job may keep its partial state in, so an interrupted long job resumes; None:
-    #: the standard loop
-    run_job: Callable[..., dict[str, Any]] | None = None
+    #: whether the task's models are registered specs (``build_model``) that train per-atom through
+    #: :func:`~symbreak.training.fit`: they run on any device, sweep σ for ``+noise``, can be saved,
+    #: and the task's tables have a Curie bound. :class:`OwnModelsTask` sets it False.
+    trains_registered_models: bool = True
+    #: the suffix of the file a job keeps its partial state in (:meth:`run_job`'s ``checkpoint``)
+    checkpoint_suffix: str = ".pt"
+
+    def upgrade_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A record as this version writes it (e.g. a model renamed since; its key with it), so
+        records of older versions are found again. By default the record as it is."""
+        return record
 
     def report_extras(self, records: list[dict[str, Any]], out: Any) -> dict[str, list]:
         """Extra report content beyond the tables: ``{"texts": [...], "markdown": [...], "plots": [paths]}``."""
@@ -197,9 +204,67 @@ class Task:
         """(train, validation, test) index lists into ``graphs``, one per fold; the first k of k+1 folds are the k folds."""
         return identical_splits(len(graphs), folds, seed)
 
-    def job_settings(self) -> dict[str, Any]:
-        """For tasks with their own ``run_job``: settings beyond the job's identity that change its result (part of its key)."""
-        return {}
+    def job_settings(self, spec: str | None = None, *, batch_size: int = 1, patience: int | None = None, device: str = "cpu") -> dict[str, Any]:
+        """Everything besides a job's identity that changes its result (part of its key): the
+        batch size, patience, which epoch is kept, the schedule, the measures recorded, the model's
+        resolved options (defaults included); the device when it is not the CPU (a GPU rounds
+        differently, so its records are its own)."""
+        import torch
+
+        from ..metrics import REPORTED
+        from ..models import model_config
+
+        settings: dict[str, Any] = {}
+        if device != "cpu":
+            settings["device"] = torch.device(device).type
+        options = self.model_options(spec)
+        settings.update(
+            batch_size=batch_size, patience=patience, select=self.select, schedule=self.schedule, measures=list(REPORTED),
+            model=model_config(spec, **options), model_options=options,
+        )  # fmt: skip
+        if self.clip_norm is not None:  # only where a task clips: the other tasks' keys stay as they were
+            settings["clip_norm"] = self.clip_norm
+        if self.symmetry_tol != type(self).symmetry_tol:  # the data's symmetries (SB measures) at another tolerance than the task's own
+            settings["symmetry_tol"] = self.symmetry_tol
+        return settings
+
+    def model_options(self, spec: str) -> dict[str, Any]:
+        """Options the task hands every model that takes them: the tolerance its symmetries were detected at."""
+        from ..models import ModelSpec, model_config
+
+        if "tol" in ModelSpec.parse(spec).options or "tol" not in model_config(spec):
+            return {}
+        return {"tol": self.symmetry_tol}
+
+    def noise_sigmas(self, spec: str, sigmas: Sequence[float]) -> tuple[float | None, ...]:
+        """The σ (Å) a ``spec``'s jobs sweep: ``sigmas`` for a ``+noise`` model, else ``(None,)``."""
+        from ..models import ModelSpec
+
+        return tuple(sigmas) if "noise" in ModelSpec.parse(spec).variants else (None,)
+
+    def check_model(self, spec: str) -> None:
+        """Refuse (:class:`~symbreak.SymbreakError`) a model this task cannot run, before any training."""
+        from ..models import ModelSpec, build_model
+
+        build_model(spec, **({"sigma": 0.01} if "noise" in ModelSpec.parse(spec).variants else {}))
+
+    def check_loss(self, name: str) -> None:
+        """Refuse a training loss this task cannot train with."""
+        from ..metrics import LOSSES
+
+        if name not in LOSSES:
+            raise SymbreakError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}")
+
+    def run_job(self, job: Any, graphs: list, *, progress: Any = None, checkpoint: Any = None, device: str = "cpu", save: Any = None,
+                batch_size: int = 1, patience: int | None = None) -> dict[str, Any]:  # fmt: skip
+        """Train and test one job (a :class:`~symbreak.bench.Job`); returns what it measured.
+
+        The default experiment: ``build_model(job.model)`` trained per atom by
+        :func:`~symbreak.training.fit` on the job's fold (resumable from ``checkpoint``), tested on
+        the test draw of any random input, beside predicting zero (see :func:`fit_registered`).
+        Tasks that train something else subclass :class:`OwnModelsTask` and override this.
+        """
+        return fit_registered(self, job, graphs, progress=progress, checkpoint=checkpoint, device=device, save=save, batch_size=batch_size, patience=patience)
 
     def applies(self, subtask: str, model: str) -> bool:
         """Whether ``model`` can run on ``subtask`` (a periodic sub-task needs a model that reads
@@ -250,3 +315,96 @@ def _with_group_average(graph: Any, kind: str) -> Any:
     mean = transform_labels(y, g.sym.operations, g.sym.permutations, kind).mean(dim=0)
     g.curie = mean if centre is None else mean + centre - g.pos
     return g
+
+
+class OwnModelsTask(Task):
+    """A task whose experiment trains models of its own (not registered specs): the relaxed
+    networks' fits, the graph tasks, canonicalization. It implements :meth:`run_job`, which may
+    keep partial state in ``checkpoint`` (a JSON file) so an interrupted long job resumes, and
+    :meth:`job_settings`, the settings beyond the job's identity that change its result. Its jobs
+    train on the CPU whatever the device; ``models`` lists the names it runs."""
+
+    trains_registered_models = False
+    checkpoint_suffix = ".json"
+
+    def job_settings(self, spec: str | None = None, **_: Any) -> dict[str, Any]:
+        return {}
+
+    def noise_sigmas(self, spec: str, sigmas: Sequence[float]) -> tuple[float | None, ...]:
+        return (None,)
+
+    def check_model(self, spec: str) -> None:
+        if spec not in self.models:
+            raise SymbreakError(f"task {self.name!r} runs its own models {list(self.models)}; got {spec!r}")
+
+    def check_loss(self, name: str) -> None:
+        """Any name: the task's losses are its own."""
+
+    def run_job(self, job: Any, graphs: list, *, progress: Any = None, checkpoint: Any = None, **_: Any) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def fit_registered(task: Task, job: Any, graphs: list, *, progress: Any = None, checkpoint: Any = None, device: str = "cpu", save: Any = None,
+                   batch_size: int = 1, patience: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """The default experiment of a :class:`Task`: train ``build_model(job.model)`` on fold
+    ``job.fold`` with :func:`~symbreak.training.fit` and test it.
+
+    The record holds, on the test set: every measure of :data:`~symbreak.metrics.REPORTED`, the
+    fraction of molecules whose prediction collapsed (fewer distinct vectors than the target), and
+    the same measures for predicting zero (``zero``), the "learned nothing" baseline the verdicts
+    compare with; and the validation curve. device: where the model trains; save: a file to write
+    the trained model to (:func:`symbreak.models.save_model`); checkpoint: a file the training
+    state is kept in after every epoch, so an interrupted job resumes.
+    """
+    import torch
+
+    from ..metrics import REPORTED
+    from ..models import build_model
+    from ..training import ZeroModel, evaluate, evaluate_set, fit
+    from ..training._fit import TEST_DRAW
+
+    train_idx, val_idx, test_idx = task.splits(graphs, job.subtask, job.fold + 1, job.seed)[job.fold]
+    torch.manual_seed(job.run_seed())
+    model = build_model(job.model, **job.options()).to(device)
+    prepare = getattr(model, "prepare_data", lambda g: g)  # e.g. SANN's symmetry graphs, once per structure
+    prepared: dict[int, Any] = {}
+
+    def pick(idx: Sequence[int]) -> list[Any]:
+        """The structures of ``idx``, each prepared once: one index is one object in every part of
+        the split, which is how :func:`fit` sees that validation and test share a structure."""
+        for i in idx:
+            if i not in prepared:
+                prepared[i] = prepare(graphs[i])
+        return [prepared[i] for i in idx]
+
+    def on_epoch(epoch: int, row: dict[str, float]) -> None:
+        if progress is not None:
+            progress.set_postfix_str(f"{job.subtask or job.task} {job.model} {job.loss} fold {job.fold} epoch {epoch}/{job.epochs} val {row['val']:.4f}", refresh=False)
+
+    result = fit(
+        model, pick(train_idx), pick(val_idx), predict=task.predict, loss=job.loss, kind=task.kind, epochs=job.epochs, lr=job.lr,
+        batch_size=batch_size, patience=patience, select=task.select, schedule=task.schedule, seed=job.run_seed(), on_epoch=on_epoch, device=device,
+        clip_norm=task.clip_norm, test=pick(test_idx), checkpoint=checkpoint,
+    )  # fmt: skip
+    measures = sorted(set(REPORTED) | {job.loss})
+    # the test draw of any random input, not the validation draw fit selected on
+    test = evaluate(model, pick(test_idx), task.predict, task.kind, measures, draw=TEST_DRAW, collapse=True)
+    zero = evaluate(ZeroModel(), pick(test_idx), task.predict, task.kind, measures, collapse=True, device=device)
+    if getattr(getattr(model, "source", None), "set_valued", False):  # a symmetry-breaking set or law: score its whole set of outputs too
+        test.update(evaluate_set(model, pick(test_idx), task.predict, task.kind, device=device))
+    if save is not None:
+        from ..models import save_model
+
+        save_model(model, save, extra={"job": job.key()})
+    return {
+        "test": test,
+        "zero": zero,
+        "val": result.kept_val,
+        "best_val": result.best_val,
+        "best_epoch": result.best_epoch,
+        "kept_epoch": result.kept_epoch,
+        "stopped_early": result.stopped_early,
+        "final_train": result.history[-1]["train"],
+        "val_curve": [float(f"{h['val']:.4g}") for h in result.history],
+        "parameters": sum(p.numel() for p in model.parameters()),
+    }

@@ -37,7 +37,7 @@ import numpy as np
 from .._errors import SymbreakError
 from ..detect import CANONICALIZERS, pca_canonical  # noqa: F401 - re-exported
 from ..rotations import random_rotations
-from ._base import TableSpec, Task, register_task
+from ._base import OwnModelsTask, TableSpec, register_task
 
 __all__ = ["Canonicalization", "pca_canonical", "typed_emd", "structure_rank", "load_qm9", "load_qm9_subset", "FRAMES"]
 
@@ -126,7 +126,7 @@ def _save_state(path: Path, state: dict[str, Any]) -> None:
 
 
 @register_task("canonicalization")
-class Canonicalization(Task):
+class Canonicalization(OwnModelsTask):
     """Canonical forms of QM9 under random O(3) + permutation + translation (SANN Table 4)."""
 
     description = "canonical forms of QM9 under O(3) + permutation copies, by rank (SANN Table 4)"
@@ -194,7 +194,7 @@ class Canonicalization(Task):
             errs.append(typed_emd(frame(copy, numbers[perm]), ref, numbers[perm], numbers))
         return float(np.mean(errs))
 
-    def run_job(self, job: Any, graphs: list, progress: Any = None, checkpoint: Any = None) -> dict[str, Any]:
+    def run_job(self, job: Any, graphs: list, progress: Any = None, checkpoint: Any = None, **_: Any) -> dict[str, Any]:
         return self.merge_shards(job, [self.run_shard(job, graphs, 0, 1, progress, checkpoint)])
 
     def run_shard(self, job: Any, graphs: list, shard: int, shards: int, progress: Any = None, checkpoint: Any = None) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import torch
 if TYPE_CHECKING:
     from ..nn import RelaxedConvolution
 
-from ._base import TableSpec, Task, register_task
+from ._base import OwnModelsTask, TableSpec, register_task
 from ._relaxed_common import MODELS, train_with_penalty
 
 __all__ = ["ChargedParticle", "lorentz_trajectory", "FIELD_E", "FIELD_B"]
@@ -56,7 +56,7 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 
 @register_task("charged-particle")
-class ChargedParticle(Task):
+class ChargedParticle(OwnModelsTask):
     """Charged particle in E ∥ x and B ∥ y: relaxed vs equivariant, and the fields read off θ."""
 
     description = "charged particle in E = x̂, B = ŷ: fields recovered from θ (Hofgard et al. §5.2)"
@@ -85,7 +85,7 @@ class ChargedParticle(Task):
         _, v, f = lorentz_trajectory()
         return [SimpleNamespace(velocity=torch.tensor(v), force=torch.tensor(f))]
 
-    def job_settings(self) -> dict[str, Any]:
+    def job_settings(self, spec: str | None = None, **_: Any) -> dict[str, Any]:
         return {"patience": self.patience, "lam": self.lam, "penalty": "eq. 9 with 0e"}
 
     def build(self, model: str) -> RelaxedConvolution:
@@ -118,7 +118,7 @@ class ChargedParticle(Task):
         b_dir = b_dir * (1.0 if float(b_dir @ FIELD_B) >= 0 else -1.0)  # an axis: report the orientation nearer ŷ
         return {"E": e_dir.tolist(), "B": b_dir.tolist(), "E_error": float(np.linalg.norm(e_dir - FIELD_E)), "B_axis_error": float(np.linalg.norm(b_dir - FIELD_B))}
 
-    def run_job(self, job: Any, graphs: list, progress: Any = None, checkpoint: Any = None) -> dict[str, Any]:
+    def run_job(self, job: Any, graphs: list, progress: Any = None, checkpoint: Any = None, **_: Any) -> dict[str, Any]:
         data = graphs[0]
         conv = self.build(job.model)
         gen = torch.Generator().manual_seed(job.run_seed())

@@ -2,7 +2,6 @@ r"""Shared pieces of the relaxed-E(3)-network experiments (Hofgard et al. 2024, 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,43 +28,39 @@ def train_with_penalty(
     patience: int | None = None,
     target: float = 0.0,
 ) -> tuple[float, list[float]]:
-    r"""Minimise loss + λ·:func:`relaxation_penalty` with :func:`symbreak.training.train_epochs`, stepping the optimiser after every batch.
+    r"""Minimise loss + λ·:func:`relaxation_penalty` under :class:`symbreak.training.Trainer`'s epoch
+    policy, monitoring the training loss (these experiments fit one fixed set of structures; there
+    is nothing to validate on), stepping the optimiser after every batch.
 
     ``batches(epoch)`` gives the epoch's batches. The weights with the lowest epoch loss are kept
-    (deep-copied: a reference to the live parameters would silently follow later updates, a bug of
-    the authors' code) and restored at the end. Training stops early once the loss has not
+    and restored at the end (deep-copied by the trainer: a reference to the live parameters would
+    follow later updates, a bug of the authors' code). Training stops early once the loss has not
     improved by 0.1 % for ``patience`` epochs (None: never), or has reached ``target``. The
     paper's experiments use None: a network can sit on a saddle for hundreds of epochs and then
     converge (the equivariant cube → cube run of seed 1 gains < 0.1 % in every epoch of its first
     200, escapes after ~300 and reaches 1e-11).
     Returns (best loss, per-epoch loss).
     """
-    from ..training import train_epochs
     from ..nn import relaxation_penalty
+    from ..training import Trainer
 
-    best, best_state, history = float("inf"), copy.deepcopy(model.state_dict()), []
-    last_gain = 0
-
-    def after_epoch(epoch: int, steps: list) -> bool:
-        nonlocal best, best_state, last_gain
+    def evaluate_epoch(epoch: int, steps: list) -> dict[str, float]:
         total = 0.0
         for value, _ in steps:
             total += float(value)
-        history.append(total / len(steps))
-        if history[-1] < best:
-            if history[-1] < best * (1.0 - 1e-3):
-                last_gain = epoch
-            best, best_state = history[-1], copy.deepcopy(model.state_dict())
-        if best <= target or (patience is not None and epoch - last_gain >= patience):
-            return True
-        if progress is not None and epoch % 50 == 0:
-            progress.set_postfix_str(f"{label} epoch {epoch + 1}/{epochs} loss {history[-1]:.3g}", refresh=False)
-        return False
+        return {"epoch": epoch, "train": total / len(steps)}
+
+    def report(epoch: int, row: dict[str, float]) -> None:
+        if progress is not None and epoch % 50 == 1:
+            progress.set_postfix_str(f"{label} epoch {epoch}/{epochs} loss {row['train']:.3g}", refresh=False)
 
     # frozen θ: the penalty is a constant, with no gradient
-    train_epochs(model, batches, loss_fn, optimizer, epochs=epochs, after_epoch=after_epoch, regularizer=lambda m: relaxation_penalty(m, lam))
-    model.load_state_dict(best_state)
-    return best, history
+    trainer = Trainer(
+        model, optimizer, epochs=epochs, monitor="train", patience=patience, min_delta=1e-3, target=target,
+        regularizer=lambda m: relaxation_penalty(m, lam), on_epoch=report,
+    )  # fmt: skip
+    result = trainer.run(batches, loss_fn, evaluate_epoch)
+    return result.best_value, [row["train"] for row in result.history]
 
 
 def plot_signals(thetas: list[np.ndarray], irreps: Any, path: Any, title: str) -> Any:

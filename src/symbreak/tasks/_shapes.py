@@ -25,7 +25,7 @@ from ..models import fully_connected_edges
 if TYPE_CHECKING:
     from ..nn import RelaxedNetwork
 
-from ._base import TableSpec, Task, register_task
+from ._base import OwnModelsTask, TableSpec, register_task
 from ._relaxed_common import MODELS, plot_signals, train_with_penalty
 
 __all__ = ["ShapeDeformation", "cube_targets", "SHAPE_IRREPS"]
@@ -48,7 +48,7 @@ def cube_targets(seed: int = 0) -> dict[str, np.ndarray]:
 
 
 @register_task("shape-deformation")
-class ShapeDeformation(Task):
+class ShapeDeformation(OwnModelsTask):
     """Cube → cube / rectangular prism / asymmetric shape with relaxed weights (Hofgard et al., Figs. 1–2)."""
 
     description = "cube → cube / prism / asymmetric shape with relaxed E(3) convolutions (Hofgard et al. §5.1)"
@@ -81,7 +81,7 @@ class ShapeDeformation(Task):
         target = sh_projection(torch.tensor(shapes[subtask]), SHAPE_IRREPS) / n
         return [SimpleNamespace(pos=torch.tensor(shapes["input"]), target=target, edge_index=fully_connected_edges(torch.zeros(n, dtype=torch.long), self_loops=True))]
 
-    def job_settings(self) -> dict[str, Any]:
+    def job_settings(self, spec: str | None = None, **_: Any) -> dict[str, Any]:
         return {"patience": self.patience, "lam": self.lam, "penalty": "eq. 9 with 0e"}
 
     def build(self, model: str) -> RelaxedNetwork:
@@ -89,7 +89,7 @@ class ShapeDeformation(Task):
 
         return RelaxedNetwork("0e", _HIDDEN, SHAPE_IRREPS, layers=2, relaxed=model == "relaxed-e3nn", lmax=2, l_relaxed=4, num_neighbors=8.0).double()
 
-    def run_job(self, job: Any, graphs: list, progress: Any = None, checkpoint: Any = None) -> dict[str, Any]:
+    def run_job(self, job: Any, graphs: list, progress: Any = None, checkpoint: Any = None, **_: Any) -> dict[str, Any]:
         data = graphs[0]
         net = self.build(job.model)
         x = torch.ones(len(data.pos), 1, dtype=torch.float64)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from .._errors import SymbreakError
-from ._loop import train_epochs
+from ._trainer import Trainer
 
 __all__ = ["EnergyData", "fit_energy", "predict_energy", "energy_errors"]
 
@@ -144,9 +144,11 @@ def fit_energy(
 ) -> dict[str, Any]:  # fmt: skip
     """Train ``model`` (an energy model with ``energy_shift``/``energy_scale`` buffers) in place.
 
-    Returns the history (per epoch: training loss, validation energy and force MAE, seconds) and
-    the best epoch; the model ends with the best epoch's weights (selected on validation
-    ``energy MAE per atom / 1 meV + force MAE / 10 meV/Å``).
+    Returns the history (per epoch, numbered from 0: training loss, validation energy and force
+    MAE, seconds) and the best epoch (from 0); the model ends with the best epoch's weights
+    (selected on validation ``energy MAE per atom / 1 meV + force MAE / 10 meV/Å``), under
+    :class:`~symbreak.training.Trainer`'s policy with a cosine schedule. checkpoint: a file the
+    state is saved to after every epoch; a rerun with the same file resumes from it.
     """
     from ..rotations import random_rotations
 
@@ -158,24 +160,37 @@ def fit_energy(
     dtype = next(model.parameters()).dtype
     model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-5)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs))
-    state = {"history": [], "best": None, "best_score": float("inf")}
-    start = 0
     ckpt = Path(checkpoint) if checkpoint else None
-    if ckpt is not None and ckpt.exists():
-        saved = torch.load(ckpt, weights_only=True)
-        model.load_state_dict(saved["model"])
-        opt.load_state_dict(saved["optimizer"])
-        sched.load_state_dict(saved["scheduler"])
-        state = {"history": saved["history"], "best": saved["best"], "best_score": saved["best_score"]}
-        start = len(state["history"])
-    else:
+    if ckpt is None or not ckpt.exists():  # a resumed run reads them back with the weights
         _set_references(model, train)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=epochs, desc=type(model).__name__)
+    t0 = time.perf_counter()
+
+    def evaluate_epoch(epoch: int, steps: list) -> dict[str, float]:
+        nonlocal t0
+        err = energy_errors(model, val, device=device)
+        train_loss = float(sum(float(v) * n for v, n in steps) / max(sum(n for _, n in steps), 1))
+        row = {"epoch": epoch - 1, "train_loss": train_loss, **{f"val_{k}": v for k, v in err.items()}, "seconds": time.perf_counter() - t0}
+        t0 = time.perf_counter()
+        return {**row, "score": _score(row)}  # what the trainer selects on; dropped from the history returned
+
+    def report(epoch: int, row: dict[str, float]) -> None:
+        if bar is not None:
+            bar.n = epoch
+            bar.set_postfix(val_F=f"{row['val_forces_mae_meV_A']:.0f} meV/Å", val_E=f"{row['val_energy_mae_meV_per_atom']:.2f} meV/atom")
+
+    trainer = Trainer(
+        model, opt, epochs=epochs, monitor="score", schedule="cosine", checkpoint=ckpt, on_epoch=report,
+        extra_state=(lambda: {"torch_rng": torch.get_rng_state()}, lambda s: torch.set_rng_state(s["torch_rng"])),
+    )  # fmt: skip
     n_atoms = len(train.numbers)
-    scale = float(model.energy_scale)
 
     def batches(epoch: int):
-        rng = np.random.default_rng([seed, start + epoch])
+        rng = np.random.default_rng([seed, epoch])
         order = rng.permutation(len(train))
         rots = random_rotations(len(train), improper=True, seed=rng) if rotate else None
         model.train()
@@ -184,6 +199,7 @@ def fit_energy(
             yield _batch(train, idx, None if rots is None else rots[idx], dtype, device)
 
     def loss_fn(batch: SimpleNamespace) -> torch.Tensor:
+        scale = float(model.energy_scale)
         e, f = model.energy_and_forces(batch, create_graph=True)
         loss = energy_weight * (((e - batch.energy) / (n_atoms * scale)) ** 2).mean() + force_weight * (((f - batch.forces) / scale) ** 2).sum(-1).mean()
         if penalty > 0:
@@ -193,38 +209,13 @@ def fit_energy(
             loss = loss + penalty * (((e - e2) / (n_atoms * scale)) ** 2).mean()
         return loss
 
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=epochs, initial=start, desc=type(model).__name__)
-    t0 = time.perf_counter()
-
-    def after_epoch(epoch: int, steps: list) -> bool:
-        nonlocal t0
-        sched.step()
-        err = energy_errors(model, val, device=device)
-        score = err["energy_mae_meV_per_atom"] + err["forces_mae_meV_A"] / 10.0
-        train_loss = float(sum(float(v) * n for v, n in steps) / max(sum(n for _, n in steps), 1))
-        state["history"].append({"epoch": start + epoch, "train_loss": train_loss, **{f"val_{k}": v for k, v in err.items()}, "seconds": time.perf_counter() - t0})
-        if score < state["best_score"]:
-            state["best_score"], state["best"] = score, {k: v.detach().clone() for k, v in model.state_dict().items()}
-        if ckpt is not None:
-            ckpt.parent.mkdir(parents=True, exist_ok=True)
-            tmp = ckpt.with_suffix(".tmp")
-            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), **state}, tmp)
-            tmp.replace(ckpt)
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(val_F=f"{err['forces_mae_meV_A']:.0f} meV/Å", val_E=f"{err['energy_mae_meV_per_atom']:.2f} meV/atom")
-        t0 = time.perf_counter()
-        return False
-
-    if start < epochs:
-        train_epochs(model, batches, loss_fn, opt, epochs=epochs - start, after_epoch=after_epoch)
+    result = trainer.run(batches, loss_fn, evaluate_epoch)
     if bar is not None:
         bar.close()
-    if state["best"] is not None:
-        model.load_state_dict(state["best"])
-    best_epoch = min(range(len(state["history"])), key=lambda i: state["history"][i]["val_energy_mae_meV_per_atom"] + state["history"][i]["val_forces_mae_meV_A"] / 10.0) if state["history"] else None
-    return {"history": state["history"], "best_epoch": best_epoch}
+    history = [{k: v for k, v in row.items() if k != "score"} for row in result.history]
+    return {"history": history, "best_epoch": result.best_epoch - 1 if result.best_epoch else None}
+
+
+def _score(row: dict[str, float]) -> float:
+    """The validation score :func:`fit_energy` keeps the best epoch by: energy MAE per atom / 1 meV + force MAE / 10 meV/Å."""
+    return row["val_energy_mae_meV_per_atom"] + row["val_forces_mae_meV_A"] / 10.0

@@ -18,7 +18,7 @@ refuses a validation set that shares a structure with it. Random inputs (``+rand
 
 from __future__ import annotations
 
-import copy
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,10 +28,11 @@ import torch
 from .._errors import SymbreakError
 from ..metrics import is_collapsed, measure
 from ._data import batches
-from ._loop import train_epochs
+from ._trainer import Trainer
 
 __all__ = ["fit", "evaluate", "evaluate_set", "init_distributed", "FitResult", "ZeroModel", "SCHEDULES", "VALIDATION_DRAW", "TEST_DRAW"]
 
+#: the schedules :func:`fit` takes (the :class:`~symbreak.training.Trainer` has more)
 SCHEDULES = ("onecycle", "plateau")
 
 #: the fixed draw of every random input (:class:`~symbreak.models._inputs.RandomDraws`) that
@@ -185,6 +186,15 @@ def evaluate_set(model: torch.nn.Module, graphs: Sequence[Any], predict: Callabl
     return {"set_fit": fit_sum / len(graphs), "set_cover": cover_sum / len(graphs), "set_best": best_sum / len(graphs)}
 
 
+def _generators(model: torch.nn.Module) -> dict[str, torch.Generator]:
+    """Every generator a submodule holds as an attribute (a random input's training draws:
+    ``+randvec``, ``+noise``, ``+sympe``), by ``"<module path>.<attribute>"``: not part of a
+    state dict, so :func:`fit`'s checkpoint keeps them itself."""
+    return {
+        f"{path}.{attr}": value for path, module in model.named_modules() for attr, value in vars(module).items() if isinstance(value, torch.Generator)
+    }  # fmt: skip
+
+
 def _check_held_out(val: Sequence[Any], test: Sequence[Any] | None, select: str, schedule: str) -> None:
     """Refuse a validation set that shares a structure (the same object) with the test set when validation chooses something."""
     if test is None or (select == "last" and schedule != "plateau"):
@@ -221,6 +231,7 @@ def fit(
     device: Any = None,
     clip_norm: float | None = None,
     test: Sequence[Any] | None = None,
+    checkpoint: str | os.PathLike | None = None,
 ) -> FitResult:
     """Train ``model`` in place with AdamW, stepping every batch.
 
@@ -239,6 +250,9 @@ def fit(
     each structure once) — raises :class:`~symbreak.SymbreakError`. With ``select="last"`` and
     ``"onecycle"`` validation only reports, and may be the test set (the SANN paper's synthetic
     tasks). Validation uses fixed draw :data:`VALIDATION_DRAW` of any random input.
+    checkpoint: a file the whole training state is saved to after every epoch; a call with the
+    same file resumes after its last finished epoch, with the same result as an uninterrupted run
+    (the epoch policy is :class:`~symbreak.training.Trainer`'s).
 
     Data-parallel: run under ``torchrun`` (or any launcher) after :func:`init_distributed`; with W
     processes, ``batch_size`` is the global batch, every process trains on its W-th share of each
@@ -260,21 +274,13 @@ def fit(
     # (some models hold parameters a given output does not use: an energy head, say)
     net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True) if world > 1 else model
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    if schedule == "onecycle":
-        sched: Any = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * len(loader))
-    else:
-        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=10)
-    best = FitResult(0, float("inf"))
-    best_state = copy.deepcopy(model.state_dict())
     dev = _device_of(model, device)
 
     def epoch_batches(epoch: int) -> Iterable[Any]:
         model.train()
         return (batch.to(dev, non_blocking=True) for batch in loader)
 
-    def after_epoch(index: int, steps: list[tuple[torch.Tensor, int]]) -> bool:
-        nonlocal best_state
-        epoch = index + 1
+    def evaluate_epoch(epoch: int, steps: list[tuple[torch.Tensor, int]]) -> dict[str, float]:
         total = 0.0
         for value, count in steps:
             total += float(value) * count
@@ -283,28 +289,32 @@ def fit(
             torch.distributed.all_reduce(summed)
             total = float(summed[0])
         val_loss = evaluate(model, val, predict, kind, [loss], draw=VALIDATION_DRAW, device=dev)[loss]
-        if schedule == "plateau":
-            sched.step(val_loss)
-        row = {"epoch": epoch, "train": total / len(train), "val": val_loss, "lr": opt.param_groups[0]["lr"]}
-        best.history.append(row)
+        return {"epoch": epoch, "train": total / len(train), "val": val_loss}
+
+    def with_lr(epoch: int, row: dict[str, float]) -> None:
+        # the learning rate the next epoch starts with: read once the trainer has stepped the schedule on this epoch
+        row["lr"] = opt.param_groups[0]["lr"]
         if on_epoch is not None:
             on_epoch(epoch, row)
-        if val_loss < best.best_val:
-            best.best_epoch, best.best_val = epoch, val_loss
-            if select == "best":
-                best_state = copy.deepcopy(model.state_dict())
-        elif patience is not None and epoch - best.best_epoch >= patience:
-            best.stopped_early = True
-            return True
-        return False
 
-    train_epochs(
-        model, epoch_batches, lambda batch: measure(loss, predict(net, batch), batch.y, batch, kind), opt, epochs=epochs, after_epoch=after_epoch,
-        regularizer=regularizer, after_step=sched.step if schedule == "onecycle" else None, clip_norm=clip_norm,
+    # the batch order's generator and the global one (training draws of random inputs) go into the
+    # checkpoint, so a resumed run draws what an uninterrupted one would
+    generator = loader.generator
+
+    owned = _generators(model)
+
+    def restore(saved: dict[str, Any]) -> None:
+        generator.set_state(saved["generator"])
+        torch.set_rng_state(saved["torch_rng"])
+        for name, state in saved["modules"].items():
+            owned[name].set_state(state)
+
+    def keep() -> dict[str, Any]:
+        return {"generator": generator.get_state(), "torch_rng": torch.get_rng_state(), "modules": {k: g.get_state() for k, g in owned.items()}}
+
+    trainer = Trainer(
+        model, opt, epochs=epochs, monitor="val", select=select, patience=patience, schedule=schedule, lr=lr, steps_per_epoch=len(loader),
+        clip_norm=clip_norm, regularizer=regularizer, checkpoint=checkpoint, on_epoch=with_lr, extra_state=(keep, restore),
     )  # fmt: skip
-    if select == "best":
-        model.load_state_dict(best_state)
-        best.kept_epoch = best.best_epoch
-    else:
-        best.kept_epoch = len(best.history)
-    return best
+    run = trainer.run(epoch_batches, lambda batch: measure(loss, predict(net, batch), batch.y, batch, kind), evaluate_epoch)
+    return FitResult(run.best_epoch, run.best_value, run.history, run.stopped_early, run.kept_epoch)
