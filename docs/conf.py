@@ -140,7 +140,6 @@ autosummary_ignore_module_all = False
 autosummary_imported_members = True
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
-autodoc_class_signature = "separated"  # a torch module's __init__ signature, not nn.Module's
 autodoc_inherit_docstrings = True
 autodoc_preserve_defaults = True
 # numpy-style docstrings (STYLE.md); "Attributes" as :ivar: fields, so that an attribute also

@@ -69,3 +69,16 @@ def test_repr_is_one_line():
     assert "\n" not in text and len(text) < 200
     assert text.startswith("CrystalSymmetry(space_group='Fm-3m' (225), point_group='Oh', order=48, n_atoms=16,")
     assert "n_operations=384" in text and "symprec=0.001" in text
+
+
+def test_a_loose_symprec_gives_the_idealised_class_with_orthogonal_operations():
+    """Tetragonal BaTiO3 read at symprec 0.3 Å is cubic: its class is named Oh (Schoenflies, not
+    spglib's m-3m), and its operations are rotations, not cubic ones skewed through the tetragonal cell."""
+    from ase import Atoms
+
+    atoms = Atoms("BaTiO3", scaled_positions=[[0, 0, 0], [0.5, 0.5, 0.52], [0.5, 0.5, 0.02], [0.5, 0, 0.5], [0, 0.5, 0.5]], cell=[4.0, 4.0, 4.2], pbc=True)
+    tight, loose = detect_crystal(atoms, symprec=0.01), detect_crystal(atoms, symprec=0.3)
+    assert (tight.point_group, tight.space_group) == ("C4v", "P4mm")
+    assert (loose.point_group, loose.point_group_hm, len(loose.operations)) == ("Oh", "m-3m", 48)
+    for sym in (tight, loose):
+        np.testing.assert_allclose(np.einsum("kji,kjl->kil", sym.operations, sym.operations), np.broadcast_to(np.eye(3), sym.operations.shape), atol=1e-12)

@@ -57,7 +57,9 @@ def test_script_compiles_and_has_a_title(path: Path):
     lines = doc.strip("\n").splitlines()
     assert len(lines) >= 4, f"{path.name}: the docstring needs a title, its underline and a paragraph"
     title, underline = lines[0].rstrip(), lines[1].rstrip()
-    assert title and re.fullmatch(r"=+", underline) and len(underline) >= len(title), f"{path.name}: the docstring must open with 'Title' and a '=' underline at least as long"
+    assert title and re.fullmatch(r"=+", underline) and len(underline) >= len(title), (
+        f"{path.name}: the docstring must open with 'Title' and a '=' underline at least as long"
+    )
     assert any(line.strip() for line in lines[2:]), f"{path.name}: a paragraph must follow the title"
     assert "\n# %%" in source, f"{path.name}: no '# %%' cells"
 

@@ -139,14 +139,15 @@ def test_run_one_validates_on_the_validation_split_and_refuses_one_shared_with_t
     """The benchmark hands fit the validation split and, to check against, the test split,
     prepared once per index: a split (or a runner) that validates on test structures is refused
     before any training."""
-    from symbreak.bench import Job, _runner, run_one
+    from symbreak import training
+    from symbreak.bench import Job, run_one
 
     from symbreak import detect_symmetry
     from symbreak.tasks import make_graph
 
     data, seen = [make_graph(g.z.tolist(), g.pos.numpy(), g.y.numpy(), detect_symmetry(g.pos.double().numpy(), g.z.numpy())) for g in graphs(10)], {}
-    real = _runner.fit
-    monkeypatch.setattr(_runner, "fit", lambda model, train, val, **kw: (seen.update(val=val, test=kw["test"]), real(model, train, val, **kw))[1])
+    real = training.fit
+    monkeypatch.setattr(training, "fit", lambda model, train, val, **kw: (seen.update(val=val, test=kw["test"]), real(model, train, val, **kw))[1])
     job = Job("tiny", "", "egnn", "mse", 0, 1, 1e-3, 0, settings={"model_options": {"hidden": 8}})
     run_one(job, _Task([6, 7], [8, 9]), data, batch_size=2, patience=None)
     assert [id(g) for g in seen["val"]] == [id(data[6]), id(data[7])]  # egnn prepares nothing: the structures themselves

@@ -7,7 +7,7 @@ its test error, with the public API only: detect each structure's symmetry once,
 (:func:`symbreak.tasks.make_graph`), split by molecule, build a model from the registry, train it
 with :func:`symbreak.training.fit` on a symmetry-breaking loss, and score it with
 :func:`symbreak.training.evaluate` against two baselines: predicting zero, and the *Curie bound*
-(the best any exactly equivariant model can do on these labels).
+(the best any exactly equivariant model can do on symmetric inputs).
 """
 
 # sphinx_gallery_thumbnail_number = 1
@@ -31,7 +31,8 @@ torch.set_num_threads(1)  # small graphs on a shared CPU: one thread is fastest
 # %%
 # 1. The data: ASE ``Atoms`` with a vector per atom
 # -------------------------------------------------
-# Any list of ``Atoms`` whose labels are an (n, 3) array per structure will do: here the 440
+# Any list of ``Atoms`` whose labels are an (n, 3) array per structure will do (your own file:
+# ``frames = symbreak.read("data.extxyz")``, which reads every frame ASE can read): here the 440
 # structures shipped with symbreak, each with GFN2-xTB atomic dipoles (e·bohr) in
 # ``atoms.arrays["dipoles"]`` and its molecule's name in ``atoms.info["name"]``. They are conformers
 # of 93 small molecules, distorted so that the dipoles break the symmetry of their structure
@@ -99,7 +100,7 @@ train, val, test = ([prepared[i] for i in idx] for idx in (train_idx, val_idx, t
 #
 # - ``predict=lambda m, b: m(b)``: how a prediction comparable with ``batch.y`` is made from the
 #   model and a batch. Here the model's per-atom output itself; a task whose labels are target
-#   positions would return ``b.pos + m(b)``.
+#   positions would return ``b.pos + m(b)`` (with ``kind="positions"``, as SANN's square task does).
 # - ``loss``: a name from :data:`symbreak.metrics.LOSSES`: ``"mse"`` and ``"cd"`` (Chamfer) compare with the
 #   target as it is; ``"sbmse"``, ``"sbcd"`` and ``"sbcd2"`` with the closest of its images under the
 #   structure's symmetry (:math:`\min_{g} \frac1n\sum_i |\hat y_i - (g\cdot y)_i|^2`), so any of the
@@ -182,7 +183,8 @@ for what, vectors in (("the target", g.y.numpy()), ("PaiNN's output", out)):
 with tempfile.TemporaryDirectory() as tmp:
     path = save_model(model, Path(tmp) / "painn_dipoles.pt")
     again = load_model(path)
-    print("reloaded:", again.spec, "same test SB-MSE:", np.isclose(evaluate(again, test, predict, "vectors", ["sbmse"])["sbmse"], scores["PaiNN (trained)"]["sbmse"]))
+    reloaded = evaluate(again, test, predict, "vectors", ["sbmse"])["sbmse"]
+    print("reloaded:", again.spec, "same test SB-MSE:", np.isclose(reloaded, scores["PaiNN (trained)"]["sbmse"]))
 
 # %%
 # The figure: the learning curves, and every test dipole component against its label.

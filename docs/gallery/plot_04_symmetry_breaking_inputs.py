@@ -124,7 +124,8 @@ for name, (spec, options) in mechanisms.items():
     results[name] = (model.spec, model.symmetry, before, kept(out), error)
     outputs[name] = out
 
-print(f"{'mechanism':24s} {'spec':20s} {'promise':12s} {'untrained keeps':>15s} {'trained keeps':>13s} {'SB-MSE (Å²)':>12s} {'÷ Curie bound':>13s}")
+header = ("mechanism", "spec", "promise", "untrained keeps", "trained keeps", "SB-MSE (Å²)", "÷ Curie bound")
+print("{:24s} {:20s} {:12s} {:>15s} {:>13s} {:>12s} {:>13s}".format(*header))
 for name, (spec, promise, before, after, error) in results.items():
     print(f"{name:24s} {spec:20s} {promise:12s} {before:>15s} {after:>13s} {error:12.2e} {error / curie:13.3g}")
 

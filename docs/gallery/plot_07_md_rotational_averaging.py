@@ -89,7 +89,8 @@ for r in random_rotations(50, seed=0):
         energies[name].append(turned.get_potential_energy())
 for name, e in energies.items():
     print(f"{name:12s}: energy over 50 orientations spans {1e3 * np.ptp(e):.3g} meV")
-print(f"energy_spread {1e3 * averaged.results['energy_spread']:.3g} meV, largest forces_spread {1e3 * averaged.results['forces_spread'].max():.3g} meV/Å")
+spread = averaged.results
+print(f"energy_spread {1e3 * spread['energy_spread']:.3g} meV, largest forces_spread {1e3 * spread['forces_spread'].max():.3g} meV/Å")
 
 # %%
 # Short NVE runs, one per mode
@@ -142,13 +143,14 @@ print(f"{'mode':20s} {'|ΔL|':>9s} {'max |L|':>9s} {'torque rms (meV)':>17s} {'d
 for name, d in diagnostics.items():
     L = np.linalg.norm(d["series"]["angular_momentum"], axis=1)
     halves = ", ".join(f"{h:.3g}" for h in d["drift_halves_meV_per_molecule_per_ns"])
-    print(f"{name:20s} {d['angular_momentum_change']:9.3g} {L.max():9.3g} {1e3 * d['torque_rms_eV']:17.3g} {d['drift_meV_per_molecule_per_ns']:15.3g} {halves:>20s}")
+    drift = d["drift_meV_per_molecule_per_ns"]
+    print(f"{name:20s} {d['angular_momentum_change']:9.3g} {L.max():9.3g} {1e3 * d['torque_rms_eV']:17.3g} {drift:15.3g} {halves:>20s}")
 
 # %%
 # - **raw**: the bias's torque spins the cluster up from rest, although nothing in the physics should.
 # - **grid**: the average is exactly invariant: torque and L stay at rounding, at 18 evaluations per
-#   step. Its drift is that of the raw run: over 0.6 ps neither is resolved (the two halves disagree
-#   by more than their size), which is what a conserving integrator looks like this short.
+#   step. Its drift is that of the raw run: over 0.6 ps neither is resolved (the two halves differ
+#   by more than the smaller of them), which is what a conserving integrator looks like this short.
 # - **random rotation**: each step sees another orientation, so the torque is as large as the raw one
 #   but turns every step; it removes the bias only on average (L still grows here), and the energy is
 #   not conserved: each step integrates another potential (both halves drift the same way).

@@ -36,8 +36,8 @@ out = Path(workdir.name)
 # A grid on the local engine
 # --------------------------
 # Two models, the atom-matched SB-MSE loss, two folds (on this synthetic task folds differ by seed
-# only), 20 epochs: PaiNN, exactly equivariant, and SANN, which breaks the square's symmetry. Every job is seeded from its own description, so the same call gives the same
-# numbers.
+# only), 20 epochs: PaiNN, exactly equivariant, and SANN, which breaks the square's symmetry.
+# Every job is seeded from its own description, so the same call gives the same numbers.
 
 task = get_task("square-ssb")
 print(task.description)
@@ -46,7 +46,8 @@ start = time.perf_counter()
 local = run_benchmark("square-ssb", out=out / "local", **grid)
 print(f"local engine: {local.ran} jobs in {time.perf_counter() - start:.1f} s")
 for r in local.records:
-    print(f"  {r['model']:6s} fold {r['fold']}  test SB-MSE {r['test']['sbmse']:.4f}  (predicting zero {r['zero']['sbmse']:.4f})  {r['seconds']:.1f} s")
+    test, zero = r["test"]["sbmse"], r["zero"]["sbmse"]
+    print(f"  {r['model']:6s} fold {r['fold']}  test SB-MSE {test:.4f}  (predicting zero {zero:.4f})  {r['seconds']:.1f} s")
 
 # %%
 # Interrupted runs resume: the same call again finds every job's record in ``results.jsonl`` and runs

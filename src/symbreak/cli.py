@@ -3,6 +3,7 @@
 ``symbreak analyze FILE... [--tol T] [--proper] [--json]``
 ``symbreak bench TASK [--models m1,m2] [--loss cd,sbcd] [--folds K] [--epochs E] [--seed S] [--out DIR] [--quick]``
 ``symbreak generate dipoles [--out FILE]``, ``symbreak trajectory FILE --dt FS [--out DIR]``, ``symbreak generate water [--out DIR]``
+``symbreak probe FILE [--calculator emt|aniso|lj|model:PATH] [--lmax L] [--proper] [--out DIR]``
 """
 
 from __future__ import annotations
@@ -192,6 +193,29 @@ def _trajectory(args: argparse.Namespace) -> int:
             print(f"  {key:42s} {value}")
     if out:
         print(f"\ntrajectory.json and trajectory.png in {out}")
+    return 0
+
+
+def _probe(args: argparse.Namespace) -> int:
+    from .md import get_calculator, plot_symmetry_report, symmetry_report
+
+    frames = read(args.file)
+    out = _output_folder(args.out) if args.out else None  # before the work: a bad --out fails at once
+    calc = get_calculator(args.calculator)
+    labels = [args.file] if len(frames) == 1 else [f"{args.file}[{i}]" for i in range(len(frames))]
+    report = symmetry_report(calc, frames, lmax=args.lmax, improper=not args.proper, energy_tol_meV=args.energy_tol,
+                             forces_tol_meV_A=args.forces_tol, grid=args.grid, labels=labels)  # fmt: skip
+    if args.json:
+        sys.stdout.write(report.to_json())
+    else:
+        print(report.format())
+    if out is not None:
+        try:
+            (out / "probe.json").write_text(report.to_json())
+            plot_symmetry_report(report, out / "probe.png")
+        except OSError as exc:
+            raise SymbreakError(f"--out {out}: cannot write ({exc.strerror or exc})") from None
+        print(f"\nprobe.json and probe.png in {out}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
@@ -402,6 +426,18 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--temperature", type=_positive_float, default=300.0, help="temperature for free energies, K (default 300)")
     t.add_argument("--out", help="folder for trajectory.json and trajectory.png")
     t.set_defaults(run=_trajectory)
+    pr = sub.add_parser("probe", help="how a calculator or model depends on orientation, by degree l and parity, and the grid that removes it")
+    pr.add_argument("file", help="structures ASE can read (xyz, extxyz, cif, ...); every frame is probed")
+    pr.add_argument("--calculator", default="emt", help="emt (ASE EMT), lj (ASE Lennard-Jones), aniso (a toy with known l = 2, 4 content), "
+                    "or model:PATH, a symbreak model checkpoint (symbreak.models.save_model) (default emt)")  # fmt: skip
+    pr.add_argument("--lmax", type=int, default=6, help="resolve degrees l <= LMAX; the sampling grid is exact to 2 LMAX (default 6)")
+    pr.add_argument("--proper", action="store_true", help="rotations only: skip the inverted copies (half the evaluations, no parity split)")
+    pr.add_argument("--energy-tol", type=float, default=0.1, help="energy content of a degree that counts, meV (default 0.1)")
+    pr.add_argument("--forces-tol", type=float, default=0.1, help="force content of a degree that counts, meV/Å (default 0.1)")
+    pr.add_argument("--grid", help="sampling grid spec (e.g. 7, lebedev13), exact to at least 2 LMAX (default: the smallest such)")
+    pr.add_argument("--json", action="store_true", help="machine-readable output")
+    pr.add_argument("--out", help="folder for probe.json and probe.png (bar chart of the content by degree)")
+    pr.set_defaults(run=_probe)
     g = sub.add_parser("generate", help="make a task's data set with real quantum chemistry (GFN2-xTB via tblite, DFT via PySCF)")
     g.add_argument("dataset", choices=["dipoles", "water"], help="dipoles: symmetry-breaking atomic dipoles of small molecules; water: liquid and gas-phase water with xTB energies, forces, stress")
     g.add_argument("--out", help="dipoles: extended XYZ file to write (default dipoles_gfn2.xyz); water: folder (default water/; a rerun resumes)")

@@ -4,9 +4,16 @@ A trial is a model spec (the space's model options in brackets) and run settings
 ``epochs``), run as ordinary benchmark jobs through :func:`run_benchmark` — on the same engine,
 with the same seeded, resumable records in ``OUT/results.jsonl``. Its value is the mean over folds
 of the **validation** measure of the kept epoch (``record["val"]``): the test set never takes part
-in the choice. The study lives in ``OUT/study.db`` (SQLite), so a rerun continues it. A space
+in the choice. The study lives in ``OUT/study.db`` (SQLite), so a rerun continues it; a rerun
+with another space or other run settings (sub-task, loss, folds, epochs, lr, seed) in the same
+``OUT`` is refused, since the study's finished trials would be reported as its own. A space
 whose parameters are all lists of choices is searched as a full grid (the SANN paper's Tables 5
 and 6 are grids); otherwise by Optuna's seeded TPE sampler for ``trials`` trials.
+
+Every trial reads exactly the records of its own jobs (one per fold; per fold and σ for a
+``+noise`` model), each of the trial's spec: its row (and ``OUT/search.json``) names them by key
+(``keys``), so each number of a search can be found in ``OUT/results.jsonl``. A trial whose
+records are not its own is an error, never a value.
 
 The space file is JSON: ``{"layers": [1, 2, 3], "hidden": {"low": 16, "high": 128, "log": true, "int": true}, "lr": {"low": 1e-4, "high": 1e-2, "log": true}}``.
 """
@@ -100,6 +107,38 @@ def _trial(model: str, params: dict[str, Any], base: dict[str, Any]) -> tuple[st
     return _spec(model, {k: v for k, v in params.items() if k not in RUN_SETTINGS}), settings
 
 
+def _own_records(records: list[dict[str, Any]], spec: str, folds: int) -> list[dict[str, Any]]:
+    """The records a trial of ``spec`` reads: those of its own jobs (every fold; every σ of a
+    ``+noise`` model), each of ``spec`` as written and each once.
+
+    Raises :class:`SymbreakError` otherwise (a record of another configuration, a fold missing, a
+    job read twice), so a trial can never report another configuration's numbers.
+    """
+    foreign = sorted({str(r.get("model")) for r in records} - {spec})
+    keys, seen = [r["key"] for r in records], sorted({r.get("fold") for r in records}, key=str)
+    if foreign or len(set(keys)) != len(keys) or seen != list(range(folds)):
+        raise SymbreakError(
+            f"trial {spec!r} read {len(keys)} record(s) of models {foreign or [spec]}, folds {seen} (expected only its own jobs, "
+            f"folds 0..{folds - 1}, each once): its value would not be its own"
+        )
+    return records
+
+
+def _check_study(study: Any, settings: dict[str, Any], out: Path) -> None:
+    """Tie ``study`` to the space and run settings it searches: a study made by other ones (its
+    trials' values would be reported as this search's) is a :class:`SymbreakError`."""
+    settings = json.loads(json.dumps(settings))  # as SQLite gives it back: lists, plain numbers
+    stored = study.user_attrs.get("search")
+    if stored is None:  # a new study (or one made before studies recorded their settings)
+        study.set_user_attr("search", settings)
+    elif stored != settings:
+        changed = sorted(k for k in set(stored) | set(settings) if stored.get(k) != settings.get(k))
+        raise SymbreakError(
+            f"{out / 'study.db'} holds a search with other {', '.join(changed)} ({', '.join(f'{k}={stored.get(k)!r}' for k in changed)}); "
+            "pick another --out, or rerun with the same settings to continue it"
+        )
+
+
 def run_search(
     task: str, *, model: str, space: dict[str, Any], trials: int | None = None, subtask: str | None = None, loss: str | None = None,
     folds: int | None = None, epochs: int | None = None, lr: float | None = None, seed: int = 0, out: str | Path | None = None,
@@ -136,21 +175,22 @@ def run_search(
     study = optuna.create_study(
         study_name=f"{t.name}-{subtask}-{loss}-{model}", storage=f"sqlite:///{out / 'study.db'}", sampler=sampler, direction="minimize", load_if_exists=True,
     )  # fmt: skip
+    _check_study(study, {"space": space, "subtask": subtask, "loss": loss, "seed": seed, **base}, out)
 
     def run(spec: str, settings: dict[str, Any]) -> dict[str, Any]:
         result = run_benchmark(
             t, models=[spec], losses=[loss], subtasks=[subtask], folds=settings["folds"], epochs=settings["epochs"], lr=settings["lr"], seed=seed,
             out=out, progress=progress, engine=engine, address=address, workers=workers, plugins=plugins, device="cpu",
         )  # fmt: skip
-        recs = result.records
+        recs = _own_records(result.records, spec, settings["folds"])
         test_measure = loss if loss in recs[0]["test"] else next(iter(recs[0]["test"]))
         return {"spec": spec, "lr": settings["lr"], "epochs": settings["epochs"], "val": float(np.mean([r["val"] for r in recs])),
-                "test": float(np.mean([r["test"][test_measure] for r in recs])), "measure": test_measure}  # fmt: skip
+                "test": float(np.mean([r["test"][test_measure] for r in recs])), "measure": test_measure, "keys": [r["key"] for r in recs]}  # fmt: skip
 
     def objective(trial: Any) -> float:
         spec, settings = _trial(model, _suggest(trial, space), base)
         row = run(spec, settings)
-        for key in ("spec", "test", "measure"):
+        for key in ("spec", "test", "measure", "keys"):
             trial.set_user_attr(key, row[key])
         trial.set_user_attr("lr", settings["lr"])
         trial.set_user_attr("epochs", settings["epochs"])
@@ -161,7 +201,7 @@ def run_search(
     if remaining > 0:
         study.optimize(objective, n_trials=remaining)
     rows = [
-        {"number": tr.number, "params": tr.params, "val": tr.value, **{k: tr.user_attrs[k] for k in ("spec", "test", "measure", "lr", "epochs")}}
+        {"number": tr.number, "params": tr.params, "val": tr.value, **{k: tr.user_attrs.get(k) for k in ("spec", "test", "measure", "lr", "epochs", "keys")}}
         for tr in study.trials
         if tr.state == optuna.trial.TrialState.COMPLETE
     ]

@@ -103,7 +103,7 @@ def detect_crystal(atoms: Any, *, symprec: float = 1e-3) -> CrystalSymmetry:
     # f' = W f  ⇔  x' = Lᵀ W L⁻ᵀ x for Cartesian x = Lᵀ f
     to_cart = lattice.T
     distinct = np.unique(np.asarray(data.rotations), axis=0).astype(float)  # integer matrices: exact duplicates
-    unique = np.einsum("ij,kjl,lm->kim", to_cart, distinct, np.linalg.inv(to_cart))
+    unique = _nearest_orthogonal(np.einsum("ij,kjl,lm->kim", to_cart, distinct, np.linalg.inv(to_cart)))
     point_group = _schoenflies(unique, data.pointgroup)
     equivalent = np.asarray(data.equivalent_atoms)
     orbits = tuple(np.flatnonzero(equivalent == r) for r in np.unique(equivalent))
@@ -113,6 +113,15 @@ def detect_crystal(atoms: Any, *, symprec: float = 1e-3) -> CrystalSymmetry:
         site_symmetries=tuple(str(s) for s in data.site_symmetry_symbols), orbits=orbits, symprec=float(symprec),
         numbers=np.asarray(atoms.numbers).copy(),
     )  # fmt: skip
+
+
+def _nearest_orthogonal(operations: np.ndarray) -> np.ndarray:
+    """Each (3, 3) matrix replaced by the orthogonal matrix nearest to it (the polar factor U Vᵀ of
+    its SVD). The identity on a cell that has its symmetry exactly; at a large ``symprec`` spglib
+    accepts a cell only close to the symmetric one (tetragonal BaTiO3 read as cubic at 0.2 Å), and
+    its operations mapped through that cell are skewed: the nearest rotations are the idealised ones."""
+    u, _, vt = np.linalg.svd(operations)
+    return u @ vt
 
 
 def _schoenflies(operations: np.ndarray, hm: str) -> str:

@@ -112,7 +112,7 @@ def _kernel(graph: ColoredGraph) -> tuple[np.ndarray, bytes]:
 
 
 def graph_kernel(graph: ColoredGraph) -> np.ndarray:
-    """The inversion kernel: every σ (|Aut(G)|, n) with ``graph.relabel(σ) == canonical_form(graph)``."""
+    """The inversion kernel: every σ, shape ``(|Aut(G)|, n)``, with ``graph.relabel(σ) == canonical_form(graph)``."""
     return _kernel(graph)[0].copy()
 
 
@@ -122,7 +122,7 @@ def canonical_form(graph: ColoredGraph) -> ColoredGraph:
 
 
 def automorphisms(graph: ColoredGraph) -> np.ndarray:
-    """Aut(G) as permutations (|Aut|, n), a ∘ ... with ``graph.relabel(a)`` equal to the graph."""
+    """Aut(G) as permutations, shape ``(|Aut|, n)``: every a with ``graph.relabel(a)`` equal to the graph."""
     kernel = _kernel(graph)[0]
     return np.argsort(kernel[0])[kernel]
 

@@ -119,7 +119,10 @@ def symmetry_breaking_set(group: PointGroup | str, target: PointGroup | str | Su
     """The smallest equivariant symmetry-breaking set of vectors for input ``group`` → output ``target``.
 
     target: the output symmetry K, a subgroup of G, by name (any subgroup of that type) or as a
-    :class:`Subgroup` of ``group`` (exactly that one, up to conjugacy in G). proper: equivariance
+    :class:`Subgroup` of ``group``. The set is equivariant under the normalizer N of G, so it is
+    closed under N: it breaks to the chosen subgroup *up to conjugacy in N*, and where N fuses
+    classes that G keeps apart its elements break to each of them (C2v → one mirror, N = D4h:
+    half the vectors keep the other mirror). proper: equivariance
     under rotations only (the normalizer's rotations: a larger set may become a smaller one).
     axial: pseudovectors (``1e``, turned by det(g)·g) instead of vectors: their stabilizers are
     the C∞h-type groups, so they reach chiral-in-plane targets such as D8h → C8h with 2 elements.

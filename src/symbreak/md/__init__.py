@@ -7,6 +7,9 @@ r"""Molecular dynamics with models that are not exactly rotation-invariant (Lang
 - diagnostics of a trajectory (:mod:`symbreak.md._diagnostics`): angular momentum, torque, power
   spectra, orientational free energy, g(r), orientation correlations, MSD and diffusion, dipole
   autocorrelation, drift; :func:`analyze_trajectory` runs them all and plots.
+- :func:`symmetry_report`: how any calculator or model depends on orientation, by Wigner-D degree
+  l and parity (character projections over a rotation grid), raw-against-average errors, and the
+  smallest averaging grid that removes what it measured (``symbreak probe`` on the command line).
 
 Needs ASE (a core dependency) and, for models, the ``ml`` extra.
 """
@@ -20,6 +23,8 @@ _EXPORTS = {
     "radial_distribution": "_diagnostics", "orientation_correlation": "_diagnostics", "mean_square_displacement": "_diagnostics",
     "diffusion_coefficient": "_diagnostics", "dipole_autocorrelation": "_diagnostics", "drift": "_diagnostics",
     "analyze_trajectory": "_analysis", "plot_analysis": "_analysis",
+    "symmetry_report": "_probe", "SymmetryReport": "_probe", "recommend_grid": "_probe", "plot_symmetry_report": "_probe",
+    "get_calculator": "_probe", "CALCULATORS": "_probe", "AnisotropicCalculator": "_probe",
 }  # fmt: skip
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = sorted(_EXPORTS)

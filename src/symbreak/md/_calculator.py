@@ -73,10 +73,11 @@ class ModelCalculator(_ase_calculator()[0]):
     from ``atoms.arrays`` under their batch names (``atoms.set_array("pseudovectors", a)``, a (n, C, 3):
     axial, turned by det(R)·R; ``"vectors"`` (n, C, 3): polar; ``"x"`` (n, F): invariant).
     dtype: float64 by default (energy conservation in MD). Stress is not implemented (the models
-    differentiate positions only).
+    differentiate positions only). Per-atom energies (``"energies"``, ``atoms.get_potential_energies()``)
+    where the model has ``atomic_energies`` (every symbreak energy model).
     """
 
-    implemented_properties = ["energy", "free_energy", "forces"]
+    implemented_properties = ["energy", "free_energy", "forces", "energies"]
 
     def __init__(self, model: Any, *, device: str = "cpu", dtype: Any = None, batch_size: int = 64, **kwargs: Any) -> None:
         import torch
@@ -88,6 +89,8 @@ class ModelCalculator(_ase_calculator()[0]):
         # a copy: the caller's model keeps its dtype, device and training mode
         self.model = copy.deepcopy(model).to(device=device, dtype=self.dtype).eval()
         self.device, self.batch_size = device, int(batch_size)
+        if not hasattr(self.model, "atomic_energies"):  # an instance list: the class's stays whole
+            self.implemented_properties = [p for p in type(self).implemented_properties if p != "energies"]
 
     def as_batch(self, atoms: Any) -> Any:
         """``atoms`` as a one-structure batch in float64: ``z``, ``pos``, ``cell`` (1, 3, 3) (zeros when
@@ -109,32 +112,53 @@ class ModelCalculator(_ase_calculator()[0]):
                 setattr(data, key, t(atoms.arrays[key]))
         return data
 
-    def evaluate(self, atoms: Any, rotations: np.ndarray) -> tuple[np.ndarray, np.ndarray, None]:
-        """Energies (K,) and forces (K, n, 3) of ``atoms`` turned by each of ``rotations`` (K, 3, 3), in the turned frames."""
+    def _batches(self, atoms: Any, rotations: np.ndarray) -> Any:
+        """``(k, copies)`` for each chunk of ``batch_size`` rotations: k copies of every field, turned
+        in float64, then in the model's dtype: (k, n, ...) -> (k n, ...)."""
         import torch
         from types import SimpleNamespace
 
         from ..models._inputs import act_on_fields
 
         data, n = self.as_batch(atoms), len(atoms)
-        energies, forces = [], []
         for start in range(0, len(rotations), self.batch_size):
             rot = torch.as_tensor(np.asarray(rotations[start : start + self.batch_size]), dtype=torch.float64, device=self.device)
             k = len(rot)
-            # k copies of every field, turned in float64, then in the model's dtype: (k, n, ...) -> (k n, ...)
             copies = SimpleNamespace(batch=torch.arange(k, device=self.device).repeat_interleave(n), num_graphs=k)
             for key, value in act_on_fields(data, rot).items():
                 value = value.reshape((-1,) + tuple(value.shape[2:]))
                 setattr(copies, key, value.to(self.dtype) if value.is_floating_point() else value)
+            yield k, copies
+
+    def evaluate(self, atoms: Any, rotations: np.ndarray) -> tuple[np.ndarray, np.ndarray, None]:
+        """Energies (K,) and forces (K, n, 3) of ``atoms`` turned by each of ``rotations`` (K, 3, 3), in the turned frames."""
+        energies, forces = [], []
+        for k, copies in self._batches(atoms, rotations):
             e, f = self.model.energy_and_forces(copies, create_graph=False)
             energies.append(e.detach().cpu().numpy())
-            forces.append(f.detach().cpu().numpy().reshape(k, n, 3))
+            forces.append(f.detach().cpu().numpy().reshape(k, len(atoms), 3))
         return np.concatenate(energies), np.concatenate(forces), None
+
+    def evaluate_energies(self, atoms: Any, rotations: np.ndarray) -> np.ndarray:
+        """Per-atom energies (K, n) of ``atoms`` turned by each of ``rotations`` (the model's ``atomic_energies``)."""
+        import torch
+
+        if "energies" not in self.implemented_properties:
+            raise SymbreakError(f"{type(self.model).__name__} gives no per-atom energies (no atomic_energies)")
+        out = []
+        with torch.no_grad():
+            for k, copies in self._batches(atoms, rotations):
+                inputs = self.model.read(copies)
+                e = self.model.atomic_energies(self.model.features(inputs), inputs)
+                out.append(e.detach().cpu().numpy().reshape(k, len(atoms)))
+        return np.concatenate(out)
 
     def calculate(self, atoms: Any = None, properties: Any = ("energy",), system_changes: Any = None) -> None:
         super().calculate(atoms, properties, system_changes or _ase_calculator()[1])
         e, f, _ = self.evaluate(self.atoms, np.eye(3)[None])
         self.results = {"energy": float(e[0]), "free_energy": float(e[0]), "forces": f[0]}
+        if "energies" in properties and "energies" in self.implemented_properties:
+            self.results["energies"] = self.evaluate_energies(self.atoms, np.eye(3)[None])[0]
 
 
 def _generic_evaluate(calc: Any, atoms: Any, rotations: np.ndarray, stress: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -157,6 +181,29 @@ def _generic_evaluate(calc: Any, atoms: Any, rotations: np.ndarray, stress: bool
     return np.asarray(energies), np.asarray(forces), (np.asarray(stresses) if stress else None)
 
 
+def _gives_energies(calc: Any) -> bool:
+    return "energies" in getattr(calc, "implemented_properties", ())
+
+
+def _per_atom_energies(calc: Any, atoms: Any, rotations: np.ndarray) -> np.ndarray:
+    """(K, n) per-atom energies of ``atoms`` turned by each rotation: a ModelCalculator in batches, any
+    other ASE calculator that implements ``"energies"`` one copy at a time."""
+    if hasattr(calc, "evaluate_energies"):
+        return calc.evaluate_energies(atoms, rotations)
+    from ..rotations import act
+
+    out = []
+    for rot in rotations:
+        turned = atoms.copy()
+        turned.calc = None
+        turned.set_positions(act(rot, atoms.get_positions(), "positions"))
+        if _periodic(atoms):
+            turned.set_cell(act(rot, np.asarray(atoms.cell), "1o"), scale_atoms=False)
+        turned.calc = calc
+        out.append(turned.get_potential_energies())
+    return np.asarray(out)
+
+
 class SymmetrizedCalculator(_ase_calculator()[0]):
     """Rotational averaging of a symbreak model or any ASE calculator (see the module docstring).
 
@@ -173,10 +220,15 @@ class SymmetrizedCalculator(_ase_calculator()[0]):
     Besides energy, forces (and stress when the wrapped calculator gives it), ``results`` holds
     ``energy_spread`` (weighted standard deviation of the energy over the grid, eV),
     ``forces_spread`` (n,) (of each atom's back-rotated force, eV/Å), and ``raw_energy``,
-    ``raw_forces`` where computed.
+    ``raw_forces`` where computed; under metatomic's names, ``energy_rot_std`` (the same as
+    ``energy_spread``) and ``forces_rot_std`` (n, 3): the weighted standard deviation of each
+    component of the back-rotated forces R_kᵀ F_i(R_k x), eV/Å. Per-atom energies
+    (``"energies"``, ``atoms.get_potential_energies()``), averaged over the same rotations as the
+    energy, where the wrapped calculator gives them (a symbreak model, EMT...), in the modes
+    ``"raw"``, ``"grid"`` and ``"random"``.
     """
 
-    implemented_properties = ["energy", "free_energy", "forces", "stress"]
+    implemented_properties = ["energy", "free_energy", "forces", "stress", "energies"]
 
     def __init__(
         self, calc: Any, *, mode: str = "grid", grid: str = "2i", k: int = 10, seed: int = 0, improper: bool = False,
@@ -209,41 +261,48 @@ class SymmetrizedCalculator(_ase_calculator()[0]):
             return self.calc.evaluate(atoms, rotations)
         return _generic_evaluate(self.calc, atoms, rotations, stress)
 
-    def _average(self, atoms: Any, rotations: np.ndarray, weights: np.ndarray, stress: bool) -> dict[str, Any]:
+    def _average(self, atoms: Any, rotations: np.ndarray, weights: np.ndarray, stress: bool, energies: bool = False) -> dict[str, Any]:
         e, f, s = self._evaluate(atoms, rotations, stress)
         back = np.einsum("kni,kij->knj", f, rotations)  # R_kᵀ F(R_k x), forces as rows
         energy = float(weights @ e)
         forces = np.einsum("k,knj->nj", weights, back)
+        spread = float(np.sqrt(max(weights @ (e - energy) ** 2, 0.0)))
         out = {
             "energy": energy,
             "forces": forces,
-            "energy_spread": float(np.sqrt(max(weights @ (e - energy) ** 2, 0.0))),
+            "energy_spread": spread,
             "forces_spread": np.sqrt(np.einsum("k,kn->n", weights, ((back - forces) ** 2).sum(-1))),
+            "energy_rot_std": spread,
+            "forces_rot_std": np.sqrt(np.einsum("k,knj->nj", weights, (back - forces) ** 2)),
         }
         if s is not None:
             out["stress"] = np.einsum("k,kji,kjl,klm->im", weights, rotations, s, rotations)
+        if energies and _gives_energies(self.calc):
+            out["energies"] = weights @ _per_atom_energies(self.calc, atoms, rotations)  # scalars: no turning back
         return out
 
     def calculate(self, atoms: Any = None, properties: Any = ("energy",), system_changes: Any = None) -> None:
         super().calculate(atoms, properties, system_changes or _ase_calculator()[1])
         atoms = self.atoms
         stress = "stress" in properties and _periodic(atoms)
+        energies = "energies" in properties and self.mode != "mts"
         identity = (np.eye(3)[None], np.ones(1))
         if self.mode == "grid":
-            res = self._average(atoms, self.rotations, self.weights, stress)
+            res = self._average(atoms, self.rotations, self.weights, stress, energies)
         elif self.mode == "random":
             from ..rotations import random_rotations
 
-            res = self._average(atoms, random_rotations(1, improper=self.improper, seed=self.rng), np.ones(1), stress)
+            res = self._average(atoms, random_rotations(1, improper=self.improper, seed=self.rng), np.ones(1), stress, energies)
         else:
-            res = self._average(atoms, *identity, stress)
+            res = self._average(atoms, *identity, stress, energies)
             res["raw_energy"], res["raw_forces"] = res["energy"], res["forces"].copy()
             if self.mode == "mts":
                 if self.evaluations % self.k == 0:
                     avg = self._average(atoms, self.rotations, self.weights, stress)
                     self._correction = (avg["energy"] - res["energy"], avg["forces"] - res["forces"])
                     res["forces"] = res["forces"] + self.k * self._correction[1]  # the outer step's impulse
-                    res["energy_spread"], res["forces_spread"] = avg["energy_spread"], avg["forces_spread"]
+                    for key in ("energy_spread", "forces_spread", "energy_rot_std", "forces_rot_std"):
+                        res[key] = avg[key]
                     if stress:
                         res["stress"] = avg["stress"]
                 # the energy of the averaged model, with the last correction held between outer steps

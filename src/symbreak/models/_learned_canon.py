@@ -245,7 +245,7 @@ class LearnedCanonicalization(ChoiceInput):
         return super().symmetries(data)
 
     def elements(self, data: Any) -> list[np.ndarray]:
-        """Every structure's inversion kernel :math:`F^\\top G_x`: a list of (|G_b|, 3, 3)."""
+        """Every structure's inversion kernel :math:`F^\\top G_x`: a list of ``(|G_b|, 3, 3)``."""
         from ..detect import inversion_kernel
 
         return [inversion_kernel(s) for s in self.symmetries(data)]
@@ -298,6 +298,6 @@ def canonicalization_prior(model: nn.Module, weight: float | None = None) -> tor
 
 def learned_canon_outputs(model: nn.Module, data: Any) -> list[torch.Tensor]:
     r"""A ``"<model>+learned-canon"`` model's output for every element of each structure's inversion
-    kernel: one (|G_b|, n_b, d) tensor per structure, the support of its output law (each with
-    probability 1/|G_b|; one element for a structure without symmetry)."""
+    kernel: one ``(|G_b|, n_b, d)`` tensor per structure, the support of its output law (each with
+    probability :math:`1/|G_b|`; one element for a structure without symmetry)."""
     return every_choice(model, data, LearnedCanonicalization)

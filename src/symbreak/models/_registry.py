@@ -200,12 +200,16 @@ class ModelSpec:
         Options for the factories, each taken by at least one of them and in range
         (:data:`INTEGER_OPTIONS`, :data:`POSITIVE_OPTIONS`); ``sigma`` ≥ 0.
 
+    Notes
+    -----
     A ``ModelSpec`` is checked when made (by :meth:`parse` or directly), so every one builds (or
     fails only on what its model's own constructor refuses). ``str(spec)`` is the canonical
     string: names in lower case, options sorted by name as ``key=repr(value)`` joined by ``", "``;
     ``ModelSpec.parse(str(spec)) == spec``. A job's identity (its key, its seed) is the spec string
     as the user wrote it, so two spellings of one model are two jobs with their own seeds.
 
+    Examples
+    --------
     >>> spec = ModelSpec.parse("EGNN+Noise[sigma=0.1,hidden=32]")
     >>> spec.name, spec.variants, spec.options
     ('egnn', ('noise',), {'hidden': 32, 'sigma': 0.1})

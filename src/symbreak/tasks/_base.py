@@ -12,7 +12,7 @@ import numpy as np
 from .._errors import SymbreakError
 from .._lazy import LazyRegistry
 
-__all__ = ["Task", "OwnModelsTask", "fit_registered", "TableSpec", "register_task", "get_task", "available_tasks", "TASKS", "make_graph", "identical_splits", "kfold_splits", "grouped_splits"]
+__all__ = ["Task", "OwnModelsTask", "fit_registered", "model_regularizer", "TableSpec", "register_task", "get_task", "available_tasks", "TASKS", "make_graph", "identical_splits", "kfold_splits", "grouped_splits"]
 
 _T = "symbreak.tasks."
 #: name → Task class; builtins are imported when first used (listing the names imports nothing)
@@ -143,21 +143,33 @@ class Task:
 
     Attributes
     ----------
-    subtasks: sub-datasets (e.g. one per normal mode); ``("",)`` for one.
-    losses: training losses to compare ("cd", "sbcd", "mse").
-    kind: how the input's symmetry acts on the labels (``"positions"``, ``"vectors"``, ...).
-    epochs, lr, folds, batch_size, patience: the paper's training settings.
-    select: ``"last"`` (train ``epochs``, keep the last weights: the only choice when validation
-    is the test set) or ``"best"`` (best validation epoch, early stopping after ``patience``).
-    schedule: ``"onecycle"`` or ``"plateau"`` (see :func:`symbreak.bench.fit`).
-    symmetry_tol: the tolerance (Å) the task's symmetries are detected at; models that detect
-    symmetry themselves (SANN) get the same.
-    clip_norm: the largest gradient norm of a training step (None: no clipping).
-    quick: overrides for ``--quick``.
-    models: the default model list.
-    threshold: success threshold of the verdict of tables without a ``rule`` (per-atom tables
-    judge against predicting zero instead, see :class:`TableSpec`).
-    verdicts: the verdict's words below and above ``threshold``.
+    subtasks : tuple of str
+        Sub-datasets (e.g. one per normal mode); ``("",)`` for one.
+    losses : tuple of str
+        Training losses to compare (``"cd"``, ``"sbcd"``, ``"mse"``).
+    kind : str
+        How the input's symmetry acts on the labels (``"positions"``, ``"vectors"``, ...).
+    epochs, lr, folds, batch_size, patience : int or float
+        The paper's training settings.
+    select : str
+        ``"last"`` (train ``epochs``, keep the last weights: the only choice when validation is
+        the test set) or ``"best"`` (best validation epoch, early stopping after ``patience``).
+    schedule : str
+        ``"onecycle"`` or ``"plateau"`` (see :func:`symbreak.training.fit`).
+    symmetry_tol : float
+        The tolerance (Å) the task's symmetries are detected at; models that detect symmetry
+        themselves (SANN) get the same.
+    clip_norm : float or None
+        The largest gradient norm of a training step (None: no clipping).
+    quick : dict
+        Overrides for ``--quick``.
+    models : tuple of str
+        The default model list.
+    threshold : float
+        Success threshold of the verdict of tables without a ``rule`` (per-atom tables judge
+        against predicting zero instead, see :class:`TableSpec`).
+    verdicts : tuple of str
+        The verdict's words below and above ``threshold``.
     """
 
     name: str = ""
@@ -344,6 +356,15 @@ class OwnModelsTask(Task):
         raise NotImplementedError
 
 
+def model_regularizer(model: Any) -> Callable[[Any], Any] | None:
+    """The regulariser a model's inputs ask training to add (``+learned-canon``'s prior toward the
+    identity frame, :func:`~symbreak.models.canonicalization_prior`), or None when none does: the
+    other models train on their loss alone, exactly as before."""
+    from ..models import LearnedCanonicalization, canonicalization_prior
+
+    return canonicalization_prior if any(isinstance(m, LearnedCanonicalization) for m in model.modules()) else None
+
+
 def fit_registered(task: Task, job: Any, graphs: list, *, progress: Any = None, checkpoint: Any = None, device: str = "cpu", save: Any = None,
                    batch_size: int = 1, patience: int | None = None) -> dict[str, Any]:  # fmt: skip
     """The default experiment of a :class:`Task`: train ``build_model(job.model)`` on fold
@@ -384,7 +405,7 @@ def fit_registered(task: Task, job: Any, graphs: list, *, progress: Any = None, 
     result = fit(
         model, pick(train_idx), pick(val_idx), predict=task.predict, loss=job.loss, kind=task.kind, epochs=job.epochs, lr=job.lr,
         batch_size=batch_size, patience=patience, select=task.select, schedule=task.schedule, seed=job.run_seed(), on_epoch=on_epoch, device=device,
-        clip_norm=task.clip_norm, test=pick(test_idx), checkpoint=checkpoint,
+        clip_norm=task.clip_norm, test=pick(test_idx), checkpoint=checkpoint, regularizer=model_regularizer(model),
     )  # fmt: skip
     measures = sorted(set(REPORTED) | {job.loss})
     # the test draw of any random input, not the validation draw fit selected on
