@@ -131,6 +131,16 @@ def test_the_settings_of_tasks_that_train_their_own_way_are_in_the_key(name):
         assert other.key() != base.key() and other.run_seed() == base.run_seed(), (name, key)
 
 
+@pytest.mark.parametrize(("attribute", "value"), [("copies", 8), ("noise", 0.02)])
+def test_canonicalization_copies_and_noise_move_the_key(attribute, value):
+    """At the task's own 16 copies and 0.01 Å the key is the committed records' one; any other setting is another job."""
+    base = _job("canonicalization", "symbreak", losses=["emd"])
+    task = get_task("canonicalization")
+    setattr(task, attribute, value)
+    other = _job(task, "symbreak", losses=["emd"])
+    assert other.key() != base.key() and other.run_seed() == base.run_seed()
+
+
 def test_every_planned_job_of_every_task_has_its_own_key_and_seed():
     keys, seeds = [], []
     for name in available_tasks():

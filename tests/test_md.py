@@ -444,19 +444,24 @@ def test_trajectory_command(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_water_pet_quick_reproduction_runs_and_resumes(tmp_path):
+    """water-pet is a registered task: the runner runs it like any other, keeps its record, and
+    does not rerun it; its steps live in the job's work folder and are read back, not rerun."""
     pytest.importorskip("torch")
-    from symbreak.md._paper import format_water, reproduce_water
+    from symbreak.bench import run_benchmark, write_outputs
 
-    res = reproduce_water(tmp_path, quick=True, progress=False)
-    text = format_water(res)
-    assert "Table II" in text and "| 5.1 |" in text  # the paper's number printed beside ours
+    result = run_benchmark("water-pet", quick=True, out=tmp_path, progress=False)
+    assert result.ran == 1 and len(result.records) == 1
+    (folder,) = [p for p in (tmp_path / "partial").iterdir() if p.is_dir()]
     for step in ("train", "gas", "bulk", "symmetry"):
-        assert (tmp_path / f"{step}.json").exists()
-    sym = res["symmetry"]["test"]
+        assert (folder / f"{step}.json").exists()
+    record = result.records[0]
+    sym = record["symmetry"]["test"]
     assert sym["2i"]["forces_meV_A"] < sym["raw"]["forces_meV_A"]  # averaging brings the model toward invariance
-    mtime = (tmp_path / "gas.json").stat().st_mtime
-    again = reproduce_water(tmp_path, quick=True, progress=False)  # finished steps are read back, not rerun
-    assert (tmp_path / "gas.json").stat().st_mtime == mtime and again["symmetry"] == res["symmetry"]
+    outputs = write_outputs(result.task, result.records, result.out, result.settings)
+    assert "Table II" in outputs["texts"][0] and "| 5.1 |" in outputs["texts"][0]  # the paper's number printed beside ours
+    assert {p.name for p in outputs["plots"]} == {"symmetry.png", "orientation.png"}
+    again = run_benchmark("water-pet", quick=True, out=tmp_path, progress=False)
+    assert again.ran == 0 and again.records[0]["symmetry"] == record["symmetry"]
 
 
 def test_generate_water_tiny_and_resumable(tmp_path):

@@ -154,7 +154,13 @@ def test_recommend_grid_rule():
     assert recommend_grid(e, f, parity=True) == ("4i", 6, True)
     e[1, 0], f[0, 6], f[0, 3] = 0.0, 0.0, 1.0
     assert recommend_grid(e, f, parity=True) == ("lebedev3", 3, False)
-    assert recommend_grid(e[:1], f[:1], parity=False, forces_tol_meV_A=2.0) == ("1", 0, False)
+    # odd content at l >= 1 without a 0o part: a proper grid averages it with the rest, when smaller
+    f[0, 3], e[0, 2], e[1, 1] = 0.0, 1.0, 1.0
+    assert recommend_grid(e, f, parity=True) == ("2", 2, False)  # 18 rotations, not '2i' (36)
+    e[1, 1], e[1, 5] = 0.0, 1.0
+    assert recommend_grid(e, f, parity=True) == ("2i", 2, True)  # 36, not lebedev5 (84)
+    assert recommend_grid(e[:1], f[:1], parity=False) == ("2", 2, False)
+    assert recommend_grid(e[:1], f[:1], parity=False, energy_tol_meV=2.0) == ("1", 0, False)
 
 
 def test_emt_is_invariant():

@@ -94,7 +94,7 @@ def test_grids_too_large_to_build_quickly_are_refused_with_their_size():
 
 # -- Lebedev grids ---------------------------------------------------------------------------------
 
-LEBEDEV_SPECS = ["lebedev3", "lebedev5", "lebedev7", "lebedev9", "lebedev11", "lebedev13"]
+LEBEDEV_SPECS = ["lebedev3", "lebedev5", "lebedev7", "lebedev9", "lebedev13"]  # 11: in the polynomial test
 
 
 @pytest.mark.parametrize("spec,count", [("lebedev3", 24), ("lebedev3i", 48), ("lebedev5", 84), ("lebedev7i", 416), ("lebedev13", 1036)])
@@ -171,6 +171,13 @@ def test_smallest_grid_and_sizes():
         assert grid_size(spec) <= grid_size(euler)
     with pytest.raises(SymbreakError, match="whole number"):
         smallest_grid(-1)
+    import scipy.integrate
+
+    if hasattr(scipy.integrate, "lebedev_rule"):  # without it (SciPy < 1.15), Euler grids above degree 11
+        assert smallest_grid(12) == "lebedev13"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delattr(scipy.integrate, "lebedev_rule", raising=False)
+        assert smallest_grid(11) == "lebedev11" and smallest_grid(12) == "7"
     with pytest.raises(SymbreakError, match="MAX_GRID_SIZE"):
         smallest_grid(200)
 

@@ -58,7 +58,7 @@ def test_two_configurations_of_a_search_get_their_own_jobs_and_records(tmp_path)
     from symbreak.bench._runner import _identity_of
 
     space = {"layers": [3, 2], "num_radial": [6, 4], "num_spherical": [3]}
-    result = run_search("square-ssb", model="sann", space=space, loss="sbmse", folds=1, epochs=2, out=tmp_path, progress=False)
+    result = run_search("square-ssb", model="sann", space=space, loss="sbmse", folds=1, epochs=1, out=tmp_path, progress=False)
     records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
     assert len(records) == len(result.trials) + 1 == 5  # four grid points and the model as given
     assert len({r["key"] for r in records}) == len({Job(**_identity_of(r)).run_seed() for r in records}) == 5

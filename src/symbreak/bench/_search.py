@@ -109,19 +109,23 @@ def _trial(model: str, params: dict[str, Any], base: dict[str, Any]) -> tuple[st
 
 def _own_records(records: list[dict[str, Any]], spec: str, folds: int) -> list[dict[str, Any]]:
     """The records a trial of ``spec`` reads: those of its own jobs (every fold; every σ of a
-    ``+noise`` model), each of ``spec`` as written and each once.
+    ``+noise`` model), each of ``spec`` as written, each job once (a job written twice, by two
+    processes sharing an ``OUT``, is read once).
 
-    Raises :class:`SymbreakError` otherwise (a record of another configuration, a fold missing, a
-    job read twice), so a trial can never report another configuration's numbers.
+    Raises :class:`SymbreakError` otherwise (a record of another configuration, a fold missing),
+    so a trial can never report another configuration's numbers.
     """
-    foreign = sorted({str(r.get("model")) for r in records} - {spec})
-    keys, seen = [r["key"] for r in records], sorted({r.get("fold") for r in records}, key=str)
-    if foreign or len(set(keys)) != len(keys) or seen != list(range(folds)):
+    own: dict[str, dict[str, Any]] = {}
+    for record in records:
+        own.setdefault(record["key"], record)
+    foreign = sorted({str(r.get("model")) for r in own.values()} - {spec})
+    seen = {r.get("fold") for r in own.values()}
+    if foreign or seen != set(range(folds)):
         raise SymbreakError(
-            f"trial {spec!r} read {len(keys)} record(s) of models {foreign or [spec]}, folds {seen} (expected only its own jobs, "
-            f"folds 0..{folds - 1}, each once): its value would not be its own"
+            f"trial {spec!r} read records of models {foreign or [spec]}, folds {sorted(seen, key=str)} (expected only its own jobs, "
+            f"folds 0..{folds - 1}): its value would not be its own"
         )
-    return records
+    return list(own.values())
 
 
 def _check_study(study: Any, settings: dict[str, Any], out: Path) -> None:

@@ -209,22 +209,31 @@ class SymmetrizedCalculator(_ase_calculator()[0]):
 
     Parameters
     ----------
-    calc: an ASE calculator, or a symbreak energy model (wrapped in :class:`ModelCalculator`).
-    mode: ``"raw"``, ``"grid"``, ``"random"`` or ``"mts"``.
-    grid: quadrature spec of :func:`symbreak.rotations.grid` (``"2i"``: 36 elements of O(3)).
-    k: for ``"mts"``, inner steps per outer step (the averaged correction every k-th evaluation).
-    seed: for ``"random"``: the sequence of rotations.
-    improper: for ``"random"``: draw from O(3) instead of SO(3).
-    remove_net_force, remove_net_torque: project the forces (torque: finite systems only).
+    calc
+        An ASE calculator, or a symbreak energy model (wrapped in :class:`ModelCalculator`).
+    mode
+        ``"raw"``, ``"grid"``, ``"random"`` or ``"mts"``.
+    grid
+        Quadrature spec of :func:`symbreak.rotations.grid` (``"2i"``: 36 elements of O(3); ``"lebedev5"``).
+    k
+        For ``"mts"``, inner steps per outer step (the averaged correction every k-th evaluation).
+    seed
+        For ``"random"``: the sequence of rotations.
+    improper
+        For ``"random"``: draw from O(3) instead of SO(3).
+    remove_net_force, remove_net_torque
+        Project the forces (torque: finite systems only).
 
+    Notes
+    -----
     Besides energy, forces (and stress when the wrapped calculator gives it), ``results`` holds
     ``energy_spread`` (weighted standard deviation of the energy over the grid, eV),
     ``forces_spread`` (n,) (of each atom's back-rotated force, eV/Å), and ``raw_energy``,
     ``raw_forces`` where computed; under metatomic's names, ``energy_rot_std`` (the same as
     ``energy_spread``) and ``forces_rot_std`` (n, 3): the weighted standard deviation of each
     component of the back-rotated forces R_kᵀ F_i(R_k x), eV/Å. Per-atom energies
-    (``"energies"``, ``atoms.get_potential_energies()``), averaged over the same rotations as the
-    energy, where the wrapped calculator gives them (a symbreak model, EMT...), in the modes
+    (``"energies"``, ``atoms.get_potential_energies()``) are averaged over the same rotations as the
+    energy where the wrapped calculator gives them (a symbreak model, EMT...), in the modes
     ``"raw"``, ``"grid"`` and ``"random"``.
     """
 

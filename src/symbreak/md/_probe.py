@@ -20,6 +20,9 @@ the span of the entries of :math:`D^l`, so :math:`\|f\|^2 = \sum_l \|P_l f\|^2`,
 :math:`(X_l)_{jk} = \chi_l(R_j^\top R_k)`, and these discrete projectors are again orthogonal for
 l ≤ lmax: what the grid cannot resolve (content above lmax) is reported as the remainder
 :math:`\|f - \bar f\|^2 - \sum_{l=1}^{l_{\max}} \|P_l f\|^2 \ge 0`.
+The quadratic form is a difference of large sums: in float64 a degree with no content reads as
+about 1e-8 of the largest non-invariant content (the square root of the rounding), never less; an
+exactly invariant calculator reads as about 1e-13 of its energy.
 
 With improper rotations (``improper=True``, the grid times {E, −E}) the function is split into its
 parts even and odd under inversion, :math:`f_\pm(R) = \tfrac12 (f(R) \pm f(-R))` for proper R,
@@ -181,18 +184,33 @@ def recommend_grid(
 
     energy_meV, forces_meV_A: (P, lmax + 1) content by degree (RMS, largest over structures), P = 2
     (even, odd) when ``parity`` else 1. The content of a degree counts when it exceeds its tolerance
-    in either. With odd content that counts (any l, 0o included), an ``i`` grid exact to the highest
-    even degree that counts (its inversion pairs remove every odd part); otherwise a proper grid
-    exact to the highest degree l ≥ 1 that counts. ``"1"``: nothing counts, the raw model will do.
-    """
-    from ..rotations import smallest_grid
+    in either. Two kinds of grid remove it:
 
-    above = (energy_meV > energy_tol_meV) | (forces_meV_A > forces_tol_meV_A)  # (P, lmax + 1)
+    - a proper grid exact to the highest degree l ≥ 1 that counts, of either parity: on rotations
+      alone the even and odd parts are one function, averaged exactly to that degree; it leaves the
+      0o part (the mean of the odd part: E(x) ≠ E(−x) after averaging), so it qualifies only when
+      0o does not count;
+    - an ``i`` grid exact to the highest even degree that counts: its inversion pairs remove every
+      odd part, 0o included.
+
+    The smaller of those that qualify (the proper one on a tie); ``"1"`` when nothing counts.
+    ``degree`` is the degree the chosen grid had to reach, ``inversion`` whether it is an ``i`` grid.
+    """
+    from ..rotations import grid_size, smallest_grid
+
+    above = (np.asarray(energy_meV) > energy_tol_meV) | (np.asarray(forces_meV_A) > forces_tol_meV_A)  # (P, lmax + 1)
     above[0, 0] = False  # the invariant part
-    odd = bool(parity and above[1].any())
-    ls = np.flatnonzero(above[0] if odd else above.any(0))
-    degree = int(ls.max()) if len(ls) else 0
-    return smallest_grid(degree, improper=odd), degree, odd
+
+    def top(mask: np.ndarray) -> int:
+        ls = np.flatnonzero(mask)
+        return int(ls.max()) if len(ls) else 0
+
+    options = []
+    if not (parity and above[1, 0]):
+        options.append((smallest_grid(top(above.any(0))), top(above.any(0)), False))
+    if parity:
+        options.append((smallest_grid(top(above[0]), improper=True), top(above[0]), True))
+    return min(options, key=lambda option: grid_size(option[0]))  # min keeps the first (proper) on a tie
 
 
 @dataclass
@@ -209,16 +227,16 @@ class SymmetryReport:
     improper: bool
     energy_tol_meV: float
     forces_tol_meV_A: float
-    energy_content_meV: np.ndarray  #: (S, P, lmax + 1) ‖P_l E‖, meV; [s, 0, 0] = |Ē| is the invariant part
+    energy_content_meV: np.ndarray  #: (S, P, lmax + 1) ‖P_l E‖, meV; [s, 0, 0], the size of the mean energy, is the invariant part
     forces_content_meV_A: np.ndarray  #: (S, P, lmax + 1) (Σ_c ‖P_l F_c‖² / 3n)^½, meV/Å
     energy_unresolved_meV: np.ndarray  #: (S, P) what lies above lmax
     forces_unresolved_meV_A: np.ndarray  #: (S, P)
     raw_energy_eV: np.ndarray  #: (S,) the prediction for the input orientation
-    mean_energy_eV: np.ndarray  #: (S, A) grid averages
-    energy_error_meV: np.ndarray  #: (S, A) |E_raw − Ē|
-    forces_mae_meV_A: np.ndarray  #: (S, A) mean |F_raw − F̄| over components
+    mean_energy_eV: np.ndarray  #: (S, A) grid averages, eV
+    energy_error_meV: np.ndarray  #: (S, A) absolute difference of the raw energy and the grid average, meV
+    forces_mae_meV_A: np.ndarray  #: (S, A) mean absolute difference of the raw forces and the grid average over components, meV/Å
     forces_rmse_meV_A: np.ndarray  #: (S, A)
-    energy_std_meV: np.ndarray  #: (S,) standard deviation of E(Rx) over the whole sampled group
+    energy_std_meV: np.ndarray  #: (S,) standard deviation of E(Rx) over the whole sampled group, meV
     forces_std_meV_A: np.ndarray  #: (S,) of the turned-back forces, RMS over components
     recommended: str  #: spec of the smallest grid that removes the measured content (recommend_grid)
     recommended_degree: int
@@ -275,30 +293,29 @@ class SymmetryReport:
         names = [f"{q} {('even' if p == 'e' else 'odd') if p else ''}".strip() + f" ({unit})" for p, q, unit in cols]
         lines.append("  " + f"{'l':>4}" + "".join(f" {n:>20}" for n in names))
 
-        def cell(value: float, tol: float) -> str:
-            return f"{value:.4g}{'*' if value > tol else ' '}"
+        def cell(value: float, quantity: str) -> str:
+            return f"{value:.4g}{'*' if value > tolerance[quantity] else ' '}"
 
+        tolerance = {"energy": self.energy_tol_meV, "forces": self.forces_tol_meV_A}
+        content = {"energy": e, "forces": f}
+        left = {"energy": self.energy_unresolved_meV.max(0), "forces": self.forces_unresolved_meV_A.max(0)}
         for l in range(self.lmax + 1):
-            cells = []
-            for p, quantity, _ in cols:
-                k = self.parities.index(p)
-                value, tol = (e[k, l], self.energy_tol_meV) if quantity == "energy" else (f[k, l], self.forces_tol_meV_A)
-                cells.append("invariant " if (l == 0 and k == 0) else cell(value, tol))
+            cells = ["invariant " if (l == 0 and p in ("e", "")) else cell(content[q][self.parities.index(p), l], q) for p, q, _ in cols]
             lines.append("  " + f"{l:>4}" + "".join(f" {c:>20}" for c in cells))
-        unresolved = [self.energy_unresolved_meV.max(0)[self.parities.index(p)] if q == "energy" else self.forces_unresolved_meV_A.max(0)[self.parities.index(p)]
-                      for p, q, _ in cols]  # fmt: skip
-        lines.append("  " + f"{'>' + str(self.lmax):>4}" + "".join(f" {c:>20}" for c in (cell(v, self.energy_tol_meV if q == 'energy' else self.forces_tol_meV_A)
-                                                                                        for v, (_, q, _) in zip(unresolved, cols))))  # fmt: skip
-        spec = self.recommended
-        if self.recommended_degree == 0 and not self.needs_inversion:
-            why = "no orientation dependence above tolerance: the raw calculator will do"
-        else:
-            why = (f"content above tolerance up to l = {self.recommended_degree}"
-                   + ("; odd-parity content, removed by the inversion pairs" if self.needs_inversion else ""))  # fmt: skip
+        cells = [cell(left[q][self.parities.index(p)], q) for p, q, _ in cols]
+        lines.append("  " + f"{'>' + str(self.lmax):>4}" + "".join(f" {c:>20}" for c in cells))
+        spec, degree = self.recommended, self.recommended_degree
+        odd = self.improper and bool(((e[1] > self.energy_tol_meV) | (f[1] > self.forces_tol_meV_A)).any())
+        parts = [f"{'even-parity ' if self.needs_inversion else ''}content above tolerance up to l = {degree}"] if degree else []
+        if self.needs_inversion:
+            parts.append("odd-parity content, removed by the inversion pairs")
+        elif odd:
+            parts.append("odd-parity content (no 0o part), averaged with the rest")
+        why = "; ".join(parts) or "no orientation dependence above tolerance: the raw calculator will do"
         size = grid_size(spec)
         lines += ["", f"recommended grid: {spec!r} ({size:,} rotation{'s' * (size != 1)}, exact to degree {grid_degree(spec)}): {why}"]
         lines += [f"note: {n}" for n in self.notes]
-        return "\n".join(lines)
+        return "\n".join(line.rstrip() for line in lines)
 
 
 def _check_tolerance(name: str, value: Any) -> float:
@@ -375,7 +392,7 @@ def symmetry_report(
     >>> from ase import Atoms
     >>> water = Atoms("OH2", positions=[[0, 0, 0.12], [0, 0.76, -0.47], [0, -0.76, -0.47]])
     >>> report = symmetry_report(AnisotropicCalculator(), water, lmax=4)
-    >>> [l for l in range(5) if report.energy_by_degree()[0, l] > 1e-9]  # 0e: the invariant mean
+    >>> [l for l in range(5) if report.energy_by_degree()[0, l] > report.energy_tol_meV]  # 0e: the invariant mean
     [0, 2, 4]
     >>> report.recommended
     '3'
@@ -491,11 +508,11 @@ def plot_symmetry_report(report: SymmetryReport, path: Any) -> Any:
 
     ls = np.arange(report.lmax + 1)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    floor = 1e-12
     for ax, data, tol, unit, title in (
         (axes[0], report.energy_by_degree(), report.energy_tol_meV, "meV", "energy"),
         (axes[1], report.forces_by_degree(), report.forces_tol_meV_A, "meV/Å", "forces"),
     ):
+        floor = 1e-4 * tol  # bars below it (rounding) are not drawn
         width = 0.8 / len(report.parities)
         for p, parity in enumerate(report.parities):
             values = data[p].copy()
@@ -505,12 +522,13 @@ def plot_symmetry_report(report: SymmetryReport, path: Any) -> Any:
             ax.bar(ls + (p - (len(report.parities) - 1) / 2) * width, np.maximum(values, floor), width, label=label, color=("#4f81bd", "#c0504d")[p])
         ax.axhline(tol, color="k", lw=0.8, ls="--", label=f"tolerance {tol:g} {unit}")
         ax.set_yscale("log")
+        ax.set_ylim(bottom=floor)
         ax.set_xticks(ls)
         ax.set_xlabel("degree l")
         ax.set_ylabel(f"RMS content ({unit})")
         ax.set_title(f"{title}: orientation dependence by degree", fontsize=9)
         ax.legend(fontsize=8)
-    fig.suptitle(f"{len(report.labels)} structure(s); recommended grid {report.recommended!r}", fontsize=9)
+    fig.suptitle(f"{len(report.labels)} structure(s), l <= {report.lmax} on grid {report.grid!r}; recommended averaging grid {report.recommended!r}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -107,6 +107,7 @@ def grid_size(spec: str | int) -> int:
 def smallest_grid(degree: int, *, improper: bool = False) -> str:
     """The spec of the smallest grid (Euler or Lebedev; the Euler one where the sizes tie) that is
     exact to ``degree``: averaging over it removes every orientation dependence of degree ≤ ``degree``.
+    Lebedev rules above degree 11 are considered only where SciPy builds them (SciPy ≥ 1.15).
 
     ``improper``: a grid over O(3) (spec ending in ``i``), which also removes all odd-parity content.
     Raises :class:`SymbreakError` when every such grid is larger than :data:`MAX_GRID_SIZE`.
@@ -118,7 +119,7 @@ def smallest_grid(degree: int, *, improper: bool = False) -> str:
         raise SymbreakError(f"degree must be a whole number >= 0, got {degree!r}")
     suffix = "i" if improper else ""
     candidates = [f"{max(1, (int(degree) + 3) // 2)}{suffix}"]  # Euler N with 2N - 2 >= degree
-    lebedev = [d for d in LEBEDEV_DEGREES if d >= degree]
+    lebedev = [d for d in LEBEDEV_DEGREES if d >= degree and (d in _CLOSED_FORM or _scipy_has_lebedev())]
     if lebedev and degree > 0:
         candidates.append(f"lebedev{lebedev[0]}{suffix}")
     best = min(candidates, key=grid_size)  # min keeps the first (Euler) on a tie
@@ -126,6 +127,13 @@ def smallest_grid(degree: int, *, improper: bool = False) -> str:
         raise SymbreakError(f"every grid exact to degree {degree} has more than {MAX_GRID_SIZE:,} rotations (MAX_GRID_SIZE); "
                             f"the smallest, {best!r}, has {grid_size(best):,}")  # fmt: skip
     return best
+
+
+def _scipy_has_lebedev() -> bool:
+    """Whether SciPy builds the Lebedev rules above degree 11 (``scipy.integrate.lebedev_rule``, SciPy >= 1.15)."""
+    import scipy.integrate
+
+    return hasattr(scipy.integrate, "lebedev_rule")
 
 
 def _rz(a: np.ndarray) -> np.ndarray:

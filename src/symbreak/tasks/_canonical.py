@@ -163,6 +163,12 @@ class Canonicalization(OwnModelsTask):
         ),
     )
 
+    def job_settings(self, spec: str | None = None, **_: Any) -> dict[str, Any]:
+        """The copies per molecule and the noise, where they differ from the task's own (16, 0.01 Å):
+        the committed records, made at those, keep their keys; another setting gets records of its own."""
+        cls = type(self)
+        return {k: getattr(self, k) for k in ("copies", "noise") if getattr(self, k) != getattr(cls, k)}
+
     def dataset(self, subtask: str) -> list:
         import importlib.util
 
