@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-spglib = pytest.importorskip("spglib", reason="crystals need spglib: pip install 'symbreak[crystal]'")
+spglib = pytest.importorskip("spglib", reason="crystals need spglib: pip install -e '.[crystal]'")
 
 from ase.build import bulk  # noqa: E402
 from ase.spacegroup import crystal  # noqa: E402

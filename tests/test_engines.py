@@ -1,5 +1,5 @@
 """``symbreak bench --engine ray``: the same records as the local engine, a dead worker's job retried,
-a killed driver resumed. Skipped without Ray (``pip install 'symbreak[scale]'``)."""
+a killed driver resumed. Skipped without Ray (``pip install -e '.[scale]'``)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-ray = pytest.importorskip("ray", reason="the Ray engine needs ray: pip install 'symbreak[scale]'")
+ray = pytest.importorskip("ray", reason="the Ray engine needs ray: pip install -e '.[scale]'")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
 
 from symbreak.bench import run_benchmark  # noqa: E402

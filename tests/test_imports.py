@@ -36,4 +36,4 @@ def test_building_a_model_imports_only_what_it_needs():
 def test_a_missing_extra_is_named():
     code = "import sys; sys.modules['e3nn'] = None\nfrom symbreak.models import build_model\ntry:\n    build_model('relaxed-e3nn')\nexcept Exception as e:\n    print(type(e).__name__, e)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.startswith("SymbreakError") and "pip install 'symbreak[ml]'" in out and "e3nn" in out
+    assert out.startswith("SymbreakError") and "pip install -e '.[ml]'" in out and "e3nn" in out

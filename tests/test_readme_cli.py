@@ -28,7 +28,7 @@ EXAMPLES = [(_name(page), command, expected) for page in PAGES for command, expe
 @pytest.mark.parametrize(("page", "command", "expected"), EXAMPLES, ids=[f"{p}: {c}" for p, c, _ in EXAMPLES])
 def test_cli_example(page, command, expected, capsys, monkeypatch):
     if ".cif" in command:
-        pytest.importorskip("spglib", reason="crystals need spglib: pip install 'symbreak[crystal]'")
+        pytest.importorskip("spglib", reason="crystals need spglib: pip install -e '.[crystal]'")
     monkeypatch.chdir(ROOT)
     assert main(shlex.split(command)[1:]) == 0
     assert capsys.readouterr().out == expected, f"{page}: `{command}` no longer prints what the page shows"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("optuna", reason="symbreak search needs optuna: pip install 'symbreak[scale]'")
+pytest.importorskip("optuna", reason="symbreak search needs optuna: pip install -e '.[scale]'")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::ResourceWarning")
 
 from symbreak import SymbreakError  # noqa: E402

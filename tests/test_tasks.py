@@ -71,7 +71,7 @@ def test_water_dataset_rotates_labels_with_the_molecule():
 
 
 def test_water_modes_regenerate_from_gfn2():
-    pytest.importorskip("tblite", reason="tblite (GFN2-xTB) not installed: pip install 'symbreak[chem]'")
+    pytest.importorskip("tblite", reason="tblite (GFN2-xTB) not installed: pip install -e '.[chem]'")
     from symbreak.labels import compute_water_modes
 
     fresh, shipped = compute_water_modes(), load_water_modes()
@@ -267,8 +267,8 @@ def _regenerated(tmp_path, source, pick):
 
 @pytest.mark.slow
 def test_gfn2_dipoles_regenerate_and_rotate_with_the_molecule(tmp_path):
-    pytest.importorskip("tblite", reason="tblite (GFN2-xTB) not installed: pip install 'symbreak[chem]'")
-    pytest.importorskip("rdkit", reason="RDKit not installed: pip install 'symbreak[chem]'")
+    pytest.importorskip("tblite", reason="tblite (GFN2-xTB) not installed: pip install -e '.[chem]'")
+    pytest.importorskip("rdkit", reason="RDKit not installed: pip install -e '.[chem]'")
     from symbreak.rotations import random_rotations
     from symbreak.labels import gfn2_atomic_dipoles
 
@@ -286,8 +286,8 @@ def test_gfn2_dipoles_regenerate_and_rotate_with_the_molecule(tmp_path):
 
 @pytest.mark.slow
 def test_dft_dipoles_regenerate(tmp_path):
-    pytest.importorskip("pyscf", reason="PySCF not installed: pip install 'symbreak[chem]'")
-    pytest.importorskip("rdkit", reason="RDKit not installed: pip install 'symbreak[chem]'")
+    pytest.importorskip("pyscf", reason="PySCF not installed: pip install -e '.[chem]'")
+    pytest.importorskip("rdkit", reason="RDKit not installed: pip install -e '.[chem]'")
     from symbreak.tasks import load_dipoles
 
     names = list(dict.fromkeys(f.info["name"] for f in load_dipoles("dft")))
@@ -328,13 +328,13 @@ def test_generate_dipoles_rejects_bad_settings(tmp_path):
         generate_dipoles(tmp_path / "x.xyz", source="ccsd")
     with pytest.raises(SymbreakError, match="amplitude"):
         generate_dipoles(tmp_path / "x.xyz", amplitude=-0.1)
-    pytest.importorskip("tblite", reason="tblite (GFN2-xTB) not installed: pip install 'symbreak[chem]'")
+    pytest.importorskip("tblite", reason="tblite (GFN2-xTB) not installed: pip install -e '.[chem]'")
     with pytest.raises(SymbreakError, match="not molecules of the data set: nope"):
         generate_dipoles(tmp_path / "x.xyz", names=["nope"])
 
 
 def test_hirshfeld_charges_sum_to_the_total_charge_and_dipoles_rotate():
-    pytest.importorskip("pyscf", reason="PySCF not installed: pip install 'symbreak[chem]'")
+    pytest.importorskip("pyscf", reason="PySCF not installed: pip install -e '.[chem]'")
     from symbreak.rotations import random_rotations
     from symbreak.labels import hirshfeld_dft, load_water_modes
 

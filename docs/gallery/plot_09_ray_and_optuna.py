@@ -7,7 +7,7 @@ streams each finished job to ``OUT/results.jsonl``; a rerun skips every finished
 says where jobs run: ``"local"`` (this process, one after another) or ``"ray"`` (each job a Ray task,
 on a local cluster of ``workers`` CPUs or a running one at ``address``), with the same records either
 way. :func:`symbreak.bench.run_search` drives an Optuna study over the same jobs and chooses on the
-validation measure only. Both need the ``scale`` extra (``pip install 'symbreak[scale]'``). The
+validation measure only. Both need the ``scale`` extra (``pip install -e '.[scale]'``). The
 command-line equivalents are ``symbreak bench TASK --engine ray --workers 2`` and
 ``symbreak search TASK --model M --space FILE``.
 

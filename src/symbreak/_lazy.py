@@ -28,7 +28,7 @@ def load(path: str) -> Any:
     except ModuleNotFoundError as exc:
         top = (exc.name or "").split(".")[0]
         if top in EXTRAS:
-            raise SymbreakError(f"{attribute or module} needs {top}, which is not installed: pip install 'symbreak[{EXTRAS[top]}]'") from exc
+            raise SymbreakError(f"{attribute or module} needs {top}, which is not installed: pip install -e '.[{EXTRAS[top]}]' (in a clone of symbreak)") from exc
         raise
     return getattr(mod, attribute) if attribute else mod
 

@@ -7,12 +7,14 @@ Example (the same as ``symbreak bench square-ssb --quick --out runs/square``)::
     print(write_outputs(result.task, result.records, result.out, result.settings)["texts"][0])
 """
 
-from ..metrics import LOSSES, measure
+# the training and metrics names this package exported before they had their own: still importable
+# from here, documented there (symbreak.training, symbreak.metrics)
+from ..metrics import LOSSES, measure  # noqa: F401
 from ._engines import ENGINES, import_plugins
 from ._search import SearchResult, load_space, run_search
 from ._report import Cell, format_table, summarize, write_outputs, write_report
 from ._runner import NOISE_SIGMAS, BenchResult, Job, load_records, plan_jobs, run_benchmark, run_one
-from ..training import FitResult, collate, evaluate, fit, train_epochs
+from ..training import FitResult, collate, evaluate, fit, train_epochs  # noqa: F401
 
 __all__ = [
     "run_benchmark",
@@ -27,13 +29,6 @@ __all__ = [
     "Job",
     "BenchResult",
     "NOISE_SIGMAS",
-    "fit",
-    "train_epochs",
-    "evaluate",
-    "collate",
-    "FitResult",
-    "LOSSES",
-    "measure",
     "summarize",
     "format_table",
     "write_outputs",

@@ -122,7 +122,7 @@ def run_ray(
     try:
         import ray
     except ImportError:
-        raise SymbreakError("--engine ray needs Ray: pip install 'symbreak[scale]' (or ray)") from None
+        raise SymbreakError("--engine ray needs Ray: pip install -e '.[scale]' (or ray)") from None
     started = not ray.is_initialized()
     if started:
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}

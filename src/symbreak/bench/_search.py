@@ -158,7 +158,7 @@ def run_search(
     try:
         import optuna
     except ImportError:
-        raise SymbreakError("symbreak search needs Optuna: pip install 'symbreak[scale]' (or optuna)") from None
+        raise SymbreakError("symbreak search needs Optuna: pip install -e '.[scale]' (or optuna)") from None
     from ..tasks import get_task
     from ._engines import import_plugins
     from ._runner import run_benchmark

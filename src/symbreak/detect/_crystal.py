@@ -81,7 +81,7 @@ def detect_crystal(atoms: Any, *, symprec: float = 1e-3) -> CrystalSymmetry:
     try:
         import spglib
     except ImportError:
-        raise SymbreakError("crystals need spglib, which is not installed: pip install 'symbreak[crystal]'") from None
+        raise SymbreakError("crystals need spglib, which is not installed: pip install -e '.[crystal]'") from None
     if not is_periodic(atoms):
         raise StructureError("detect_crystal needs a periodic structure (ASE Atoms with a cell and pbc); use detect_symmetry for molecules")
     if not symprec > 0 or not np.isfinite(symprec):

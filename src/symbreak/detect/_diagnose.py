@@ -148,7 +148,7 @@ def _rep_matrices(ops: np.ndarray, rep: Rep) -> np.ndarray:
 
         from ..rotations import act_batch
     except ImportError:  # pragma: no cover - the ml extra
-        raise SymbreakError(f"labels of representation {rep.text!r} need torch and e3nn: pip install 'symbreak[ml]'") from None
+        raise SymbreakError(f"labels of representation {rep.text!r} need torch and e3nn: pip install -e '.[ml]'") from None
     r = torch.tensor(np.array(ops, dtype=np.float64))  # a copy: ops may be a read-only view
     eye = torch.eye(d, dtype=torch.float64).expand(len(ops), d, d)
     return act_batch(r, eye, rep.kind).transpose(1, 2).numpy()  # act_batch(r, e_a)_i = ρ(R)_ia

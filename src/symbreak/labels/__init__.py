@@ -8,7 +8,7 @@ r"""Physical labels, computed with real quantum chemistry: what the tasks' data 
 - liquid and gas-phase water with GFN1-xTB energies, forces and stress: :func:`generate_water`
   (``symbreak generate water``; configurations from OpenMM, the ``md`` extra).
 
-Each needs its extra (``pip install 'symbreak[chem]'``) only when it runs; importing this package
+Each needs its extra (``pip install -e '.[chem]'``) only when it runs; importing this package
 needs none.
 """
 

@@ -45,7 +45,7 @@ def hirshfeld_dft(numbers: np.ndarray, positions: np.ndarray, *, xc: str = "PBE0
     try:
         from pyscf import dft, gto
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise SymbreakError("DFT labels need PySCF: pip install 'symbreak[dft]'") from exc
+        raise SymbreakError("DFT labels need PySCF: pip install -e '.[dft]'") from exc
     from ase.data import chemical_symbols
 
     symbols = [chemical_symbols[int(z)] for z in numbers]

@@ -115,7 +115,7 @@ def compute_water_modes(method: str = "GFN2-xTB", *, fmax: float = 1e-4, delta: 
     try:
         from tblite.ase import TBLite
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("computing water modes needs tblite: pip install 'symbreak[chem]'") from exc
+        raise ImportError("computing water modes needs tblite: pip install -e '.[chem]'") from exc
     from ase.build import molecule
     from ase.optimize import BFGS
     from ase.vibrations import Vibrations

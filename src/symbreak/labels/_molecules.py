@@ -45,7 +45,7 @@ def nci_smiles() -> list[str]:
     try:
         from rdkit import Chem, RDConfig, RDLogger
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise SymbreakError("NCI molecules need RDKit: pip install 'symbreak[chem]'") from exc
+        raise SymbreakError("NCI molecules need RDKit: pip install -e '.[chem]'") from exc
     RDLogger.DisableLog("rdApp.*")  # the sample holds SMILES RDKit rejects; those are skipped, not errors
     out = []
     with open(os.path.join(RDConfig.RDDataDir, "NCI", "first_5K.smi")) as fh:

@@ -40,7 +40,7 @@ def _openmm():
         import openmm.app
         import openmm.unit
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise SymbreakError("water configurations need OpenMM: pip install 'symbreak[md]'") from exc
+        raise SymbreakError("water configurations need OpenMM: pip install -e '.[md]'") from exc
     return openmm, openmm.app, openmm.unit
 
 
@@ -93,7 +93,7 @@ def _xtb(method: str, numbers: np.ndarray, positions: np.ndarray, box: np.ndarra
     try:
         from tblite.interface import Calculator
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise SymbreakError("xTB labels need tblite: pip install 'symbreak[chem]'") from exc
+        raise SymbreakError("xTB labels need tblite: pip install -e '.[chem]'") from exc
     periodic = bool(np.abs(box).sum() > 0)
     kw = {"lattice": box / _BOHR, "periodic": np.array([True] * 3)} if periodic else {}
     calc = Calculator(method, numbers, positions / _BOHR, **kw)

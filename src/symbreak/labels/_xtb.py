@@ -16,7 +16,7 @@ def gfn2_atomic_dipoles(numbers: np.ndarray, positions: np.ndarray) -> tuple[np.
     try:
         from tblite.interface import Calculator
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise SymbreakError("GFN2-xTB labels need tblite: pip install 'symbreak[chem]'") from exc
+        raise SymbreakError("GFN2-xTB labels need tblite: pip install -e '.[chem]'") from exc
     calc = Calculator("GFN2-xTB", np.asarray(numbers), np.asarray(positions) / _BOHR)
     calc.set("verbosity", 0)
     calc.add("xtbml_xyz")

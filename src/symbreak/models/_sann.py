@@ -131,7 +131,7 @@ DERIVED.update(_PREPARED)
 
 @register_model("sann")
 class SANN(VectorModel):
-    """The symmetry-adapted neural network. Hyper-parameters as the paper's Table 6: ``layers``
+    r"""The symmetry-adapted neural network. Hyper-parameters as the paper's Table 6: ``layers``
     ∈ {1, 2, 3}, ``num_spherical``, ``num_radial`` ∈ {3, 4, 6}; ``tol`` is detect_symmetry's (Å).
 
     in_features: width F of invariant per-atom inputs ``data.x`` (N, F) (charges, hybridisation,

@@ -110,5 +110,5 @@ def act_batch(rotations: Any, data: Any, kind: str) -> Any:
     try:
         irreps = o3.Irreps(kind)
     except Exception:
-        raise ValueError(f"unknown kind {kind!r}") from None
+        raise ValueError(f"unknown kind {kind!r}: expected one of {', '.join(_KINDS)} or an e3nn Irreps string") from None
     return torch.einsum("mij,m...j->m...i", irreps.D_from_matrix(r), data)

@@ -79,14 +79,40 @@ class TableSpec:
 
 
 def make_graph(z: Sequence[int], positions: np.ndarray, labels: np.ndarray, symmetry: Any, **extra: Any) -> Any:
-    """A PyG ``Data`` with ``z`` (n,), ``pos`` (n, 3), ``y`` (n, d) and ``sym``: the structure's
-    frozen :class:`~symbreak.Symmetry`, detected once, at the task's tolerance (any other object
-    with ``operations``, ``permutations`` and ``point_group`` is copied into a plain record)."""
+    """One structure as training data: a PyG ``Data`` with ``z`` (n,), ``pos`` (n, 3) Å, ``y``
+    (n, d) (the per-atom labels) and ``sym``, the structure's frozen
+    :class:`~symbreak.Symmetry` (:func:`~symbreak.detect_symmetry`, detected once, at the task's
+    tolerance; any other object with ``operations``, ``permutations`` and ``point_group`` is
+    copied into a plain record). Positions and labels are cast to torch's default dtype. Every
+    ``extra`` keyword becomes an attribute of the same name (per-atom inputs such as ``vectors``
+    (n, C, 3) or ``x`` (n, F), which the models read, see :func:`~symbreak.models.read_inputs`).
+
+    Raises :class:`~symbreak.StructureError` when the arrays disagree in length, or the symmetry's
+    permutations act on another number of atoms.
+
+    >>> import numpy as np
+    >>> from symbreak import detect_symmetry
+    >>> x = np.array([[0.0, 0.0, 0.12], [0.0, 0.76, -0.48], [0.0, -0.76, -0.48]])
+    >>> g = make_graph([8, 1, 1], x, np.zeros((3, 3)), detect_symmetry(x, [8, 1, 1]))
+    >>> g.z.tolist(), tuple(g.y.shape), g.sym.point_group
+    ([8, 1, 1], (3, 3), 'C2v')
+    """
     import torch
     from torch_geometric.data import Data
 
+    from .._errors import StructureError
     from ..detect import Symmetry
 
+    z, positions, labels = list(z), np.asarray(positions, dtype=float), np.asarray(labels, dtype=float)
+    n = len(z)
+    if positions.shape != (n, 3):
+        raise StructureError(f"make_graph: positions must be (n, 3) for the {n} atoms of z, got {positions.shape}")
+    if labels.ndim < 1 or len(labels) != n:
+        raise StructureError(f"make_graph: labels must be per atom, (n, d) with n = {n}, got {labels.shape}")
+    if symmetry is None or not hasattr(symmetry, "operations") or not hasattr(symmetry, "permutations"):
+        raise StructureError(f"make_graph: symmetry must be the structure's Symmetry (detect_symmetry(positions, numbers)), got {type(symmetry).__name__}")
+    if np.shape(symmetry.permutations)[-1] != n:
+        raise StructureError(f"make_graph: the symmetry's permutations act on {np.shape(symmetry.permutations)[-1]} atoms, the structure has {n}: detect it on this structure")
     if isinstance(symmetry, Symmetry):
         sym = symmetry
     else:
@@ -95,9 +121,9 @@ def make_graph(z: Sequence[int], positions: np.ndarray, labels: np.ndarray, symm
             if getattr(symmetry, key, None) is not None:
                 setattr(sym, key, np.array(getattr(symmetry, key)))
     return Data(
-        z=torch.tensor(list(z), dtype=torch.long),
-        pos=torch.tensor(np.array(positions), dtype=torch.get_default_dtype()),
-        y=torch.tensor(np.array(labels), dtype=torch.get_default_dtype()),
+        z=torch.tensor(z, dtype=torch.long),
+        pos=torch.tensor(positions, dtype=torch.get_default_dtype()),
+        y=torch.tensor(labels, dtype=torch.get_default_dtype()),
         sym=sym,
         **extra,
     )

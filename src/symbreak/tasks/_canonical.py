@@ -80,7 +80,7 @@ def load_qm9(limit: int | None = None, seed: int = 0) -> list[tuple[str, np.ndar
     # locate the CSVs without importing qm9pack, whose __init__ needs pandas and pkg_resources
     spec = importlib.util.find_spec("qm9pack")
     if spec is None or not spec.submodule_search_locations:
-        raise SymbreakError("all of QM9 needs the qm9pack package (pip install 'symbreak[qm9]'); --quick uses the shipped subset")
+        raise SymbreakError("all of QM9 needs the qm9pack package (pip install -e '.[qm9]'); --quick uses the shipped subset")
     root = Path(list(spec.submodule_search_locations)[0]) / "data"
     from ase.data import atomic_numbers
 

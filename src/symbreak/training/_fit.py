@@ -45,7 +45,13 @@ VALIDATION_DRAW, TEST_DRAW = 1, 0
 
 @dataclass
 class FitResult:
-    """best_epoch: epoch (1-based) of the lowest validation loss; kept_epoch: the epoch whose weights the model holds."""
+    """What :func:`fit` did.
+
+    best_epoch: epoch (1-based) of the lowest validation loss; best_val: that loss; history: one
+    row per epoch, ``{"epoch", "train", "val", "lr"}`` (training loss over the epoch's batches,
+    validation loss, the learning rate the next epoch starts with); stopped_early: ended by
+    ``patience``; kept_epoch: the epoch whose weights the model holds (:attr:`kept_val` its
+    validation loss)."""
 
     best_epoch: int
     best_val: float
@@ -63,6 +69,7 @@ class ZeroModel(torch.nn.Module):
     """Predicts zeros of the labels' width: through a task's ``predict``, the 'learned nothing' baseline."""
 
     def forward(self, data: Any) -> torch.Tensor:
+        """Zeros (N, d) for a batch of N atoms with labels ``data.y`` (N, d)."""
         return data.pos.new_zeros((len(data.pos), data.y.shape[-1]))
 
 
@@ -77,7 +84,11 @@ def evaluate(
     model: torch.nn.Module, graphs: Sequence[Any], predict: Callable, kind: str, measures: Sequence[str], *, draw: int = TEST_DRAW, collapse: bool = False,
     device: Any = None,
 ) -> dict[str, float]:
-    """Mean of each measure over ``graphs`` (every molecule weighted equally), model in eval mode.
+    """Mean of each measure over ``graphs`` (every structure weighted equally), model in eval mode:
+    ``{measure: value}``, plus ``"collapsed"`` with ``collapse``.
+
+    measures: names of :data:`symbreak.metrics.REPORTED` or :data:`~symbreak.metrics.LOSSES`
+    (a list, not one string). predict, kind: as :func:`fit`'s.
 
     draw: which fixed draw every random input of the model (``+randvec``, ``+noise``, ``+sympe``:
     :func:`~symbreak.models._inputs.set_eval_draw`) evaluates with: :data:`TEST_DRAW` (default)
@@ -88,6 +99,10 @@ def evaluate(
     """
     from ..models._inputs import set_eval_draw
 
+    if isinstance(measures, str):
+        raise TypeError(f"measures is a list of names, got the string {measures!r}: write [{measures!r}]")
+    if not len(graphs):
+        raise ValueError("evaluate: no structures to evaluate")
     model.eval()
     set_eval_draw(model, draw)
     sums = dict.fromkeys(measures, 0.0)
@@ -233,8 +248,23 @@ def fit(
     test: Sequence[Any] | None = None,
     checkpoint: str | os.PathLike | None = None,
 ) -> FitResult:
-    """Train ``model`` in place with AdamW, stepping every batch.
+    r"""Train ``model`` in place with AdamW, stepping every batch; returns the :class:`FitResult`.
 
+    Each step minimises ``measure(loss, predict(model, batch), batch.y, batch, kind)`` (+
+    ``regularizer(model)``) over a batch of ``batch_size`` structures; after every epoch the same
+    loss is measured on ``val`` (mean over structures).
+
+    model: a per-atom model (``symbreak.models.build_model``), on its device. train, val: lists
+    of structures as :func:`~symbreak.tasks.make_graph` makes them (``z``, ``pos``, ``y``,
+    ``sym``); prepare them first with ``model.prepare_data`` where the model has one (SANN).
+    predict: ``predict(model, batch) -> (N, d)``, what is compared with ``batch.y``: usually
+    ``lambda m, b: m(b)``. loss: a name of :data:`symbreak.metrics.LOSSES` (``"mse"``, ``"cd"``,
+    ``"sbcd"``, ``"sbmse"``, ...). kind: how the structure's symmetry acts on the labels
+    (``"vectors"``, ``"positions"``, ``"scalars"``, ``"pseudovectors"`` or an e3nn irreps string):
+    the symmetry-breaking losses minimise over the labels' images under it. epochs: the most
+    epochs. lr: the peak (onecycle) or initial (plateau) learning rate. weight_decay: AdamW's.
+    seed: the batch order's seed. on_epoch: ``on_epoch(epoch, row)`` after every epoch, ``row`` =
+    ``{"epoch", "train", "val", "lr"}`` (progress).
     schedule: ``"onecycle"`` (peak ``lr``, annealed over ``epochs``) or ``"plateau"`` (``lr``,
     halved after 10 epochs without a better validation loss).
     select: ``"best"`` restores the weights of the best validation epoch (a deep copy, not a
@@ -254,6 +284,28 @@ def fit(
     same file resumes after its last finished epoch, with the same result as an uninterrupted run
     (the epoch policy is :class:`~symbreak.training.Trainer`'s).
 
+    Example: ten noisy prisms with random per-atom vectors, an EGNN, two epochs.
+
+    >>> import numpy as np, torch
+    >>> from symbreak import detect_symmetry
+    >>> from symbreak.models import build_model
+    >>> from symbreak.tasks import make_graph
+    >>> rng = np.random.default_rng(0)
+    >>> t = np.radians([0, 120, 240]); ring = np.stack([np.cos(t), np.sin(t), np.zeros(3)], 1)
+    >>> prism = np.concatenate([ring + [0, 0, 0.7], ring - [0, 0, 0.7]])
+    >>> data = []
+    >>> for _ in range(10):
+    ...     x = prism + 0.05 * rng.normal(size=(6, 3))
+    ...     data.append(make_graph([6] * 6, x, rng.normal(size=(6, 3)), detect_symmetry(x, [6] * 6)))
+    >>> torch.manual_seed(0) and None
+    >>> model = build_model("egnn", hidden=8)
+    >>> result = fit(model, data[:6], data[6:8], predict=lambda m, b: m(b), loss="sbmse", kind="vectors",
+    ...              epochs=2, lr=1e-3, batch_size=2, test=data[8:])
+    >>> len(result.history), sorted(result.history[0])
+    (2, ['epoch', 'lr', 'train', 'val'])
+    >>> sorted(evaluate(model, data[8:], lambda m, b: m(b), "vectors", ["sbmse", "mse"]))
+    ['mse', 'sbmse']
+
     Data-parallel: run under ``torchrun`` (or any launcher) after :func:`init_distributed`; with W
     processes, ``batch_size`` is the global batch, every process trains on its W-th share of each
     (gradients averaged by DDP), and every process evaluates the whole validation set. The same
@@ -265,6 +317,8 @@ def fit(
         raise ValueError(f"select must be 'best' or 'last' and schedule one of {SCHEDULES}; got {select!r}, {schedule!r}")
     if select == "last" and patience is not None:
         raise ValueError("select='last' trains every epoch: patience must be None")
+    if not len(train) or not len(val):
+        raise ValueError(f"fit needs training and validation structures, got {len(train)} and {len(val)}")
     _check_held_out(val, test, select, schedule)
     rank, world = _world()
     if world > 1 and batch_size % world:
