@@ -166,7 +166,7 @@ def test_every_grid_point_of_a_search_is_its_own_job(model, space, points, tmp_p
         jobs = plan_jobs(task, models=models, losses=losses, subtasks=subtasks, folds=folds, epochs=epochs, lr=lr, seed=seed, batch_size=task.batch_size,
                          patience=task.patience if task.select == "best" else None)  # fmt: skip
         planned.extend(jobs)
-        return _runner.BenchResult(task, [{"val": len(planned) / 100, "test": {losses[0]: 0.0}} for _ in jobs], len(jobs), 0, tmp_path)
+        return _runner.BenchResult(task, [{"key": j.key(), "model": j.model, "fold": j.fold, "val": len(planned) / 100, "test": {losses[0]: 0.0}} for j in jobs], len(jobs), 0, tmp_path)
 
     monkeypatch.setattr(_runner, "run_benchmark", plan_only)
     result = run_search("dipoles", model=model, space=load_space(SEARCH / space), subtask="dft-by-molecule", loss="sbmse", folds=1, epochs=40, out=tmp_path, progress=False)

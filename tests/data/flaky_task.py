@@ -7,11 +7,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from symbreak.tasks import Task, TableSpec, register_task
+from symbreak.tasks import OwnModelsTask, TableSpec, register_task
 
 
 @register_task("flaky")
-class Flaky(Task):
+class Flaky(OwnModelsTask):
     """Six jobs (3 models × 2 folds) that return numbers from their seed; model "dies" exits its process on the first try."""
 
     description = "engine test: jobs that sleep, and one that kills its worker once"
@@ -25,7 +25,7 @@ class Flaky(Task):
     def dataset(self, subtask: str) -> list:
         return [None]
 
-    def run_job(self, job: Any, graphs: list, progress: Any = None, checkpoint: Any = None) -> dict[str, Any]:
+    def run_job(self, job: Any, graphs: list, progress: Any = None, checkpoint: Any = None, **_: Any) -> dict[str, Any]:
         marks = Path(checkpoint).parent  # OUT/partial: where a job may keep state, shared by the workers of this machine
         marks.mkdir(parents=True, exist_ok=True)
         time.sleep(float(os.environ.get("FLAKY_SLEEP", "0")))
@@ -39,7 +39,7 @@ class Flaky(Task):
 
 
 @register_task("opposite")
-class Opposite(Task):
+class Opposite(OwnModelsTask):
     """Validation and test disagree on purpose: validation is best at lr = 1e-2, test is best far from it."""
 
     description = "search test: validation and test point opposite ways"
@@ -53,7 +53,7 @@ class Opposite(Task):
     def dataset(self, subtask: str) -> list:
         return [None]
 
-    def run_job(self, job: Any, graphs: list, progress: Any = None, checkpoint: Any = None) -> dict[str, Any]:
+    def run_job(self, job: Any, graphs: list, progress: Any = None, checkpoint: Any = None, **_: Any) -> dict[str, Any]:
         import math
 
         val = abs(math.log10(job.lr) + 2.0)
