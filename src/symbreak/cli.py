@@ -132,10 +132,15 @@ def _bench(args: argparse.Namespace) -> int:
 
         for name in sorted(TASKS):
             task = get_task(name)
-            print(f"{name:14s} {task.description}  (sub-tasks: {', '.join(s for s in task.subtasks if s) or '-'}; models: {', '.join(task.models)})")
+            print(f"{name:18s} {task.description}  (sub-tasks: {', '.join(s for s in task.subtasks if s) or '-'}; models: {', '.join(task.models)})")
         return 0
     if not args.task:
         raise SymbreakError("name a task (symbreak bench --list shows them)")
+    if args.report:  # checked before any training: a report that cannot be written would fail after the whole run
+        report = Path(args.report)
+        if report.is_dir():
+            raise SymbreakError(f"--report {report} is a folder; give a Markdown file to write")
+        _output_folder(str(report.parent) if str(report.parent) else ".", "--report's folder")
     from .bench import run_benchmark, write_outputs, write_report
     from .models import split_specs
 

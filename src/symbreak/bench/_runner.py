@@ -282,6 +282,7 @@ def run_benchmark(
             raise SymbreakError(f"task {task.name!r} has no sub-task {name!r}; it has {list(task.subtasks)}")
     for spec in settings["models"]:  # fail before any training
         task.check_model(spec)
+    task.check_settings({**settings, "save_models": save_models, "engine": engine})
     out = Path(out or Path("results") / task.name)
     if out.exists() and not out.is_dir():
         raise SymbreakError(f"--out {out} is a file; give a folder (it will hold results.jsonl, tables and plots)")

@@ -106,7 +106,7 @@ def _train(out: Path, bulk: Any, splits: dict, s: dict, seed: int, progress: boo
     for spec in MODELS:
         torch.manual_seed(seed)
         model = build_model(spec, hidden=s["hidden"], cutoff=s["cutoff"])
-        fit = fit_energy(model, bulk.subset(splits["train"]), bulk.subset(splits["val"]), epochs=s["epochs"], seed=seed,
+        fit = fit_energy(model, bulk.subset(splits["train"]), bulk.subset(splits["val"]), epochs=s["epochs"], lr=s.get("lr", 1e-3), seed=seed,
                          checkpoint=out / "models" / f"{spec}.pt", progress=progress)  # fmt: skip
         model = _load_model(out, spec, s)
         res["models"][spec] = {"test": energy_errors(model, bulk.subset(splits["test"])), "best_epoch": fit["best_epoch"], "history": fit["history"]}

@@ -286,6 +286,11 @@ class Task:
 
         build_model(spec, **({"sigma": 0.01} if "noise" in ModelSpec.parse(spec).variants else {}))
 
+    def check_settings(self, settings: dict[str, Any]) -> None:
+        """Refuse (:class:`~symbreak.SymbreakError`) run settings this task cannot honour (the
+        runner's resolved ``folds``, ``epochs``, ``lr``, ``limit``, ``device``, ...), before any
+        training. By default every setting the runner checks is fine."""
+
     def check_loss(self, name: str) -> None:
         """Refuse a training loss this task cannot train with."""
         from ..metrics import LOSSES

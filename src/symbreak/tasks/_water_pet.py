@@ -14,6 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .._errors import SymbreakError
+
 from ._base import OwnModelsTask, register_task
 
 __all__ = ["WaterPET"]
@@ -34,15 +36,34 @@ class WaterPET(OwnModelsTask):
     #: the steps' results live in a folder, not one file (see the module docstring)
     checkpoint_suffix = ""
 
+    def check_loss(self, name: str) -> None:
+        if name != "energy+forces":
+            raise SymbreakError(f"water-pet trains on energies and forces: its loss is 'energy+forces', got {name!r}")
+
+    def check_settings(self, settings: dict[str, Any]) -> None:
+        """One job is the whole experiment: several folds would repeat it, and a structure limit or
+        kept models do not apply (its models are in the work folder). It trains and runs MD on the
+        CPU whatever ``--device`` says, as every task with its own models does."""
+        if settings["folds"] != 1:
+            raise SymbreakError(f"water-pet is one experiment: --folds must be 1, got {settings['folds']} (use --seed for another run)")
+        if settings.get("limit") is not None:
+            raise SymbreakError("water-pet reads the whole shipped water set: --limit does not apply")
+        if settings.get("save_models"):
+            raise SymbreakError("water-pet keeps its trained models in the job's work folder (OUT/partial/<job>/models): --save-models does not apply")
+
     def dataset(self, subtask: str) -> list:
         """Nothing up front: the job reads the shipped water set itself (:func:`symbreak.labels.load_water`)."""
         return []
 
     def sizes(self, epochs: int) -> dict[str, Any]:
-        """The run's sizes: the quick ones for a one-epoch run, else the full ones with ``epochs``."""
+        """The run's sizes: the quick ones (small PET, picoseconds of MD) for a one-epoch run
+        (``--quick``), else the full ones with ``epochs``: ``--epochs`` above 1 runs the full MD."""
         from ..md._paper import SETTINGS
 
         return dict(SETTINGS["quick"]) if epochs <= SETTINGS["quick"]["epochs"] else {**SETTINGS["full"], "epochs": epochs}
+
+    def _sizes(self, job: Any) -> dict[str, Any]:
+        return {**self.sizes(job.epochs), "lr": job.lr}
 
     def job_settings(self, spec: str | None = None, **_: Any) -> dict[str, Any]:
         from ..md._paper import SETTINGS
@@ -57,8 +78,8 @@ class WaterPET(OwnModelsTask):
         shown = progress is not None and not getattr(progress, "disable", False)  # the runner's bar, unless --no-progress
         if checkpoint is None:  # no folder to resume from: work in a temporary one
             with tempfile.TemporaryDirectory() as folder:
-                return reproduce_water(folder, settings=self.sizes(job.epochs), seed=job.seed, progress=shown, plots=False)
-        return reproduce_water(Path(checkpoint), settings=self.sizes(job.epochs), seed=job.seed, progress=shown, plots=False)
+                return reproduce_water(folder, settings=self._sizes(job), seed=job.seed, progress=shown, plots=False)
+        return reproduce_water(Path(checkpoint), settings=self._sizes(job), seed=job.seed, progress=shown, plots=False)
 
     def report_extras(self, records: list[dict[str, Any]], out: Any) -> dict[str, list]:
         from ..md._paper import format_water, plot_water
