@@ -53,14 +53,14 @@ torch.Size([6, 8])
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
 from .._errors import SymbreakError
+from ..models._choice import FixedChoice
 from ..models._inputs import RandomDraws
 from ..models._registry import register_input, register_model
 from ._canonical import graph_kernel
@@ -140,7 +140,7 @@ class RandomNodeFeatures(RandomDraws, nn.Module):
 
 
 @register_input("sympe", domain="graph")
-class GraphSymPE(RandomDraws, nn.Module):
+class GraphSymPE(FixedChoice, RandomDraws, nn.Module):
     r"""``"graphnet+sympe"``: SymPE on graphs (Lawrence, Portilheiro, Zhang & Kaba, ICLR 2025).
 
     Each graph draws a labelling σ uniformly from its inversion kernel :math:`K(G) = \tau\,\mathrm{Aut}(G)`
@@ -169,15 +169,6 @@ class GraphSymPE(RandomDraws, nn.Module):
         if self.training:
             return int(self._rng.integers(size))
         return int(np.random.default_rng([self.seed, int(self.draw)]).integers(size))
-
-    @contextlib.contextmanager
-    def choosing(self, index: int) -> Iterator[None]:
-        """Within the block, every graph gets the kernel element of this index (modulo the kernel's size)."""
-        self._choice = int(index)
-        try:
-            yield
-        finally:
-            self._choice = None
 
     def labels(self, batch: GraphBatch) -> torch.Tensor:
         """(N,) long: each node's label under its graph's chosen labelling."""

@@ -26,7 +26,24 @@ from ._inputs import RandomDraws, declare_derived
 __all__ = ["ChoiceInput", "every_choice"]
 
 
-class ChoiceInput(RandomDraws, nn.Module):
+class FixedChoice:
+    """``with module.choosing(k):`` every structure (or graph) takes element k of its set (modulo
+    the set's size) instead of a draw: how a set-valued input's whole law is enumerated. The
+    module sets ``self._choice = None`` in its constructor and reads it when it picks."""
+
+    _choice: int | None = None
+
+    @contextlib.contextmanager
+    def choosing(self, index: int) -> Iterator[None]:
+        """Within the block, every structure gets the element of this index (modulo its set's size)."""
+        self._choice = int(index)
+        try:
+            yield
+        finally:
+            self._choice = None
+
+
+class ChoiceInput(FixedChoice, RandomDraws, nn.Module):
     """Base of the inputs that pick one element of a per-structure set (see the module docstring).
 
     element: the index evaluation uses, or None for a fixed draw seeded by ``seed`` and ``draw``
@@ -91,15 +108,6 @@ class ChoiceInput(RandomDraws, nn.Module):
         for key, value in zip(self.prepared, self.stacked(prepared)):
             setattr(prepared, key, value)
         return prepared
-
-    @contextlib.contextmanager
-    def choosing(self, index: int) -> Iterator[None]:
-        """Within the block, every structure gets the element of this index (modulo its set's size)."""
-        self._choice = int(index)
-        try:
-            yield
-        finally:
-            self._choice = None
 
     def pick(self, stacked: torch.Tensor, sizes: torch.Tensor, choice: torch.Tensor | list[int] | None = None) -> torch.Tensor:
         """One row of ``stacked`` (Σ m_b, ...) per structure: (B, ...)."""
