@@ -85,7 +85,7 @@ def water_mode_dataset(mode: str, *, copies: int = 2, seed: int = 0) -> list:
 
 
 #: the other mechanisms symbreak offers: rows of the SB-MSE table when run (--models), not in the paper
-MECHANISMS = ("egnn+canon", "painn+canon", "egnn+sympe", "painn+sympe", "egnn+sbs", "painn+sbs", "relaxed-e3nn")
+MECHANISMS = ("egnn+canon", "painn+canon", "egnn+learned-canon", "painn+learned-canon", "egnn+sympe", "painn+sympe", "egnn+sbs", "painn+sbs", "relaxed-e3nn")
 
 
 @register_task("h2o-modes")

@@ -34,7 +34,7 @@ _PAPER = {
 }  # fmt: skip
 _MODELS = ("schnet", "dimenet++", "egnn", "painn", "egnn+noise", "painn+noise", "schnet+mlp", "dimenet+mlp", "egnn+mlp", "painn+mlp", "sann")
 #: the other mechanisms symbreak offers, rows of the table when run (--models): not in the paper
-MECHANISMS = ("egnn+canon", "painn+canon", "egnn+sympe", "painn+sympe", "egnn+sbs", "painn+sbs", "relaxed-e3nn")
+MECHANISMS = ("egnn+canon", "painn+canon", "egnn+learned-canon", "painn+learned-canon", "egnn+sympe", "painn+sympe", "egnn+sbs", "painn+sbs", "relaxed-e3nn")
 
 
 def square_and_rectangles(delta: float = SQUARE_STRETCH) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
