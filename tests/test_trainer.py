@@ -35,7 +35,7 @@ def _run(model, x, y, *, epochs, checkpoint=None, values=None, kill_at=None, **k
         val = values[epoch - 1] if values is not None else float(((model(x) - y) ** 2).mean())
         return {"epoch": epoch, "val": val}
 
-    trainer = Trainer(model, opt, epochs=epochs, checkpoint=checkpoint, extra_state=(lambda: {"g": gen.get_state()}, lambda s: gen.set_state(s["g"])), **kw)
+    trainer = Trainer(model, opt, epochs=epochs, checkpoint=checkpoint, checkpoint_every=0, extra_state=(lambda: {"g": gen.get_state()}, lambda s: gen.set_state(s["g"])), **kw)
     return trainer.run(batches, loss_fn, evaluate_epoch)
 
 
@@ -169,7 +169,7 @@ def test_fit_killed_mid_run_resumes_to_the_same_model(tmp_path, spec):
     torch.manual_seed(0)
     first = build_model(spec, hidden=8)
     with pytest.raises(KeyboardInterrupt):
-        fit(first, train, val, checkpoint=tmp_path / "job.pt", on_epoch=killer, **kw)
+        fit(first, train, val, checkpoint=tmp_path / "job.pt", checkpoint_every=0, on_epoch=killer, **kw)
     torch.manual_seed(0)
     again = build_model(spec, hidden=8)
     # the kill came inside epoch 2's report, before its checkpoint: epoch 1 is what was saved

@@ -187,7 +187,13 @@ def run_one(
     torch.manual_seed(job.run_seed())
     start = time.perf_counter()
     checkpoint = None if scratch is None else _partial(scratch, job.key(), task)
-    record = task.run_job(job, graphs, progress=progress, checkpoint=checkpoint, device=device, save=save, batch_size=batch_size, patience=patience)
+    threads = torch.get_num_threads()
+    if task.threads:
+        torch.set_num_threads(task.threads)
+    try:
+        record = task.run_job(job, graphs, progress=progress, checkpoint=checkpoint, device=device, save=save, batch_size=batch_size, patience=patience)
+    finally:
+        torch.set_num_threads(threads)
     return job_record(job, record, time.perf_counter() - start)
 
 

@@ -224,6 +224,10 @@ class Task:
     trains_registered_models: bool = True
     #: the suffix of the file a job keeps its partial state in (:meth:`run_job`'s ``checkpoint``)
     checkpoint_suffix: str = ".pt"
+    #: torch's intra-op threads while a job of this task runs (None: torch's default). One: the
+    #: benchmarks' models are small, and two threads on a shared 2-core machine make each tiny
+    #: operation hundreds of times slower; Ray's one-CPU workers run jobs the same way
+    threads: int | None = 1
 
     def upgrade_record(self, record: dict[str, Any]) -> dict[str, Any]:
         """A record as this version writes it (e.g. a model renamed since; its key with it), so

@@ -184,7 +184,7 @@ def fit_energy(
             bar.set_postfix(val_F=f"{row['val_forces_mae_meV_A']:.0f} meV/Å", val_E=f"{row['val_energy_mae_meV_per_atom']:.2f} meV/atom")
 
     trainer = Trainer(
-        model, opt, epochs=epochs, monitor="score", schedule="cosine", checkpoint=ckpt, on_epoch=report,
+        model, opt, epochs=epochs, monitor="score", schedule="cosine", checkpoint=ckpt, checkpoint_every=0, on_epoch=report,
         extra_state=(lambda: {"torch_rng": torch.get_rng_state()}, lambda s: torch.set_rng_state(s["torch_rng"])),
     )  # fmt: skip
     n_atoms = len(train.numbers)

@@ -247,6 +247,7 @@ def fit(
     clip_norm: float | None = None,
     test: Sequence[Any] | None = None,
     checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: float = 30.0,
 ) -> FitResult:
     r"""Train ``model`` in place with AdamW, stepping every batch; returns the :class:`FitResult`.
 
@@ -282,7 +283,8 @@ def fit(
     tasks). Validation uses fixed draw :data:`VALIDATION_DRAW` of any random input.
     checkpoint: a file the whole training state is saved to after every epoch; a call with the
     same file resumes after its last finished epoch, with the same result as an uninterrupted run
-    (the epoch policy is :class:`~symbreak.training.Trainer`'s).
+    (the epoch policy is :class:`~symbreak.training.Trainer`'s), at most every ``checkpoint_every``
+    seconds (0: after every epoch).
 
     Example: ten noisy prisms with random per-atom vectors, an EGNN, two epochs.
 
@@ -368,7 +370,8 @@ def fit(
 
     trainer = Trainer(
         model, opt, epochs=epochs, monitor="val", select=select, patience=patience, schedule=schedule, lr=lr, steps_per_epoch=len(loader),
-        clip_norm=clip_norm, regularizer=regularizer, checkpoint=checkpoint, on_epoch=with_lr, extra_state=(keep, restore),
+        clip_norm=clip_norm, regularizer=regularizer, checkpoint=checkpoint, checkpoint_every=checkpoint_every, on_epoch=with_lr,
+        extra_state=(keep, restore),
     )  # fmt: skip
     run = trainer.run(epoch_batches, lambda batch: measure(loss, predict(net, batch), batch.y, batch, kind), evaluate_epoch)
     return FitResult(run.best_epoch, run.best_value, run.history, run.stopped_early, run.kept_epoch)

@@ -25,7 +25,8 @@ over ``epochs``), ``"constant"``.
 
 With ``checkpoint=path`` the whole state (weights, optimiser, schedule, history, best weights,
 and whatever ``extra_state`` adds, e.g. the batch order's generator) is written atomically after
-every epoch, loadable with ``torch.load(weights_only=True)``; a new :class:`Trainer` given the same
+an epoch at most every ``checkpoint_every`` seconds (0: every epoch), loadable with
+``torch.load(weights_only=True)``; a new :class:`Trainer` given the same
 path resumes after the last finished epoch and reaches the same weights as an uninterrupted run.
 """
 
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import copy
 import os
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,7 +89,7 @@ class Trainer:
         patience: int | None = None, min_delta: float = 0.0, target: float | None = None, schedule: str = "constant", lr: float | None = None,
         steps_per_epoch: int | None = None, clip_norm: float | None = None, regularizer: Callable[[torch.nn.Module], torch.Tensor] | None = None,
         checkpoint: str | os.PathLike | None = None, extra_state: tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], None]] | None = None,
-        on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+        on_epoch: Callable[[int, dict[str, float]], None] | None = None, checkpoint_every: float = 30.0,
     ) -> None:  # fmt: skip
         if epochs < 1:
             raise ValueError(f"need epochs ≥ 1, got {epochs}")
@@ -101,6 +103,7 @@ class Trainer:
         self.patience, self.min_delta, self.target, self.schedule = patience, min_delta, target, schedule
         self.clip_norm, self.regularizer, self.on_epoch, self.extra_state = clip_norm, regularizer, on_epoch, extra_state
         self.checkpoint = None if checkpoint is None else Path(checkpoint)
+        self.checkpoint_every = float(checkpoint_every)
         self.scheduler = _scheduler(optimizer, schedule, epochs=epochs, lr=lr, steps_per_epoch=steps_per_epoch)
 
     def run(self, batches: Callable[[int], Iterable[Any]], loss_fn: Callable[[Any], torch.Tensor],
@@ -119,8 +122,10 @@ class Trainer:
         if start >= self.epochs or result.stopped_early:
             return self._finish(result, best_state)
 
+        last_save = time.monotonic()
+
         def after_epoch(index: int, steps: list[tuple[torch.Tensor, int]]) -> bool:
-            nonlocal best_state, last_gain
+            nonlocal best_state, last_gain, last_save
             epoch = start + index + 1
             row = evaluate_epoch(epoch, steps)
             if self.monitor not in row:
@@ -141,8 +146,9 @@ class Trainer:
             result.stopped_early = stop
             if self.on_epoch is not None:
                 self.on_epoch(epoch, row)
-            if self.checkpoint is not None:
+            if self.checkpoint is not None and time.monotonic() - last_save >= self.checkpoint_every:
                 self._save(result, best_state, last_gain)
+                last_save = time.monotonic()
             return stop
 
         train_epochs(
