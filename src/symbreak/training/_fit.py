@@ -319,12 +319,12 @@ def fit(
         raise ValueError(f"select must be 'best' or 'last' and schedule one of {SCHEDULES}; got {select!r}, {schedule!r}")
     if select == "last" and patience is not None:
         raise ValueError("select='last' trains every epoch: patience must be None")
-    if not len(train) or not len(val):
-        raise ValueError(f"fit needs training and validation structures, got {len(train)} and {len(val)}")
     _check_held_out(val, test, select, schedule)
     rank, world = _world()
     if world > 1 and batch_size % world:
         raise ValueError(f"data-parallel training over {world} processes needs a batch size divisible by it, got {batch_size}")
+    if not len(train) or not len(val):
+        raise ValueError(f"fit needs training and validation structures, got {len(train)} and {len(val)}")
     loader = batches(train, batch_size, True, seed, shard=(rank, world))
     # under torch.distributed the gradients are averaged over processes: each holds a share of every global batch
     # (some models hold parameters a given output does not use: an energy head, say)
