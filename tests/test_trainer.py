@@ -179,3 +179,37 @@ def test_fit_killed_mid_run_resumes_to_the_same_model(tmp_path, spec):
     assert resumed.kept_epoch == reference.kept_epoch
     for p, q in zip(again.state_dict().values(), whole.state_dict().values()):
         torch.testing.assert_close(p, q, rtol=0, atol=1e-10)
+
+
+def test_checkpoints_are_throttled_to_checkpoint_every(tmp_path):
+    """A save costs ~10 ms, a third of a tiny model's epoch: within checkpoint_every seconds of the
+    last save (or the start) no epoch is saved; with 0 every epoch is."""
+    model, x, y = _problem()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    trainer = Trainer(model, opt, epochs=3, checkpoint=tmp_path / "slow.pt", checkpoint_every=3600)
+    trainer.run(lambda e: [(x, y)], lambda b: ((model(b[0]) - b[1]) ** 2).mean(), lambda e, s: {"val": float(s[0][0])})
+    assert not (tmp_path / "slow.pt").exists()
+    _run(*_problem(), epochs=3, checkpoint=tmp_path / "every.pt")
+    assert len(torch.load(tmp_path / "every.pt", weights_only=True)["history"]) == 3
+
+
+def test_a_benchmark_job_runs_on_its_tasks_threads_and_gives_them_back():
+    from symbreak.bench import Job, run_one
+    from symbreak.tasks import OwnModelsTask
+
+    seen = []
+
+    class Probe(OwnModelsTask):
+        name, models, threads = "probe-threads", ("m",), 1
+
+        def run_job(self, job, graphs, progress=None, checkpoint=None, **_):
+            seen.append(torch.get_num_threads())
+            return {"test": {}}
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        run_one(Job("probe-threads", "", "m", "mse", 0, 1, 1e-3, 0), Probe(), [], batch_size=1, patience=None)
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

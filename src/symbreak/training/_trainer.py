@@ -137,7 +137,7 @@ class Trainer:
                 self.scheduler.step()
             result.history.append(row)
             if value < result.best_value:
-                if value < result.best_value * (1.0 - self.min_delta) or result.best_value == float("inf"):
+                if value < result.best_value * (1.0 - self.min_delta):
                     last_gain = epoch
                 result.best_epoch, result.best_value = epoch, value
                 if self.select == "best":
