@@ -13,10 +13,7 @@ from symbreak.testing import InputConformance, ModelConformance, conformance_spe
 SPECS = conformance_specs()
 
 #: defects the suite found in models outside its own code, each an expected failure until fixed
-_NOISE_DTYPE = "NoisyInput draws its noise in the positions' dtype: torch.randn of ≥ 16 numbers differs between float32 and float64, so a float32 copy sees other noise"
-KNOWN_FAILURES = {
-    **{f"test_runs_in_each_declared_dtype[float32-{s}]": _NOISE_DTYPE for s in SPECS if "noise" in ModelSpec.parse(s).variants},
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 class TestEveryBuildableModel(ModelConformance):

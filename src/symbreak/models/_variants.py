@@ -52,7 +52,10 @@ class NoisyInput(RandomDraws, nn.Module):
 
     def _noise(self, pos: torch.Tensor) -> torch.Tensor:
         gen = self._generator if self.training else self.eval_generator()
-        return self.sigma * torch.randn(pos.shape, generator=gen, dtype=pos.dtype, device="cpu").to(pos.device)  # drawn on the CPU: the same numbers on every device
+        # drawn on the CPU in float32 whatever the positions' dtype: the same numbers on every device and
+        # in every precision (torch.randn of >= 16 numbers differs between float32 and float64)
+        noise = torch.randn(pos.shape, generator=gen, dtype=torch.float32, device="cpu")
+        return self.sigma * noise.to(device=pos.device, dtype=pos.dtype)
 
     def prepare_data(self, data: Any) -> Any:
         """Nothing: what the inner model would precompute from the positions is stale once noise moves them."""
