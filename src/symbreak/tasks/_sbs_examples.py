@@ -47,8 +47,9 @@ _BATIO3_FRAC = np.array([[0.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, 0.5, 0.0], [0.5
 _BATIO3_Z = (56, 22, 8, 8, 8)
 
 _MODELS = (
-    "egnn", "painn", "e3nn", "egnn+noise", "painn+noise", "egnn+canon", "painn+canon", "egnn+sympe", "painn+sympe",
-    "egnn+sbs", "painn+sbs", "e3nn+sbs", "e3nn+sbs-axial", "relaxed-e3nn", "sann",
+    "egnn", "painn", "e3nn", "egnn+noise", "painn+noise", "egnn+canon", "painn+canon",
+    "egnn+learned-canon", "painn+learned-canon", "egnn+sympe", "painn+sympe", "egnn+sbs", "painn+sbs", "e3nn+sbs",
+    "e3nn+sbs-axial", "relaxed-e3nn", "sann",
 )  # fmt: skip
 #: ``--quick``'s models: every backbone and every kind of input, five of them periodic (BaTiO3)
 _QUICK_MODELS = ("egnn", "painn+noise", "egnn+canon", "painn+sympe", "egnn+sbs", "e3nn+sbs-axial", "relaxed-e3nn", "sann")
