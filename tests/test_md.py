@@ -452,14 +452,18 @@ def test_water_pet_quick_reproduction_runs_and_resumes(tmp_path):
     result = run_benchmark("water-pet", quick=True, out=tmp_path, progress=False)
     assert result.ran == 1 and len(result.records) == 1
     (folder,) = [p for p in (tmp_path / "partial").iterdir() if p.is_dir()]
-    for step in ("train", "gas", "bulk", "symmetry"):
+    for step in ("train", "gas", "gas_nvt", "bulk", "symmetry", "ice"):
         assert (folder / f"{step}.json").exists()
     record = result.records[0]
     sym = record["symmetry"]["test"]
     assert sym["2i"]["forces_meV_A"] < sym["raw"]["forces_meV_A"]  # averaging brings the model toward invariance
     outputs = write_outputs(result.task, result.records, result.out, result.settings)
     assert "Table II" in outputs["texts"][0] and "| 5.1 |" in outputs["texts"][0]  # the paper's number printed beside ours
-    assert {p.name for p in outputs["plots"]} == {"symmetry.png", "orientation.png"}
+    assert {p.name for p in outputs["plots"]} == {"symmetry.png", "torque.png", "spectrum.png", "orientation.png", "correlations.png"}
+    nvt = record["gas_nvt"]
+    assert nvt["torque"]["3i"]["mean_abs_meV"] < 1e-2 * nvt["torque"]["raw"]["mean_abs_meV"]  # averaging removes the torque
+    assert set(record["bulk"]) - {"seconds"} == {"raw", "mts-2i", "random", "2i"} and "species_temperature" in record["bulk"]["random"]
+    assert "Fig. 1b" in outputs["texts"][0] and "meV/molecule" in outputs["texts"][0]
     again = run_benchmark("water-pet", quick=True, out=tmp_path, progress=False)
     assert again.ran == 0 and again.records[0]["symmetry"] == record["symmetry"]
 
@@ -479,3 +483,124 @@ def test_generate_water_tiny_and_resumable(tmp_path):
     assert summary["bulk"]["label_seconds"] == 0.0 and summary["gas"]["frames"] == 2
     with pytest.raises(SymbreakError, match="no water set"):
         load_water(tmp_path / "missing")
+
+
+# --- issue 28: `symbreak trajectory` and analyze_trajectory on input they cannot analyse -----------------
+
+
+def _moving_water(steps=12):
+    atoms = water()
+    atoms.set_velocities(np.random.default_rng(2).normal(size=(3, 3)) * 0.02)
+    atoms.calc = DirectionalPairs()
+    frames = []
+    dyn = VelocityVerlet(atoms, timestep=0.5 * units.fs)
+
+    def keep():
+        from ase.calculators.singlepoint import SinglePointCalculator
+
+        a = atoms.copy()
+        a.calc = SinglePointCalculator(a, energy=atoms.get_potential_energy(), forces=atoms.get_forces())
+        frames.append(a)
+
+    dyn.attach(keep, interval=1)
+    dyn.run(steps)
+    return frames
+
+
+def test_trajectory_refuses_an_empty_out(tmp_path, capsys, monkeypatch):
+    """--out '' was dropped silently (no trajectory.json anywhere); now it is refused before any work."""
+    from ase.io import write
+
+    from symbreak.cli import main
+
+    write(tmp_path / "run.extxyz", _moving_water())
+    monkeypatch.chdir(tmp_path)
+    assert main(["trajectory", "run.extxyz", "--dt", "0.5", "--out", ""]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == "symbreak: error: --out is empty: name a folder for trajectory.json and trajectory.png, or leave --out off\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.extxyz"]
+    with pytest.raises(SymbreakError, match="out is empty"):
+        analyze_trajectory(_moving_water(), dt_fs=0.5, out="")
+
+
+def test_trajectory_results_that_cannot_be_written_are_one_line(tmp_path, capsys):
+    """The folder exists, but trajectory.json cannot be written there (a folder of that name): a
+    traceback (IsADirectoryError) before; one line naming the file now."""
+    from ase.io import write
+
+    from symbreak.cli import main
+
+    write(tmp_path / "run.extxyz", _moving_water())
+    (tmp_path / "diag" / "trajectory.json").mkdir(parents=True)
+    assert main(["trajectory", str(tmp_path / "run.extxyz"), "--dt", "0.5", "--out", str(tmp_path / "diag")]) == 2
+    err = capsys.readouterr().err
+    assert err == f"symbreak: error: cannot write {tmp_path / 'diag' / 'trajectory.json'} (Is a directory)\n"
+    with pytest.raises(SymbreakError, match=r"cannot write .*trajectory.json \(Is a directory\)"):
+        analyze_trajectory(_moving_water(), dt_fs=0.5, out=tmp_path / "diag")
+
+
+@pytest.mark.parametrize("field", ["velocities", "energy", "forces"])
+def test_non_finite_velocities_energies_or_forces_are_refused(field, tmp_path, capsys):
+    """A NaN velocity (or energy, or force) in one frame gave a quiet wrong answer: the angular
+    momentum change compares the first and last frames only, and printed 0.0. Now it is named."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.io import write
+
+    from symbreak.cli import main
+
+    frames = _moving_water()
+    bad = frames[5]
+    energy, forces = bad.calc.results["energy"], bad.calc.results["forces"].copy()
+    if field == "velocities":
+        v = bad.get_velocities()
+        v[1, 1] = np.nan
+        bad.set_velocities(v)
+    elif field == "energy":
+        energy = np.inf
+    else:
+        forces[2, 0] = np.nan
+    bad.calc = SinglePointCalculator(bad, energy=energy, forces=forces)
+    what = {"velocities": "velocities", "energy": "energies", "forces": "forces"}[field]
+    with pytest.raises(SymbreakError, match=rf"^{what} contain NaN or inf \(first in frame 5\)$"):
+        analyze_trajectory(frames, dt_fs=0.5)
+    write(tmp_path / "run.extxyz", frames)
+    assert main(["trajectory", str(tmp_path / "run.extxyz"), "--dt", "0.5"]) == 2
+    assert capsys.readouterr().err == f"symbreak: error: {what} contain NaN or inf (first in frame 5)\n"
+
+
+def test_frames_with_other_atoms_are_refused():
+    """Frames of the same size but other elements were analysed with the first frame's masses and
+    elements; now the trajectory is refused, naming the frame."""
+    frames = _moving_water()
+    frames[4].numbers = [8, 1, 6]
+    with pytest.raises(SymbreakError, match=r"frame 4 is CHO, frame 0 H2O"):
+        analyze_trajectory(frames, dt_fs=0.5)
+    frames = _moving_water()
+    frames.append(Atoms("OH", positions=[[0, 0, 0], [1, 0, 0]]))
+    with pytest.raises(SymbreakError, match=rf"frame {len(frames) - 1} has 2, frame 0 has 3"):
+        analyze_trajectory(frames, dt_fs=0.5)
+
+
+def test_angular_momentum_and_torque_panels_have_axis_labels(monkeypatch):
+    """trajectory.png: the angular-momentum and torque panels name their axes, units and components."""
+    import matplotlib.pyplot as plt
+
+    from symbreak.md import plot_analysis
+
+    figures, close = [], plt.close
+    monkeypatch.setattr(plt, "close", lambda fig=None: figures.append(fig))
+    res = analyze_trajectory(_moving_water(), dt_fs=0.5)
+    plot_analysis(res, "/dev/null")
+    (fig,) = figures
+    panels = {ax.get_title(): ax for ax in fig.axes if ax.get_title()}
+    L = panels["angular momentum about the centre of mass"]
+    tau = panels["total torque of the forces"]
+    assert (L.get_xlabel(), L.get_ylabel()) == ("t / ps", "L / amu Å² fs⁻¹")
+    assert (tau.get_xlabel(), tau.get_ylabel()) == ("t / ps", "τ / meV")
+    assert [t.get_text() for t in L.get_legend().get_texts()] == ["L$_x$", "L$_y$", "L$_z$"]
+    close(fig)
+
+
+def test_symmetrized_calculator_refuses_a_grid_too_large_with_its_size():
+    with pytest.raises(SymbreakError, match=r"grid '99' has 3,842,091 rotations, above the limit of 250,000"):
+        SymmetrizedCalculator(DirectionalPairs(), grid="99")

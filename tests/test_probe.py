@@ -249,16 +249,155 @@ def test_cli_probe_errors_are_one_line(tmp_path):
         (["probe", str(tmp_path / "missing.xyz")], "no such file"),
         (["probe", str(nan)], "positions are not finite"),
         (["probe", water, "--calculator", "nope"], "unknown calculator 'nope'"),
-        (["probe", water, "--energy-tol", "-1"], "energy_tol_meV must be a finite number > 0"),
-        (["probe", water, "--forces-tol", "nan"], "forces_tol_meV_A must be a finite number > 0"),
-        (["probe", water, "--grid", "lebedev4"], "no Lebedev rule of degree 4"),
-        (["probe", water, "--grid", "3"], "needs degree >= 12"),
-        (["probe", water, "--lmax", "40"], "lmax must be a whole number from 1 to 12"),
+        (["probe", water, "--energy-tol", "-1"], "--energy-tol must be a finite number > 0 (meV)"),
+        (["probe", water, "--forces-tol", "nan"], "--forces-tol must be a finite number > 0 (meV/Å)"),
+        (["probe", water, "--grid", "lebedev4"], "--grid 'lebedev4': no Lebedev rule of degree 4"),
+        (["probe", water, "--grid", "3"], "--grid '3' is exact to degree 4; resolving l <= 6 needs degree >= 12 (e.g. 'lebedev13'), or a smaller --lmax"),
+        (["probe", water, "--grid", "3i", "--proper"], "--grid '3i' holds the inversion, which --proper leaves out: give the proper grid '3'"),
+        (["probe", water, "--lmax", "40"], "--lmax must be a whole number from 1 to 12, got 40"),
         (["probe", water, "--calculator", "model:" + str(tmp_path / "none.pt")], "no checkpoint"),
     ]
     for argv, message in cases:
         code, out, err = run_cli(*argv)
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, (argv, err)
+
+
+def test_cli_probe_errors_name_flags_not_python_names(tmp_path):
+    """The command line's messages speak its language: --energy-tol, not energy_tol_meV; --proper,
+    not improper=False; no Python constants. The Python API keeps its own names."""
+    water = str(ROOT / "examples" / "water.xyz")
+    python_names = ("energy_tol_meV", "forces_tol_meV_A", "improper=", "proper=", "grid=", "MAX_LMAX", "MAX_PROBE_ROTATIONS", "MAX_GRID_SIZE", "smallest_grid")
+    for argv in (["--energy-tol", "0"], ["--forces-tol", "-2"], ["--lmax", "0"], ["--grid", "3i", "--proper"], ["--grid", "2"], ["--grid", "99"], ["--grid", "x"]):
+        code, out, err = run_cli("probe", water, *argv)
+        assert code == 2 and err.startswith("symbreak: error: --"), (argv, err)
+        assert not any(name in err for name in python_names), (argv, err)
+    code, out, err = run_cli("probe", water, "--calculator", "aniso", "--lmax", "2", "--proper", "--no-progress")
+    assert code == 0 and "note: improper rotations not probed:" in out and "proper=" not in out
+    atoms = cluster()
+    with pytest.raises(ToleranceError, match=r"^energy_tol_meV must be a finite number > 0 \(meV\), got 0$"):
+        symmetry_report(AnisotropicCalculator(), atoms, lmax=1, energy_tol_meV=0)
+    with pytest.raises(SymbreakError, match=r"^grid '3i' holds the inversion, which improper=False leaves out"):
+        symmetry_report(AnisotropicCalculator(), atoms, lmax=1, grid="3i", improper=False)
+
+
+def test_a_grid_too_large_to_probe_is_refused_with_its_size():
+    """--grid 40 (249,640 rotations) ran for hours (the projections cost K² per value); --grid 99 hit
+    the grid builder's own limit with Python names. Both are one line with the size and the limit,
+    and name the grid that would do."""
+    water = str(ROOT / "examples" / "water.xyz")
+    code, out, err = run_cli("probe", water, "--grid", "40", "--lmax", "1")
+    assert code == 2 and err == ("symbreak: error: --grid '40' has 249,640 rotations; the probe takes at most 10,000 "
+                                 "(its time grows with the square of the size): '2' (18 rotations) resolves l <= 1\n")  # fmt: skip
+    code, out, err = run_cli("probe", water, "--grid", "99")
+    assert code == 2 and "--grid '99' has 3,842,091 rotations; the probe takes at most 10,000" in err and "'lebedev13'" in err
+    code, out, err = run_cli("probe", water, "--grid", "14i")  # the limit is on the proper rotations
+    assert code == 2 and "--grid '14i' has 10,206 rotations before its inverses" in err
+    with pytest.raises(SymbreakError, match=r"grid '40' has 249,640 rotations; the probe takes at most 10,000 \(MAX_PROBE_ROTATIONS\)"):
+        symmetry_report(AnisotropicCalculator(), cluster(), lmax=1, grid="40")
+    from symbreak.md._probe import MAX_PROBE_ROTATIONS
+    from symbreak.rotations import grid_size, smallest_grid
+
+    # every grid a legal lmax needs fits, Euler or Lebedev; the command's help states the limit
+    assert MAX_PROBE_ROTATIONS == 10_000 and grid_size("13") <= MAX_PROBE_ROTATIONS < grid_size("14")
+    assert grid_size(smallest_grid(2 * 12)) <= MAX_PROBE_ROTATIONS
+    from symbreak.cli import _parser
+
+    assert f"at most {MAX_PROBE_ROTATIONS:,} rotations" in " ".join(_parser()._subparsers._group_actions[0].choices["probe"].format_help().split())
+
+
+def test_a_model_file_that_is_not_a_checkpoint_says_what_it_is_and_what_is_expected(tmp_path):
+    """model:PATH on a file that is not a symbreak checkpoint named torch's unpickler ("Unsupported
+    operand 51", several lines) or "format None"; now one line says what the file is and what
+    model:PATH expects, and, for weights without a spec (a training checkpoint such as
+    results/water-pet/models/pet.pt), how to make one."""
+    torch = pytest.importorskip("torch", reason="model checkpoints need torch (the 'ml' extra)")
+    water = str(ROOT / "examples" / "water.xyz")
+    expects = "model:PATH expects a symbreak model checkpoint, the .pt file symbreak.models.save_model writes"
+    (tmp_path / "empty.pt").write_bytes(b"")
+    torch.save({"model": {"w": torch.zeros(2)}, "optimizer": {}, "history": []}, tmp_path / "training.pt")
+    torch.save({"w": torch.zeros(2)}, tmp_path / "weights.pt")
+    torch.save(torch.zeros(3), tmp_path / "tensor.pt")
+    torch.save({"format": "other/1"}, tmp_path / "other.pt")
+    cases = {
+        water: "is not a PyTorch file",
+        str(tmp_path / "empty.pt"): "is empty",
+        str(tmp_path / "training.pt"): "is a training checkpoint (model, optimizer, history: weights to resume training from, without the model's spec)",
+        str(tmp_path / "weights.pt"): "is a bare state_dict",
+        str(tmp_path / "tensor.pt"): "holds a Tensor, not a checkpoint",
+        str(tmp_path / "other.pt"): "is a checkpoint of another format ('other/1', not 'symbreak-model/1')",
+    }
+    for path, what in cases.items():
+        code, out, err = run_cli("probe", water, "--calculator", f"model:{path}")
+        assert code == 2 and err.startswith(f"symbreak: error: {path} {what}") and expects in err, err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    _, _, err = run_cli("probe", water, "--calculator", f"model:{tmp_path / 'training.pt'}")
+    assert "rebuild the model with symbreak.models.build_model" in err
+    code, _, err = run_cli("probe", water, "--calculator", f"model:{tmp_path}")
+    assert code == 2 and f"{tmp_path} is a folder: model:PATH names a symbreak model checkpoint" in err
+    # a real checkpoint whose model cannot be rebuilt keeps load_model's own reason
+    torch.save({"format": "symbreak-model/1", "spec": "nosuchmodel", "options": {}, "state_dict": {}, "dtype": "float64"}, tmp_path / "spec.pt")
+    code, _, err = run_cli("probe", water, "--calculator", f"model:{tmp_path / 'spec.pt'}")
+    assert code == 2 and "unknown model 'nosuchmodel'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_empty_out_is_refused_not_ignored(tmp_path, monkeypatch):
+    """--out '' used to be dropped silently (no probe.json anywhere); now it is refused, before any work."""
+    monkeypatch.chdir(tmp_path)
+    for value in ("", "  "):
+        code, out, err = run_cli("probe", str(ROOT / "examples" / "water.xyz"), "--out", value)
+        assert (code, out) == (2, "") and err == "symbreak: error: --out is empty: name a folder for probe.json and probe.png, or leave --out off\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_probe_shows_a_progress_bar_unless_told_not_to(monkeypatch):
+    """A bar on stderr (tqdm, as bench and diagnose show theirs) once the work has run for a second
+    (here: at once), and none with --no-progress; stdout is the same either way."""
+    pytest.importorskip("tqdm")
+    from symbreak.md import _probe
+
+    monkeypatch.setattr(_probe, "_BAR_DELAY", 0.0)
+    argv = ("probe", str(ROOT / "examples" / "water.xyz"), "--calculator", "aniso", "--lmax", "2")
+    code, out, err = run_cli(*argv)
+    assert code == 0 and "probe:" in err and "steps" in err
+    code, quiet, err = run_cli(*argv, "--no-progress")
+    assert code == 0 and err == "" and quiet == out
+    # the Python API is quiet unless asked
+    calls = []
+    monkeypatch.setattr(_probe, "_progress_bar", lambda total, enabled: calls.append((total, enabled)) or _probe._NoBar())
+    symmetry_report(AnisotropicCalculator(), cluster(), lmax=1)
+    symmetry_report(AnisotropicCalculator(), cluster(), lmax=1, progress=True)
+    assert [enabled for _, enabled in calls] == [False, True]
+    assert calls[0][0] == (1 + 2 * 18) + 256  # evaluations of grid '2' and its inverses, then one block of projections
+
+
+def test_a_calculator_that_returns_the_wrong_shapes_is_named():
+    class Wrong:
+        def evaluate(self, atoms, rotations):
+            return np.zeros(len(rotations) + 1), np.zeros((len(rotations), len(atoms), 3)), None
+
+        def get_potential_energy(self, atoms=None):  # pragma: no cover - never called
+            return 0.0
+
+    with pytest.raises(SymbreakError, match=r"C4: the calculator gave energies of shape \(38,\) and forces of shape \(37, 4, 3\) for 37 turned copies"):
+        symmetry_report(Wrong(), cluster(), lmax=1)
+
+
+def test_many_structures_are_projected_in_chunks_with_the_same_result(monkeypatch):
+    """The functions are projected a few structures at a time (bounded memory for large files);
+    the result does not depend on how they are grouped."""
+    from symbreak.md import _probe
+
+    frames = [cluster(seed=s, n=3 + s) for s in range(4)]
+    calc = AnisotropicCalculator(c=C, power=4, axis=U)
+    whole = symmetry_report(calc, frames, lmax=3)
+    monkeypatch.setattr(_probe, "_COLUMNS", 1)  # one structure per group
+    seen = []
+    original = _probe._degree_contents
+    monkeypatch.setattr(_probe, "_degree_contents", lambda values, *a, **k: seen.append(values.shape[1]) or original(values, *a, **k))
+    apart = symmetry_report(calc, frames, lmax=3)
+    assert seen == [2 * (1 + 3 * len(a)) for a in frames]
+    for key in ("energy_content_meV", "forces_content_meV_A", "energy_unresolved_meV", "forces_unresolved_meV_A", "energy_error_meV", "forces_mae_meV_A"):
+        np.testing.assert_allclose(getattr(apart, key), getattr(whole, key), rtol=1e-12, atol=1e-12)
 
 
 # --- SymmetrizedCalculator's extra results ---------------------------------------------------------

@@ -190,7 +190,9 @@ def _search(args: argparse.Namespace) -> int:
 def _trajectory(args: argparse.Namespace) -> int:
     from .md import analyze_trajectory
 
-    out = _output_folder(args.out) if args.out else None
+    if args.out is not None and not args.out.strip():
+        raise SymbreakError("--out is empty: name a folder for trajectory.json and trajectory.png, or leave --out off")
+    out = _output_folder(args.out) if args.out is not None else None  # before the work: a bad --out fails at once
     frames = read(args.file)  # refuses a header that claims more atoms than the file holds
     res = analyze_trajectory(frames, dt_fs=args.dt, temperature_K=args.temperature, out=out)
     for key, value in res.items():
@@ -203,13 +205,18 @@ def _trajectory(args: argparse.Namespace) -> int:
 
 def _probe(args: argparse.Namespace) -> int:
     from .md import get_calculator, plot_symmetry_report, symmetry_report
+    from .md._probe import _CLI_NAMES, _settings
 
+    # every setting checked before the work, and named as the command line names it (--grid, not grid=)
+    lmax, energy_tol, forces_tol, grid = _settings(args.lmax, not args.proper, args.energy_tol, args.forces_tol, args.grid, _CLI_NAMES)
+    if args.out is not None and not args.out.strip():
+        raise SymbreakError("--out is empty: name a folder for probe.json and probe.png, or leave --out off")
     frames = read(args.file)
-    out = _output_folder(args.out) if args.out else None  # before the work: a bad --out fails at once
+    out = _output_folder(args.out) if args.out is not None else None  # before the work: a bad --out fails at once
     calc = get_calculator(args.calculator)
     labels = [args.file] if len(frames) == 1 else [f"{args.file}[{i}]" for i in range(len(frames))]
-    report = symmetry_report(calc, frames, lmax=args.lmax, improper=not args.proper, energy_tol_meV=args.energy_tol,
-                             forces_tol_meV_A=args.forces_tol, grid=args.grid, labels=labels)  # fmt: skip
+    report = symmetry_report(calc, frames, lmax=lmax, improper=not args.proper, energy_tol_meV=energy_tol, forces_tol_meV_A=forces_tol,
+                             grid=grid, labels=labels, progress=not args.no_progress)  # fmt: skip
     if args.json:
         sys.stdout.write(report.to_json())
     else:
@@ -439,9 +446,11 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--proper", action="store_true", help="rotations only: skip the inverted copies (half the evaluations, no parity split)")
     pr.add_argument("--energy-tol", type=float, default=0.1, help="energy content of a degree that counts, meV (default 0.1)")
     pr.add_argument("--forces-tol", type=float, default=0.1, help="force content of a degree that counts, meV/Å (default 0.1)")
-    pr.add_argument("--grid", help="sampling grid spec (e.g. 7, lebedev13), exact to at least 2 LMAX (default: the smallest such)")
+    pr.add_argument("--grid", help="sampling grid spec (e.g. 7, lebedev13), exact to at least 2 LMAX, of at most 10,000 rotations "
+                    "(default: the smallest such)")  # fmt: skip
     pr.add_argument("--json", action="store_true", help="machine-readable output")
     pr.add_argument("--out", help="folder for probe.json and probe.png (bar chart of the content by degree)")
+    pr.add_argument("--no-progress", action="store_true", help="no progress bar")
     pr.set_defaults(run=_probe)
     g = sub.add_parser("generate", help="make a task's data set with real quantum chemistry (GFN2-xTB via tblite, DFT via PySCF)")
     g.add_argument("dataset", choices=["dipoles", "water"], help="dipoles: symmetry-breaking atomic dipoles of small molecules; water: liquid and gas-phase water with xTB energies, forces, stress")

@@ -10,6 +10,8 @@ r"""Molecular dynamics with models that are not exactly rotation-invariant (Lang
 - :func:`symmetry_report`: how any calculator or model depends on orientation, by Wigner-D degree
   l and parity (character projections over a rotation grid), raw-against-average errors, and the
   smallest averaging grid that removes what it measured (``symbreak probe`` on the command line).
+- the orientational free energy of a molecule (:mod:`symbreak.md._orientation`): measured along a
+  trajectory with errors from decorrelated blocks, and predicted from the model without sampling noise.
 
 Needs ASE (a core dependency) and, for models, the ``ml`` extra.
 """
@@ -25,6 +27,9 @@ _EXPORTS = {
     "analyze_trajectory": "_analysis", "plot_analysis": "_analysis",
     "symmetry_report": "_probe", "SymmetryReport": "_probe", "recommend_grid": "_probe", "plot_symmetry_report": "_probe",
     "get_calculator": "_probe", "CALCULATORS": "_probe", "AnisotropicCalculator": "_probe",
+    "ice_cells": "_ice", "ice_test": "_ice",
+    "orientation_anisotropy": "_orientation", "predicted_orientation_free_energy": "_orientation", "integrated_autocorrelation_time": "_orientation",
+    "real_spherical_harmonics": "_orientation", "frames_needed": "_orientation", "random_force_drift": "_paper",
 }  # fmt: skip
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = sorted(_EXPORTS)

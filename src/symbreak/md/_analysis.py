@@ -30,11 +30,18 @@ def analyze_trajectory(
         raise SymbreakError(f"dt_fs must be a positive finite time step in fs, got {dt_fs!r}")
     if not (isinstance(temperature_K, (int, float, np.floating, np.integer)) and np.isfinite(temperature_K) and temperature_K > 0):
         raise SymbreakError(f"temperature_K must be a positive finite temperature in K, got {temperature_K!r}")
+    if out is not None and not str(out).strip():
+        raise SymbreakError("out is empty: name a folder for trajectory.json and trajectory.png, or leave it None")
     arr = frames if isinstance(frames, dict) else dg.trajectory_arrays(frames)
     pos, masses, numbers = arr["positions"], arr["masses"], arr["numbers"]
     if not np.all(np.isfinite(pos)):
         frame = int(np.flatnonzero(~np.isfinite(pos).all(axis=(1, 2)))[0])
         raise SymbreakError(f"positions contain NaN or inf (first in frame {frame})")
+    for key, what in (("velocities", "velocities"), ("energy", "energies"), ("forces", "forces")):
+        if key in arr and not np.all(np.isfinite(arr[key])):
+            bad = np.asarray(arr[key], dtype=float).reshape(len(arr[key]), -1)
+            frame = int(np.flatnonzero(~np.isfinite(bad).all(axis=1))[0])
+            raise SymbreakError(f"{what} contain NaN or inf (first in frame {frame})")
     if not np.any(arr["velocities"]):
         raise SymbreakError("the trajectory has no velocities (all zero or not stored): angular momentum, kinetic energy "
                             "and drift need them; write the frames with velocities (ASE: atoms.set_velocities, extxyz 'momenta')")
@@ -98,9 +105,12 @@ def analyze_trajectory(
     res["series"] = series
     if out is not None:
         out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "trajectory.json").write_text(json.dumps(_jsonable(res), indent=1) + "\n")
-        plot_analysis(res, out / "trajectory.png")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "trajectory.json").write_text(json.dumps(_jsonable(res), indent=1) + "\n")
+            plot_analysis(res, out / "trajectory.png")
+        except OSError as exc:  # a folder in the way, a full disk, no permission: one line, not a traceback
+            raise SymbreakError(f"cannot write {getattr(exc, 'filename', None) or out} ({exc.strerror or exc})") from None
     return res
 
 
@@ -122,7 +132,9 @@ def _jsonable(x: Any) -> Any:
 
 def plot_analysis(res: dict[str, Any], path: str | Path) -> None:
     """One figure with a panel per diagnostic that the trajectory has."""
-    import matplotlib
+    from .._lazy import load
+
+    matplotlib = load("matplotlib")  # missing: one error naming the 'ml' extra
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -40,8 +40,12 @@ def trajectory_arrays(frames: list[Any], dt_fs: float | None = None) -> dict[str
     if not frames:
         raise SymbreakError("the trajectory is empty")
     n = len(frames[0])
-    if any(len(a) != n for a in frames):
-        raise SymbreakError("every frame of a trajectory must have the same atoms")
+    for i, a in enumerate(frames):
+        if len(a) != n:
+            raise SymbreakError(f"every frame of a trajectory must have the same atoms: frame {i} has {len(a)}, frame 0 has {n}")
+        if not np.array_equal(a.numbers, frames[0].numbers):
+            raise SymbreakError(f"every frame of a trajectory must have the same atoms: frame {i} is {a.get_chemical_formula()}, "
+                                f"frame 0 {frames[0].get_chemical_formula()} (or the same atoms in another order)")  # fmt: skip
     out: dict[str, np.ndarray] = {
         "positions": np.array([a.get_positions() for a in frames]),
         "masses": frames[0].get_masses(),

@@ -56,7 +56,7 @@ from ._calculator import ModelCalculator, _ase_calculator, _generic_evaluate
 
 __all__ = [
     "symmetry_report", "SymmetryReport", "recommend_grid", "plot_symmetry_report", "get_calculator", "CALCULATORS",
-    "AnisotropicCalculator", "DEFAULT_LMAX", "MAX_LMAX", "ENERGY_TOL_MEV", "FORCES_TOL_MEV_A",
+    "AnisotropicCalculator", "DEFAULT_LMAX", "MAX_LMAX", "MAX_PROBE_ROTATIONS", "ENERGY_TOL_MEV", "FORCES_TOL_MEV_A",
 ]  # fmt: skip
 
 DEFAULT_LMAX = 6
@@ -72,6 +72,18 @@ FORCES_TOL_MEV_A = 0.1
 """Default tolerance on the force content of a degree, meV/Å (RMS over rotations and components)."""
 
 _BLOCK = 256  # rows of the character matrix held at once: 256 x K floats
+_COLUMNS = 4_000_000  # values (rotations x columns) of the functions projected at once: 32 MB
+_CHUNK = 64  # rotated copies evaluated per call (a model's batch_size where it has one)
+_BAR_DELAY = 1.0  # seconds of work before the progress bar shows: quick probes print none
+
+MAX_PROBE_ROTATIONS = 10_000
+"""Most proper rotations a probe's sampling grid may have. The projections cost K² per sampled
+value: K = 8,125 (Euler ``"13"``, exact to degree 24, enough for :data:`MAX_LMAX`) takes seconds on
+a small molecule, and the time grows with the square (``"40"``, 249,640 rotations: hours)."""
+
+#: how the settings are named in messages: the Python API's keywords, or the command line's flags
+_API_NAMES = {"lmax": "lmax", "grid": "grid", "energy_tol": "energy_tol_meV", "forces_tol": "forces_tol_meV_A", "proper": "improper=False"}
+_CLI_NAMES = {"lmax": "--lmax", "grid": "--grid", "energy_tol": "--energy-tol", "forces_tol": "--forces-tol", "proper": "--proper"}
 
 
 class AnisotropicCalculator(_ase_calculator()[0]):
@@ -140,18 +152,74 @@ def get_calculator(name: str) -> Any:
         raise SymbreakError(f"name a calculator ({', '.join(sorted(CALCULATORS))} or model:PATH), got {name!r}")
     name = name.strip()
     if name.startswith("model:"):
-        from ..models import load_model
-
-        path = name.removeprefix("model:")
+        path = name.removeprefix("model:").strip()
         if not path:
-            raise SymbreakError("model: needs the path of a saved symbreak model (model:PATH)")
-        return ModelCalculator(load_model(path))
+            raise SymbreakError(f"model: needs the path of a saved symbreak model (model:PATH): {_CHECKPOINT}")
+        return ModelCalculator(_load_checkpoint(path))
     if name not in CALCULATORS:
         raise SymbreakError(f"unknown calculator {name!r}: expected one of {', '.join(sorted(CALCULATORS))} or model:PATH")
     return CALCULATORS[name]()
 
 
-def _degree_contents(values: np.ndarray, rotations: np.ndarray, weights: np.ndarray, lmax: int) -> tuple[np.ndarray, np.ndarray]:
+_CHECKPOINT = "a symbreak model checkpoint, the .pt file symbreak.models.save_model writes (the model's spec, options and weights)"
+_REBUILD = ": rebuild the model with symbreak.models.build_model, load these weights and save it with save_model (docs/guide/probe.md shows how)"
+
+
+def _load_checkpoint(path: str) -> Any:
+    """The model saved at ``path`` by :func:`symbreak.models.save_model`; any other file is a
+    one-line error that says what it is and what ``model:PATH`` expects."""
+    from pathlib import Path
+
+    from ..models import load_model  # names the 'ml' extra when torch is missing
+
+    file = Path(path).expanduser()
+    if not file.exists():
+        raise SymbreakError(f"no checkpoint at {path}: model:PATH names {_CHECKPOINT}")
+    if file.is_dir():
+        raise SymbreakError(f"{path} is a folder: model:PATH names {_CHECKPOINT}")
+    try:
+        return load_model(file)
+    except SymbreakError as exc:
+        refused = exc
+    except Exception as exc:  # a checkpoint whose spec or weights no longer fit the model (a renamed option, other layers)
+        text = " ".join(str(exc).split())  # one line, however many the library wrote
+        raise SymbreakError(f"{path}: the model in this checkpoint cannot be rebuilt ({type(exc).__name__}: {text[:240]})") from None
+    what, hint = _what_file(file)
+    if not what:  # a symbreak checkpoint that load_model refused for a reason of its own (an unknown model spec)
+        raise SymbreakError(f"{path}: {refused}") from None
+    raise SymbreakError(f"{path} {what}; model:PATH expects {_CHECKPOINT}{hint}") from None
+
+
+def _what_file(path: Any) -> tuple[str, str]:
+    """What a file that :func:`~symbreak.models.load_model` refused is, in a few words, and how to
+    make a checkpoint of it where that can be said."""
+    import torch
+
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if not head:
+        return "is empty", ""
+    if head[:2] != b"PK" and head[:1] != b"\x80":  # torch.save writes a zip archive (or, of old, a pickle)
+        return "is not a PyTorch file", ""
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:
+        return "is a PyTorch file that holds more than tensors and plain data (it does not load with weights_only=True)", ""
+    if not isinstance(data, dict):
+        return f"holds a {type(data).__name__}, not a checkpoint", ""
+    keys = ", ".join(map(str, list(data)[:6])) + (", ..." if len(data) > 6 else "")
+    if "format" in data:
+        from ..models._checkpoint import FORMAT
+
+        return ("", "") if data["format"] == FORMAT else (f"is a checkpoint of another format ({data['format']!r}, not {FORMAT!r})", "")
+    if "optimizer" in data or "model" in data:
+        return f"is a training checkpoint ({keys}: weights to resume training from, without the model's spec)", _REBUILD
+    if data and all(hasattr(v, "shape") for v in data.values()):
+        return "is a bare state_dict (weights without the model's spec)", _REBUILD
+    return f"is a dictionary without the 'format' of a symbreak checkpoint ({keys})", ""
+
+
+def _degree_contents(values: np.ndarray, rotations: np.ndarray, weights: np.ndarray, lmax: int, tick: Any = None) -> tuple[np.ndarray, np.ndarray]:
     r""":math:`\|P_l f\|^2` for l = 0..lmax of each column of ``values`` (K, C), sampled at the proper
     ``rotations`` (K, 3, 3) with ``weights`` (K,): (lmax + 1, C); and :math:`\|f - \bar f\|^2` (C,)."""
     mean = weights @ values
@@ -170,6 +238,8 @@ def _degree_contents(values: np.ndarray, rotations: np.ndarray, weights: np.ndar
                 t_prev, t = t, 2.0 * c * t - t_prev  # Chebyshev: T_l(cos θ) = cos(l θ)
             chi += 2.0 * t
             out[l] += (2 * l + 1) * (g[rows] * (chi @ g)).sum(0)
+        if tick is not None:
+            tick(_BLOCK)
     return np.maximum(out, 0.0), weights @ centred**2
 
 
@@ -318,47 +388,112 @@ class SymmetryReport:
         return "\n".join(line.rstrip() for line in lines)
 
 
-def _check_tolerance(name: str, value: Any) -> float:
+def _check_tolerance(name: str, value: Any, unit: str) -> float:
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise ToleranceError(f"{name} must be a number > 0, got {value!r}") from None
+        raise ToleranceError(f"{name} must be a number > 0 ({unit}), got {value!r}") from None
     if not math.isfinite(v) or v <= 0:
-        raise ToleranceError(f"{name} must be a finite number > 0, got {value!r}")
+        raise ToleranceError(f"{name} must be a finite number > 0 ({unit}), got {value!r}")
     return v
 
 
-def _sampling_grid(lmax: int, improper: bool, spec: str | None) -> str:
-    from ..rotations import grid_degree, smallest_grid
+def _settings(
+    lmax: Any, improper: bool, energy_tol_meV: Any, forces_tol_meV_A: Any, grid: Any, names: dict[str, str] = _API_NAMES
+) -> tuple[int, float, float, str]:
+    """The probe's settings checked, before any work: ``(lmax, energy_tol, forces_tol, grid spec)``.
+    ``names``: how the messages name each setting (``_CLI_NAMES`` for ``symbreak probe``)."""
+    from ..rotations import grid_degree, grid_size, smallest_grid
 
-    if spec is None:
-        return smallest_grid(2 * lmax)
-    text = str(spec).strip()
-    if text.endswith("i"):
-        if not improper:
-            raise SymbreakError(f"grid {spec!r} holds the inversion but improper=False (--proper): give the proper grid")
-        text = text[:-1]
-    degree = grid_degree(text)  # raises on a bad spec
+    cli = names is _CLI_NAMES
+    if not isinstance(lmax, (int, np.integer)) or isinstance(lmax, bool) or not 1 <= lmax <= MAX_LMAX:
+        raise SymbreakError(f"{names['lmax']} must be a whole number from 1 to {MAX_LMAX}{'' if cli else ' (MAX_LMAX)'}, got {lmax!r}")
+    lmax = int(lmax)
+    energy_tol = _check_tolerance(names["energy_tol"], energy_tol_meV, "meV")
+    forces_tol = _check_tolerance(names["forces_tol"], forces_tol_meV_A, "meV/Å")
+    needed = smallest_grid(2 * lmax)
+    if grid is None:
+        return lmax, energy_tol, forces_tol, needed
+    given = str(grid).strip()
+    try:
+        degree = grid_degree(given)  # raises on a bad spec
+    except SymbreakError as exc:
+        raise SymbreakError(f"{names['grid']} {str(grid)!r}: {exc}") from None
+    text = given[:-1] if given.endswith("i") else given
+    if text != given and not improper:
+        raise SymbreakError(f"{names['grid']} {given!r} holds the inversion, which {names['proper']} leaves out: give the proper grid {text!r}")
+    size = grid_size(text)
+    if size > MAX_PROBE_ROTATIONS:
+        raise SymbreakError(f"{names['grid']} {given!r} has {size:,} rotations{' before its inverses' if text != given else ''}; the probe takes at most "
+                            f"{MAX_PROBE_ROTATIONS:,}{'' if cli else ' (MAX_PROBE_ROTATIONS)'} (its time grows with the square of the size): "
+                            f"{needed!r} ({grid_size(needed):,} rotations) resolves l <= {lmax}")  # fmt: skip
     if degree < 2 * lmax:
-        raise SymbreakError(f"grid {spec!r} is exact to degree {degree}; resolving l <= {lmax} needs degree >= {2 * lmax} "
-                            f"(e.g. {smallest_grid(2 * lmax)!r}), or a smaller lmax")  # fmt: skip
-    return text
+        raise SymbreakError(f"{names['grid']} {given!r} is exact to degree {degree}; resolving l <= {lmax} needs degree >= {2 * lmax} "
+                            f"(e.g. {needed!r}), or a smaller {names['lmax']}")  # fmt: skip
+    return lmax, energy_tol, forces_tol, text
 
 
-def _evaluator(calc: Any) -> Any:
-    """``(atoms, rotations) -> (energies (K,), forces (K, n, 3))`` in the turned frames."""
+def _evaluator(calc: Any) -> tuple[Any, int]:
+    """``(atoms, rotations) -> (energies (K,), forces (K, n, 3))`` in the turned frames, and how many
+    rotations to hand it at once (a model's ``batch_size``)."""
     if hasattr(calc, "energy_and_forces"):  # a symbreak model
         calc = ModelCalculator(calc)
+    chunk = getattr(calc, "batch_size", _CHUNK)
+    chunk = int(chunk) if isinstance(chunk, (int, np.integer)) and chunk >= 1 else _CHUNK
     if hasattr(calc, "evaluate"):
-        return lambda atoms, rot: calc.evaluate(atoms, rot)[:2]
+        return (lambda atoms, rot: calc.evaluate(atoms, rot)[:2]), chunk
     if hasattr(calc, "get_potential_energy") or hasattr(calc, "calculate"):
-        return lambda atoms, rot: _generic_evaluate(calc, atoms, rot, False)[:2]
+        return (lambda atoms, rot: _generic_evaluate(calc, atoms, rot, False)[:2]), chunk
     raise SymbreakError(f"calc must be an ASE calculator or a symbreak energy model, got {type(calc).__name__}")
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, enabled: bool) -> Any:
+    """A tqdm bar on stderr, as ``symbreak bench`` and ``diagnose`` show theirs; it appears only once
+    the work has run for a second, and goes when it is done. Without tqdm (the 'ml' extra), none."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return _NoBar()
+    return tqdm(total=total, desc="probe", unit=" steps", delay=_BAR_DELAY, leave=False, dynamic_ncols=True, disable=not enabled)
+
+
+def _evaluate_all(evaluate: Any, atoms: Any, rotations: np.ndarray, label: str, chunk: int, bar: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Energies (K,) and forces (K, n, 3) of ``atoms`` turned by every rotation, ``chunk`` at a time
+    (the progress bar moves with each); a calculator's own failure is one named error."""
+    energies, forces = [], []
+    for start in range(0, len(rotations), chunk):
+        part = rotations[start : start + chunk]
+        try:
+            e, f = evaluate(atoms, part)
+        except SymbreakError:
+            raise
+        except Exception as exc:  # a foreign calculator's own error, named
+            text = " ".join(str(exc).split())  # one line, however many the calculator wrote
+            raise SymbreakError(f"{label}: the calculator failed ({type(exc).__name__}: {text[:240]})") from exc
+        e, f = np.asarray(e, dtype=float), np.asarray(f, dtype=float)
+        if e.shape != (len(part),) or f.shape != (len(part), len(atoms), 3):
+            raise SymbreakError(f"{label}: the calculator gave energies of shape {e.shape} and forces of shape {f.shape} for "
+                                f"{len(part)} turned copies of {len(atoms)} atoms; expected ({len(part)},) and ({len(part)}, {len(atoms)}, 3)")  # fmt: skip
+        energies.append(e)
+        forces.append(f)
+        bar.update(len(part))
+    e, f = np.concatenate(energies), np.concatenate(forces)
+    if not (np.isfinite(e).all() and np.isfinite(f).all()):
+        raise SymbreakError(f"{label}: the calculator gave non-finite energies or forces")
+    return e, f
 
 
 def symmetry_report(
     calc: Any, structures: Any, *, lmax: int = DEFAULT_LMAX, improper: bool = True, energy_tol_meV: float = ENERGY_TOL_MEV,
-    forces_tol_meV_A: float = FORCES_TOL_MEV_A, grid: str | None = None, labels: list[str] | None = None,
+    forces_tol_meV_A: float = FORCES_TOL_MEV_A, grid: str | None = None, labels: list[str] | None = None, progress: bool = False,
 ) -> SymmetryReport:  # fmt: skip
     """Measure how ``calc`` depends on the orientation of each structure, by degree l and parity.
 
@@ -376,10 +511,12 @@ def symmetry_report(
     energy_tol_meV, forces_tol_meV_A
         Content of a degree that counts for the recommendation (RMS, meV and meV/Å).
     grid
-        The sampling grid (:func:`symbreak.rotations.grid` spec, exact to ≥ 2 lmax); default the
-        smallest such (:func:`symbreak.rotations.smallest_grid`).
+        The sampling grid (:func:`symbreak.rotations.grid` spec, exact to ≥ 2 lmax, at most
+        :data:`MAX_PROBE_ROTATIONS` rotations); default the smallest such (:func:`symbreak.rotations.smallest_grid`).
     labels
         Names of the structures in the report (default: formula and index).
+    progress
+        A progress bar on stderr (tqdm) for work that takes more than a second.
 
     Returns
     -------
@@ -399,11 +536,7 @@ def symmetry_report(
     """
     from ..rotations import grid as make_grid
 
-    if not isinstance(lmax, (int, np.integer)) or isinstance(lmax, bool) or not 1 <= lmax <= MAX_LMAX:
-        raise SymbreakError(f"lmax must be a whole number from 1 to {MAX_LMAX} (MAX_LMAX), got {lmax!r}")
-    lmax = int(lmax)
-    energy_tol = _check_tolerance("energy_tol_meV", energy_tol_meV)
-    forces_tol = _check_tolerance("forces_tol_meV_A", forces_tol_meV_A)
+    lmax, energy_tol, forces_tol, spec = _settings(lmax, bool(improper), energy_tol_meV, forces_tol_meV_A, grid)
     if hasattr(structures, "get_positions"):
         structures = [structures]
     structures = list(structures)
@@ -420,63 +553,70 @@ def symmetry_report(
             raise StructureError(f"{label}: no atoms")
         if not np.isfinite(atoms.get_positions()).all():
             raise StructureError(f"{label}: positions are not finite (NaN or inf)")
-    spec = _sampling_grid(lmax, bool(improper), grid)
-    evaluate = _evaluator(calc)
+    evaluate, chunk = _evaluator(calc)
     proper, w = make_grid(spec)
     k = len(proper)
     rotations = np.concatenate([np.eye(3)[None], proper] + ([-proper] if improper else []))
     n_par = 2 if improper else 1
 
-    columns, shapes = [], []  # per structure: energy (K, P) and forces (K, P * 3n) as functions on SO(3)
-    raw, avg_e, err_e, mae_f, rmse_f, std_e, std_f = [], [], [], [], [], [], []
-    for label, atoms in zip(labels, structures):
-        try:
-            e, f = evaluate(atoms, rotations)
-        except SymbreakError:
-            raise
-        except Exception as exc:  # a foreign calculator's own error, named
-            raise SymbreakError(f"{label}: the calculator failed ({type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''})") from exc
-        e, f = np.asarray(e, dtype=float), np.asarray(f, dtype=float)
-        if not (np.isfinite(e).all() and np.isfinite(f).all()):
-            raise SymbreakError(f"{label}: the calculator gave non-finite energies or forces")
-        back = np.einsum("kni,kij->knj", f, rotations)  # R^T F(R x), forces as rows
-        e_p, b_p = e[1 : 1 + k], back[1 : 1 + k]
-        parts_e, parts_f = [e_p], [b_p]
-        if improper:
-            e_m, b_m = e[1 + k :], back[1 + k :]
-            parts_e, parts_f = [(e_p + e_m) / 2, (e_p - e_m) / 2], [(b_p + b_m) / 2, (b_p - b_m) / 2]
-        n = len(atoms)
-        columns.append(np.concatenate([np.stack(parts_e, 1)] + [p.reshape(k, 3 * n) for p in parts_f], axis=1))
-        shapes.append(n)
-        means_e = [w @ e_p] + ([w @ parts_e[0]] if improper else [])
-        means_f = [np.einsum("k,knj->nj", w, b_p)] + ([np.einsum("k,knj->nj", w, parts_f[0])] if improper else [])
-        raw.append(e[0])
-        avg_e.append(means_e)
-        err_e.append([1e3 * abs(e[0] - m) for m in means_e])
-        mae_f.append([1e3 * np.abs(f[0] - m).mean() for m in means_f])
-        rmse_f.append([1e3 * np.sqrt(((f[0] - m) ** 2).mean()) for m in means_f])
-        all_e, all_b = e[1:], back[1:]
-        all_w = np.concatenate([w] * n_par) / n_par
-        std_e.append(1e3 * np.sqrt(all_w @ (all_e - all_w @ all_e) ** 2))
-        mean_b = np.einsum("k,knj->nj", all_w, all_b)
-        std_f.append(1e3 * np.sqrt(np.einsum("k,knj->", all_w, (all_b - mean_b) ** 2) / (3 * n)))
+    shapes = [len(atoms) for atoms in structures]
+    widths = [n_par * (1 + 3 * n) for n in shapes]  # per structure: energy (K, P) and forces (K, P * 3n) as functions on SO(3)
+    groups: list[list[int]] = [[]]  # structures projected together: at most _COLUMNS values at once (one, where it alone is larger)
+    held = 0
+    for s, width in enumerate(widths):
+        if groups[-1] and k * (held + width) > _COLUMNS:
+            groups.append([])
+            held = 0
+        groups[-1].append(s)
+        held += width
+    blocks = -(-k // _BLOCK)
+    bar = _progress_bar(len(structures) * len(rotations) + len(groups) * blocks * _BLOCK, progress)
 
-    widths = [c.shape[1] for c in columns]
-    content, variance = _degree_contents(np.concatenate(columns, axis=1), proper, w, lmax)
     e_content = np.zeros((len(structures), n_par, lmax + 1))
     f_content = np.zeros_like(e_content)
     e_left = np.zeros((len(structures), n_par))
     f_left = np.zeros_like(e_left)
-    start = 0
-    for s, (width, n) in enumerate(zip(widths, shapes)):
-        c, v = content[:, start : start + width], variance[start : start + width]
-        start += width
-        for p in range(n_par):
-            e_content[s, p] = c[:, p]
-            e_left[s, p] = v[p] - c[1:, p].sum()
-            cols = slice(n_par + 3 * n * p, n_par + 3 * n * (p + 1))
-            f_content[s, p] = c[:, cols].sum(1) / (3 * n)
-            f_left[s, p] = (v[cols].sum() - c[1:, cols].sum()) / (3 * n)
+    raw, avg_e, err_e, mae_f, rmse_f, std_e, std_f = [], [], [], [], [], [], []
+    try:
+        for group in groups:
+            columns = []
+            for s in group:
+                label, atoms, n = labels[s], structures[s], shapes[s]
+                e, f = _evaluate_all(evaluate, atoms, rotations, label, chunk, bar)
+                back = np.einsum("kni,kij->knj", f, rotations)  # R^T F(R x), forces as rows
+                e_p, b_p = e[1 : 1 + k], back[1 : 1 + k]
+                parts_e, parts_f = [e_p], [b_p]
+                if improper:
+                    e_m, b_m = e[1 + k :], back[1 + k :]
+                    parts_e, parts_f = [(e_p + e_m) / 2, (e_p - e_m) / 2], [(b_p + b_m) / 2, (b_p - b_m) / 2]
+                columns.append(np.concatenate([np.stack(parts_e, 1)] + [p.reshape(k, 3 * n) for p in parts_f], axis=1))
+                means_e = [w @ e_p] + ([w @ parts_e[0]] if improper else [])
+                means_f = [np.einsum("k,knj->nj", w, b_p)] + ([np.einsum("k,knj->nj", w, parts_f[0])] if improper else [])
+                raw.append(e[0])
+                avg_e.append(means_e)
+                err_e.append([1e3 * abs(e[0] - m) for m in means_e])
+                mae_f.append([1e3 * np.abs(f[0] - m).mean() for m in means_f])
+                rmse_f.append([1e3 * np.sqrt(((f[0] - m) ** 2).mean()) for m in means_f])
+                all_e, all_b = e[1:], back[1:]
+                all_w = np.concatenate([w] * n_par) / n_par
+                std_e.append(1e3 * np.sqrt(all_w @ (all_e - all_w @ all_e) ** 2))
+                mean_b = np.einsum("k,knj->nj", all_w, all_b)
+                std_f.append(1e3 * np.sqrt(np.einsum("k,knj->", all_w, (all_b - mean_b) ** 2) / (3 * n)))
+            content, variance = _degree_contents(np.concatenate(columns, axis=1), proper, w, lmax, tick=bar.update)
+            del columns
+            start = 0
+            for s in group:
+                n = shapes[s]
+                c, v = content[:, start : start + widths[s]], variance[start : start + widths[s]]
+                start += widths[s]
+                for p in range(n_par):
+                    e_content[s, p] = c[:, p]
+                    e_left[s, p] = v[p] - c[1:, p].sum()
+                    cols = slice(n_par + 3 * n * p, n_par + 3 * n * (p + 1))
+                    f_content[s, p] = c[:, cols].sum(1) / (3 * n)
+                    f_left[s, p] = (v[cols].sum() - c[1:, cols].sum()) / (3 * n)
+    finally:
+        bar.close()
     e_content, f_content = 1e3 * _rms(e_content), 1e3 * _rms(f_content)
     e_left, f_left = 1e3 * _rms(e_left), 1e3 * _rms(f_left)
     spec_rec, degree, odd = recommend_grid(e_content.max(0), f_content.max(0), parity=bool(improper), energy_tol_meV=energy_tol, forces_tol_meV_A=forces_tol)
@@ -487,7 +627,7 @@ def symmetry_report(
         notes.append(f"content at l = {lmax} or above it is above tolerance: the orientation dependence may go higher than lmax = {lmax}; "
                      f"probe again with a larger lmax before trusting the recommendation")  # fmt: skip
     if not improper:
-        notes.append("improper rotations not probed (proper=True): odd-parity content (e.g. a model that tells mirror images apart) is not separated")
+        notes.append("improper rotations not probed: odd-parity content (e.g. a model that tells mirror images apart) is not separated")
     return SymmetryReport(
         labels=list(labels), atoms=shapes, lmax=lmax, grid=spec, rotations=k, improper=bool(improper), energy_tol_meV=energy_tol,
         forces_tol_meV_A=forces_tol, energy_content_meV=e_content, forces_content_meV_A=f_content, energy_unresolved_meV=e_left,

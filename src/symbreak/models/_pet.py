@@ -8,6 +8,11 @@ the reverse edge :math:`i \to j` in the next layer (message passing). The atomic
 central token and the cutoff-weighted edge tokens; :math:`E = \sum_i e_i` and
 :math:`\mathbf F = -\partial E/\partial \mathbf x`.
 
+Each message-passing layer is a transformer of ``transformer_layers`` self-attention layers (the
+paper's :math:`N_\mathrm{TL}`; its water model: ``hidden=128, layers=4, transformer_layers=2,
+cutoff=4.0``); the default, one, is the network this module has always built (same parameters,
+same names, same initialisation, same outputs).
+
 Exactly invariant to translations (only differences of positions enter) and to permutations
 (the tokens of a neighbourhood form a set: no positional encoding), smooth (attention weights are
 multiplied by a cosine cutoff and renormalised, so a neighbour enters at weight 0), and **not**
@@ -22,10 +27,12 @@ the angles between edges as an attention bias): an exactly invariant baseline of
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 from torch import nn
 
+from .._errors import SymbreakError
 from ._base import AtomFeatures, VectorModel, scatter_sum
 from ._graph import structure_edges
 from ._inputs import Inputs
@@ -78,11 +85,25 @@ class _Layer(nn.Module):
         return tokens + self.ff(self.norm2(tokens))
 
 
+class _Transformer(nn.Module):
+    """Several :class:`_Layer` applied in turn: one message-passing layer's transformer (the paper's N_TL > 1)."""
+
+    def __init__(self, hidden: int, heads: int, depth: int) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(_Layer(hidden, heads) for _ in range(depth))
+
+    def forward(self, tokens: torch.Tensor, log_weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        for block in self.blocks:
+            tokens = block(tokens, log_weight, bias)
+        return tokens
+
+
 @register_model("pet")
 class PET(VectorModel):
-    """Point-edge transformer: hidden width, transformer ``layers`` (each one message-passing
-    step), attention ``heads``, ``cutoff`` (Å; periodic structures need it below half the cell's
-    width only if each neighbour should be seen once), ``num_rbf`` radial features.
+    """Point-edge transformer: hidden width, ``layers`` message-passing steps (each a transformer
+    of ``transformer_layers`` self-attention layers, the paper's N_GNN and N_TL), attention
+    ``heads``, ``cutoff`` (Å; periodic structures need it below half the cell's width only if each
+    neighbour should be seen once), ``num_rbf`` radial features.
 
     Reads ``data.cell`` (B, 3, 3) when present (rows: lattice vectors; zeros: not periodic).
     ``energy_and_forces(data)`` gives energies (B,) in the labels' units; the model's output (N, 3)
@@ -97,16 +118,23 @@ class PET(VectorModel):
     vector_inputs = False
     invariant = False
 
-    def __init__(self, *, hidden: int = 64, layers: int = 2, heads: int = 4, cutoff: float = 4.0, num_rbf: int = 16, max_z: int = 100, in_features: int = 0, in_vectors: int = 0) -> None:
+    def __init__(
+        self, *, hidden: int = 64, layers: int = 2, heads: int = 4, cutoff: float = 4.0, num_rbf: int = 16, max_z: int = 100, in_features: int = 0,
+        in_vectors: int = 0, transformer_layers: int = 1,
+    ) -> None:  # fmt: skip
         super().__init__()
         if hidden % heads:
             raise ValueError(f"hidden ({hidden}) must be a multiple of heads ({heads})")
+        if isinstance(transformer_layers, bool) or not isinstance(transformer_layers, numbers.Integral) or transformer_layers < 1:
+            raise SymbreakError(f"{type(self).__name__}: transformer_layers must be an integer >= 1, got {transformer_layers!r}")
         self.hidden, self.cutoff = hidden, cutoff
         self.init_inputs(hidden, max_z, in_features, in_vectors)
         self.rbf = BesselRBF(num_rbf, cutoff)
         geometry = num_rbf + (0 if self.invariant else 3)
         self.edge_in = nn.ModuleList(mlp([geometry + 2 * hidden, hidden, hidden]) for _ in range(layers))
-        self.layers = nn.ModuleList(_Layer(hidden, heads) for _ in range(layers))
+        # one transformer layer is a bare _Layer (the parameter names every checkpoint has); more, a _Transformer
+        depth = int(transformer_layers)
+        self.layers = nn.ModuleList(_Layer(hidden, heads) if depth == 1 else _Transformer(hidden, heads, depth) for _ in range(layers))
         # invariant baseline: a per-head bias from the angle between two edges, [cos, cos², 1] → heads, shared by the layers
         self.angle_bias = nn.Linear(3, heads) if self.invariant else None
         self.neighbour = nn.Embedding(max_z, hidden)
