@@ -194,3 +194,142 @@ def test_orders_above_the_limits_are_refused_by_name(monkeypatch):
     with pytest.raises(GroupError, match=r"subgroups_of_type: \|G\| = 120"):
         _subgroups.subgroups_of_type(PointGroup("C60v"), "C2")
     assert symmetry_breaking_set("D4h", "C2v").size == 8  # small groups are untouched
+
+
+# --- one class of K (keep=): C2v → Cs and the generalized normalizer N(G, K) = G·N_N(K) ---
+
+
+def _stabilizer_ops(g, v):
+    return g.operations[np.linalg.norm(g.operations @ v - v, axis=1) < 1e-8]
+
+
+def _same_ops(a, b):
+    return len(a) == len(b) and all(np.abs(b - x).max(axis=(1, 2)).min() < 1e-8 for x in a)
+
+
+def _class_normalizer(g, k_ops):
+    """Brute force, on matrices: {n ∈ N : n K n⁻¹ = g K g⁻¹ for some g ∈ G}."""
+    conjugates = [np.einsum("ij,kjl,ml->kim", x, k_ops, x) for x in g.operations]
+    return np.array([n for n in g.normalizer().operations if any(_same_ops(np.einsum("ij,kjl,ml->kim", n, k_ops, n), c) for c in conjugates)])
+
+
+def test_the_default_set_mixes_both_mirror_classes_of_c2v():
+    """C2v → Cs by name: closed under N = D4h, whose C4 swaps σ(xz) and σ(yz), so two vectors keep each mirror."""
+    g = PointGroup("C2v")
+    b = symmetry_breaking_set(g, "Cs")
+    assert (b.size, b.normalizer, b.keep) == (4, "D4h", "")
+    check(g, b)
+    sigma_yz, sigma_xz = np.diag([-1.0, 1.0, 1.0]), np.diag([1.0, -1.0, 1.0])
+    kept = [_stabilizer_ops(g, v)[1] for v in b.vectors]  # the non-identity element of each Cs
+    assert sum(np.allclose(k, sigma_yz) for k in kept) == 2 and sum(np.allclose(k, sigma_xz) for k in kept) == 2
+
+
+@pytest.mark.parametrize(
+    "name, target, keep, size, closure",
+    [("C2v", "Cs", "yz", 2, "D2h"), ("C2v", "Cs", "xz", 2, "D2h"), ("C4v", "Cs", "xz", 4, "D4h"), ("D4h", "C2v", "x", 4, "D4h"),
+     ("D3h", "Cs", "xy", 6, "D6h"), ("D3h", "Cs", "xz", 12, "D6h"), ("Oh", "C4v", "z", 6, "Oh"), ("D2h", "C2v", "z", 2, "D4h")],
+)  # fmt: skip
+def test_a_kept_class_is_closed_under_its_generalized_normalizer_and_every_element_keeps_it(name, target, keep, size, closure):
+    from symbreak.groups import kept_subgroup
+
+    g = PointGroup(name)
+    k = kept_subgroup(g, target, keep)
+    b = symmetry_breaking_set(g, target, keep=keep)
+    c = _class_normalizer(g, k.operations)
+    assert (b.size, b.normalizer, b.ideal, b.equivariant) == (size, closure, True, True)
+    assert PointGroup.from_operations(c).name == closure
+    for x in np.concatenate([c, g.operations]):  # closed under N(G, K) = G·N_N(K), and so under G
+        assert same_set(b.vectors @ x.T, b.vectors)
+    conjugates = [np.einsum("ij,kjl,ml->kim", x, k.operations, x) for x in g.operations]
+    for v in b.vectors:  # Stab_G(b) is exactly a G-conjugate of the named K
+        assert any(_same_ops(_stabilizer_ops(g, v), kk) for kk in conjugates)
+    if len(c) < len(g.normalizer().operations):  # N fuses classes: the whole of N moves the set
+        assert not all(same_set(b.vectors @ x.T, b.vectors) for x in g.normalizer().operations)
+
+
+def test_c2v_keeps_each_mirror_with_the_two_vectors_in_its_plane_normal_to_the_axis():
+    b = symmetry_breaking_set("C2v", "Cs", keep="yz")
+    assert same_set(b.vectors, np.array([[0.0, 1.0, 0.0], [0.0, -1.0, 0.0]])) and b.keep == "Cs {σ(yz)}"
+    assert same_set(symmetry_breaking_set("C2v", "Cs", keep="σ(xz)").vectors, np.array([[1.0, 0.0, 0.0], [-1.0, 0.0, 0.0]]))
+    # the same class given as operations or as a Subgroup
+    from symbreak.groups import kept_subgroup
+
+    k = kept_subgroup("C2v", "Cs", "yz")
+    assert same_set(symmetry_breaking_set("C2v", "Cs", keep=k).vectors, b.vectors)
+    assert same_set(symmetry_breaking_set("C2v", "Cs", keep=k.operations).vectors, b.vectors)
+
+
+@pytest.mark.parametrize("name, target, keep", [("C2v", "Cs", "yz"), ("C4v", "Cs", "xz"), ("D4h", "C2v", "x"), ("D3h", "Cs", "xz")])
+def test_a_kept_set_turns_with_the_normalizer(name, target, keep):
+    """B(nKn⁻¹) = n·B(K) for every n in N: which valid frame a structure's detection picks does not matter."""
+    from symbreak.groups import kept_subgroup
+
+    g = PointGroup(name)
+    k = kept_subgroup(g, target, keep).operations
+    base = symmetry_breaking_set(g, target, keep=keep).vectors
+    for n in g.normalizer().operations:
+        moved = symmetry_breaking_set(g, target, keep=np.einsum("ij,kjl,ml->kim", n, k, n)).vectors
+        assert same_set(moved, base @ n.T)
+
+
+def test_classes_vectors_cannot_keep_and_bad_names_are_one_line_errors():
+    # D4h → the C2v of C2(z) and σ(xz), σ(yz): a vector fixed by it lies on z, where C4v keeps it
+    with pytest.raises(GroupError, match=r"no vector keeps exactly C2v \{C2\(z\), σ\(yz\), σ\(xz\)\} of D4h") as err:
+        symmetry_breaking_set("D4h", "C2v", keep="z,xz")
+    assert "\n" not in str(err.value) and "minimal_sbs" in str(err.value)
+    with pytest.raises(GroupError, match=r"no vector keeps exactly D2h"):  # centrosymmetric: no vector keeps i
+        symmetry_breaking_set("D4h", "D2h", keep="x")
+    with pytest.raises(GroupError, match=r"no Cs subgroup of C2v contains σ\(xy\)"):
+        symmetry_breaking_set("C2v", "Cs", keep="xy")
+    with pytest.raises(GroupError, match="fits 2 classes of C2v in D4h"):
+        symmetry_breaking_set("D4h", "C2v", keep="z")
+    with pytest.raises(GroupError, match="cannot read 'q'"):
+        symmetry_breaking_set("C2v", "Cs", keep="q")
+    with pytest.raises(GroupError, match="not a Cs subgroup of C2v"):
+        symmetry_breaking_set("C2v", "Cs", keep=PointGroup("C2v").operations[:2])  # E and C2: a C2
+    with pytest.raises(GroupError, match="not a subgroup"):
+        symmetry_breaking_set("C2v", "C3", keep="z")
+
+
+def test_the_generalized_normalizer_of_a_class_by_brute_force():
+    from symbreak.groups import generalized_normalizer, kept_subgroup
+
+    for name, target, keep in [("C2v", "Cs", "yz"), ("D3h", "Cs", "xz"), ("D4h", "C2v", "x"), ("D6h", "C2v", "x")]:
+        g = PointGroup(name)
+        k = kept_subgroup(g, target, keep)
+        assert _same_ops(generalized_normalizer(g, k, conjugates=True), _class_normalizer(g, k.operations))
+        strict = generalized_normalizer(g, k)  # N_N(K): inside the class normalizer
+        assert all(np.abs(_class_normalizer(g, k.operations) - x).max(axis=(1, 2)).min() < 1e-8 for x in strict)
+    # D3h's σv: N_N(σv) = C2v × ... has 8 elements of D6h, G·N_N(σv) is all of D6h (the σv are conjugate in D3h)
+    k = kept_subgroup("D3h", "Cs", "xz")
+    assert (len(generalized_normalizer("D3h", k)), len(generalized_normalizer("D3h", k, conjugates=True))) == (8, 24)
+
+
+def test_the_smallest_set_of_any_objects_for_one_class():
+    from symbreak.groups import minimal_sbs
+
+    best = minimal_sbs("C2v", "Cs", keep="yz")
+    assert (best.size, best.bound, best.complement, best.normalizer) == (2, 2, True, "D2h")
+    assert minimal_sbs("C2v", "Cs").size == 4  # closed under D4h: both mirrors
+    assert (minimal_sbs("D4h", "D2h", keep="x").size, minimal_sbs("D4h", "D2h").size) == (2, 4)
+    d4h = PointGroup("D4h")
+    best = minimal_sbs(d4h, "C2v", keep="z,xz")  # what vectors cannot keep, 4 objects can
+    assert (best.size, best.complement) == (4, True)
+    for obj in best.objects:
+        assert _group_name(_point_set_stabilizer(d4h.operations, obj)) == "C2v"
+
+
+def test_sbs_command_keeps_one_class(capsys):
+    from symbreak.cli import main
+
+    assert main(["sbs", "C2v", "Cs", "--keep", "yz"]) == 0
+    out = capsys.readouterr().out
+    assert "keeping one class: Cs {σ(yz)}" in out and "closed under N(G, K) = D2h" in out
+    assert "2 unit vectors, each keeping a conjugate of Cs {σ(yz)} (ideal)" in out
+    rows = [line.split() for line in out.splitlines() if line.startswith("    ")]
+    assert sorted(rows) == [["+0.000000", "+1.000000", "+0.000000"], ["+0.000000", "-1.000000", "+0.000000"]]  # ±y only
+    assert main(["sbs", "C2v", "Cs", "--keep", "xy"]) == 2
+    assert "no Cs subgroup of C2v contains σ(xy)" in capsys.readouterr().err
+    assert main(["sbs", "D4h", "C2v", "--keep", "z,xz"]) == 2
+    err = capsys.readouterr().err
+    assert "no vector keeps exactly" in err and len(err.strip().splitlines()) == 1

@@ -254,10 +254,11 @@ def _sbs(args: argparse.Namespace) -> int:
         return 0
     if not args.group or not args.target:
         raise SymbreakError("give an input group and a target subgroup (symbreak sbs D3h Cs), or --table DIR")
-    b = symmetry_breaking_set(args.group, args.target, proper=args.proper)
+    keep = args.keep or None
+    b = symmetry_breaking_set(args.group, args.target, proper=args.proper, keep=keep)
     g = PointGroup(args.group)
     rotations_only = args.proper and bool((np.linalg.det(g.operations) < 0).any())
-    best = None if rotations_only else minimal_sbs(g, args.target, proper=args.proper)
+    best = None if rotations_only else minimal_sbs(g, args.target, proper=args.proper, keep=keep)
     if args.json:
         json.dump({**b.to_dict(), "any_object": best.to_dict() if best else None}, sys.stdout, indent=1)
         sys.stdout.write("\n")
@@ -269,9 +270,13 @@ def _sbs(args: argparse.Namespace) -> int:
     else:  # too many subgroups to list them all quickly
         listed = f"its subgroup types are not listed above order {MAX_SUBGROUP_ORDER}"
     print(f"{g.name} (order {g.order}) → {b.target}: {b.target} is a subgroup of {g.name} ({listed})")
-    print(f"  normalizer of {g.name} in O(3): {n.name if n else 'infinite'}; the set is closed under {b.normalizer}{'' if b.equivariant else ' only (not equivariant)'}")
+    if b.keep:
+        print(f"  keeping one class: {b.keep} and its conjugates in {g.name} (--keep {args.keep})")
+    closed = f"N(G, K) = {b.normalizer}, the elements of N that map K's class to itself" if b.keep and n and b.normalizer != n.name else b.normalizer
+    print(f"  normalizer of {g.name} in O(3): {n.name if n else 'infinite'}; the set is closed under {closed}{'' if b.equivariant else ' only (not equivariant)'}")
     if b.size:
-        print(f"  {b.size} unit vectors, each keeping {b.stabilizer} of {g.name}{' (ideal)' if b.ideal else ''}, in {g.name}'s standard orientation:")
+        each = f"a conjugate of {b.keep}" if b.keep else f"{b.stabilizer} of {g.name}"
+        print(f"  {b.size} unit vectors, each keeping {each}{' (ideal)' if b.ideal else ''}, in {g.name}'s standard orientation:")
         for v in b.vectors:
             print("    " + "  ".join(f"{round(float(c), 6) + 0.0:+.6f}" for c in v))
     if b.note:
@@ -424,6 +429,8 @@ def _parser() -> argparse.ArgumentParser:
     sb.add_argument("group", nargs="?", help="input point group, e.g. D3h")
     sb.add_argument("target", nargs="?", help="output symmetry, a subgroup of the input, e.g. Cs (C1: break everything)")
     sb.add_argument("--proper", action="store_true", help="equivariance under rotations only")
+    sb.add_argument("--keep", help="keep one class of the target: mirror planes (xy, yz, xz) and rotation axes (x, y, z) of G's standard "
+                    "orientation it contains, comma-separated, e.g. --keep yz for C2v → Cs; the set is then closed under N(G, K), not N")  # fmt: skip
     sb.add_argument("--json", action="store_true")
     sb.add_argument("--table", help="write the table for every point group (Markdown and JSON) into this folder")
     sb.add_argument("--no-progress", action="store_true")

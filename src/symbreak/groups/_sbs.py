@@ -15,6 +15,21 @@ smallest ideal one is returned (else the smallest that breaks at least down to K
 ideal). Where N is infinite (G of cyclic type: Cn, Cnh, S2n, Cs, Ci, C1), no finite equivariant set
 exists unless the vectors lie on the axis, which every rotation of G fixes: that is said, not
 hidden.
+
+**One class of K** (``keep=``). N may fuse classes of K that G keeps apart: C2v's two mirrors
+σ(xz) and σ(yz) are not conjugate in C2v (it is abelian) but the C4 about z in N = D4h swaps
+them, so the N-closed set for C2v → Cs, {±x, ±y}, holds two vectors kept by each mirror. For an
+output that keeps one particular mirror (water's asymmetric stretch keeps the molecular plane),
+the elements of the other class can only give outputs symmetric under the wrong mirror. No
+N-closed set of elements that all keep one class exists then (N moves K out of its class), so no
+set that depends on G alone can be both ideal and equivariant. With ``keep`` naming K, the set is
+closed under the generalized normalizer :math:`N^{\mathrm{cl}}(G, K) = G \cdot N_N(K)` (the elements
+of N that map K's class of G to itself; D2h for either mirror of C2v) and every element's
+stabilizer in G is a G-conjugate of K: for C2v → σ(yz), {±y}. Such a set is equivariant for
+inputs whose K is itself picked equivariantly (the mirror holding the atoms: ``+sbs[keep='atoms']``);
+it is computed for one reference class of each N-orbit and carried to the others by an element of
+N, so that :math:`B(nKn^{-1}) = nB(K)` for every n in N. Where no vector keeps exactly K's class
+that is a :class:`~symbreak.GroupError`, not a set that breaks further.
 """
 
 from __future__ import annotations
@@ -26,7 +41,7 @@ import numpy as np
 
 from .._errors import GroupError
 from ._matrices import rotation_axes
-from ._minimal import minimal_sbs
+from ._minimal import _g_class, _match, _table_of, describe_subgroup, generalized_normalizer, kept_subgroup, minimal_sbs
 from ._pointgroup import PointGroup, group_name
 from ._subgroups import Subgroup, check_order, subgroups, subgroups_of_type
 
@@ -39,8 +54,10 @@ class BreakingSet:
 
     vectors: (m, 3), in ``group``'s standard orientation. stabilizer: the name of
     :math:`\\mathrm{Stab}_G(b)` of its elements. ideal: whether that is conjugate to ``target`` in G.
-    normalizer: the group the set is closed under (N in O(3), or its rotations with ``proper``).
-    equivariant: False where N is infinite and the set is only G-closed (see ``note``).
+    normalizer: the group the set is closed under (N in O(3), or its rotations with ``proper``;
+    :math:`G \\cdot N_N(K)` with ``keep``). equivariant: False where N is infinite and the set is
+    only G-closed (see ``note``). keep: with ``keep=``, the class kept, as one of its subgroups
+    and its elements (``"Cs {σ(yz)}"``); "" otherwise.
     """
 
     group: str
@@ -51,16 +68,20 @@ class BreakingSet:
     normalizer: str
     equivariant: bool
     note: str = ""
+    keep: str = ""
 
     @property
     def size(self) -> int:
         return len(self.vectors)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "group": self.group, "target": self.target, "size": self.size, "stabilizer": self.stabilizer, "ideal": self.ideal,
             "normalizer": self.normalizer, "equivariant": self.equivariant, "vectors": np.round(self.vectors, 12).tolist(), "note": self.note,
         }  # fmt: skip
+        if self.keep:
+            out["keep"] = self.keep
+        return out
 
 
 def _unique_directions(v: np.ndarray, atol: float = 1e-8) -> np.ndarray:
@@ -115,7 +136,8 @@ def _orbit(ops: np.ndarray, v: np.ndarray, axial: bool = False) -> np.ndarray:
     return _unique_directions(_act(ops, v, axial))
 
 
-def symmetry_breaking_set(group: PointGroup | str, target: PointGroup | str | Subgroup = "C1", *, proper: bool = False, axial: bool = False) -> BreakingSet:
+def symmetry_breaking_set(group: PointGroup | str, target: PointGroup | str | Subgroup = "C1", *, proper: bool = False, axial: bool = False,
+                          keep: Any = None) -> BreakingSet:  # fmt: skip
     """The smallest equivariant symmetry-breaking set of vectors for input ``group`` → output ``target``.
 
     target: the output symmetry K, a subgroup of G, by name (any subgroup of that type) or as a
@@ -126,6 +148,14 @@ def symmetry_breaking_set(group: PointGroup | str, target: PointGroup | str | Su
     under rotations only (the normalizer's rotations: a larger set may become a smaller one).
     axial: pseudovectors (``1e``, turned by det(g)·g) instead of vectors: their stabilizers are
     the C∞h-type groups, so they reach chiral-in-plane targets such as D8h → C8h with 2 elements.
+    keep: one class of K (default None: any subgroup of type ``target``, the set closed under N).
+    A :class:`Subgroup` of G, its operations (k, 3, 3), or a string naming elements K contains in
+    G's standard orientation: mirror planes ``xy``, ``yz``, ``xz`` and rotation axes ``x``, ``y``,
+    ``z`` (any rotation about it), comma-separated (:func:`~symbreak.groups.kept_subgroup`);
+    ``target`` is then K's type name. The set is closed under :math:`G \\cdot N_N(K)` and every
+    element b has :math:`\\mathrm{Stab}_G(b)` conjugate to K in G (see the module docstring); a
+    :class:`~symbreak.GroupError` where no vector does that (e.g. D4h → the C2v of ``"z,xz"``:
+    a vector on z keeps C4v).
     Raises :class:`~symbreak.GroupError` when K is not a subgroup of G, or when G or its normalizer
     N has more than :data:`~symbreak.groups._subgroups.MAX_TABLE_ORDER` elements (D500h, 2,000).
     """
@@ -136,6 +166,10 @@ def symmetry_breaking_set(group: PointGroup | str, target: PointGroup | str | Su
     normalizer = g.normalizer()
     if normalizer is not None:
         check_order(normalizer, "symmetry_breaking_set", of=f"the normalizer of {g.name} in O(3)")
+    if keep is not None:
+        if isinstance(target, Subgroup):
+            raise GroupError("give the subgroup once: as keep= (one class of K) with target its type name")
+        return _kept_set(g, target, keep, proper=proper, axial=axial)
     k_name, wanted_sets = subgroups_of_type(g, target)
     if any(len(w) == len(g.operations) for w in wanted_sets):
         return BreakingSet(g.name, k_name, np.zeros((0, 3)), g.name, True, normalizer.name if normalizer else g.name, True, "K = G: nothing to break")
@@ -170,6 +204,68 @@ def symmetry_breaking_set(group: PointGroup | str, target: PointGroup | str | Su
     if not ideal:
         note = (note + " " if note else "") + f"no vector breaks {g.name} to exactly {k_name}; these break it further, to {stab_name}"
     return BreakingSet(g.name, k_name, orbit, stab_name, ideal, n_name, equivariant, note)
+
+
+def _search_vectors(g: PointGroup, c_ops: np.ndarray, wanted: set[frozenset[int]], axial: bool) -> tuple[np.ndarray, frozenset[int]] | None:
+    """The candidate vector with the smallest orbit under ``c_ops`` whose stabilizer in G is one of ``wanted``; None if none."""
+    best = None
+    for v in _candidates(c_ops):
+        stab = frozenset(_stabilizer(g.operations, v, axial).tolist())
+        if stab not in wanted:
+            continue
+        size = len(c_ops) // len(_stabilizer(c_ops, v, axial))
+        if best is None or size < best[0]:
+            best = (size, v, stab)
+    return None if best is None else (best[1], best[2])
+
+
+def _kept_set(g: PointGroup, target: PointGroup | str, keep: Any, *, proper: bool, axial: bool) -> BreakingSet:
+    """:func:`symmetry_breaking_set` for one class of K (``keep``): closed under G·N_N(K)."""
+    k = kept_subgroup(g, target, keep)
+    k_name, desc = k.name if k.order > 1 else "C1", describe_subgroup(k.operations)
+    normalizer = g.normalizer()
+    n_name = normalizer.name if normalizer is not None else g.name
+    if k.order == len(g.operations):
+        return BreakingSet(g.name, k_name, np.zeros((0, 3)), g.name, True, n_name, True, "K = G: nothing to break", desc)
+    if normalizer is None:  # cyclic types: N is infinite, the set is closed under G only (as without keep)
+        c_ops, equivariant, carry = g.operations, False, np.eye(3)
+        ref = k
+        note = (f"the normalizer of {g.name} in O(3) is infinite (it holds every rotation about the main axis), so no finite set "
+                "of vectors is equivariant; this one is closed under the group only")  # fmt: skip
+    else:
+        # A reference class for every N-orbit of classes (the conjugate nKn⁻¹ with the smallest
+        # indices), its set carried to K's class by an n with n K_ref n⁻¹ = K: B(nKn⁻¹) = n B(K).
+        t = _table_of(normalizer)
+        g_in_n = np.asarray(_match(g.operations, normalizer.operations))
+        to_g = np.full(len(normalizer.operations), -1)
+        to_g[g_in_n] = np.arange(len(g_in_n))
+        k_in_n = g_in_n[list(k.indices)]
+        every = np.arange(len(normalizer.operations))
+        images = np.sort(to_g[t.table[t.table[every[:, None], k_in_n[None, :]], t.inverse[every][:, None]]], axis=1)  # n K n⁻¹, in G's indices
+        ref_row = min(map(tuple, images.tolist()))
+        back = int(np.flatnonzero((images == np.asarray(ref_row)).all(axis=1))[0])  # back K back⁻¹ = K_ref
+        carry = normalizer.operations[t.inverse[back]]  # K = carry K_ref carry⁻¹
+        ref = Subgroup(g, ref_row, ())
+        c_ops = generalized_normalizer(g, ref, conjugates=True)
+        if proper:
+            c_ops = c_ops[np.linalg.det(c_ops) > 0]
+        equivariant, note = True, ""
+        if len(c_ops) < len(normalizer.operations) // (2 if proper else 1):
+            note = (f"N = {normalizer.name} maps {desc} to subgroups not conjugate to it in {g.name}: no set of elements that all keep "
+                    f"its class is closed under N; this one is closed under G·N_N(K) = {group_name(c_ops)}, and is equivariant where K's "
+                    "class is picked from the input itself (+sbs[keep='atoms'])")  # fmt: skip
+    found = _search_vectors(g, c_ops, set(_g_class(g, ref.indices)), axial)
+    if found is None:
+        kind, axial_group = ("pseudovector", "C∞h") if axial else ("vector", "C∞v")
+        instead = (f"minimal_sbs({g.name!r}, {k_name!r}, keep=...) gives one of other objects" if normalizer is not None
+                   else f"no finite equivariant set exists for {g.name} anyway (its normalizer is infinite)")  # fmt: skip
+        raise GroupError(f"no {kind} keeps exactly {desc} of {g.name} (a {kind}'s stabilizer is axial, {axial_group}), so no ideal set "
+                         f"of {kind}s keeps that class: {instead}; without keep the set may break further or mix classes")  # fmt: skip
+    v, stab = found
+    orbit = _orbit(c_ops, v, axial)
+    vectors = orbit @ carry.T * (np.linalg.det(carry) if axial else 1.0)  # carried from the reference class to K's
+    return BreakingSet(g.name, k_name, vectors, group_name(g.operations[sorted(stab)]), True, group_name(c_ops) if len(c_ops) > 1 else "C1",
+                       equivariant, note, desc)  # fmt: skip
 
 
 def table_groups(max_n: int = 12) -> list[str]:
