@@ -400,21 +400,7 @@ def test_spectrum_drift_and_autocorrelation_known_answers():
 
 
 def test_analyze_trajectory_of_a_gas_phase_run(tmp_path):
-    atoms = water()
-    atoms.set_velocities(np.random.default_rng(2).normal(size=(3, 3)) * 0.02)
-    atoms.calc = SymmetrizedCalculator(DirectionalPairs(), mode="raw")
-    frames = []
-    dyn = VelocityVerlet(atoms, timestep=0.25 * units.fs)
-
-    def keep():
-        a = atoms.copy()
-        from ase.calculators.singlepoint import SinglePointCalculator
-
-        a.calc = SinglePointCalculator(a, energy=atoms.get_potential_energy(), forces=atoms.get_forces())
-        frames.append(a)
-
-    dyn.attach(keep, interval=2)
-    dyn.run(400)
+    frames = _moving_water(400, calc=SymmetrizedCalculator(DirectionalPairs(), mode="raw"), dt_fs=0.25, every=2)
     res = analyze_trajectory(frames, dt_fs=0.5, out=tmp_path)
     assert res["torque_rms_eV"] > 1e-4  # the raw model turns the molecule
     assert res["angular_momentum_change"] > 0 and abs(res["drift_meV_per_molecule_per_ns"]) < 1e5
@@ -488,12 +474,13 @@ def test_generate_water_tiny_and_resumable(tmp_path):
 # --- issue 28: `symbreak trajectory` and analyze_trajectory on input they cannot analyse -----------------
 
 
-def _moving_water(steps=12):
+def _moving_water(steps=12, calc=None, dt_fs=0.5, every=1):
+    """Frames of one water molecule in NVE (a frame every ``every`` steps) under ``calc`` (default: DirectionalPairs)."""
     atoms = water()
     atoms.set_velocities(np.random.default_rng(2).normal(size=(3, 3)) * 0.02)
-    atoms.calc = DirectionalPairs()
+    atoms.calc = calc if calc is not None else DirectionalPairs()
     frames = []
-    dyn = VelocityVerlet(atoms, timestep=0.5 * units.fs)
+    dyn = VelocityVerlet(atoms, timestep=dt_fs * units.fs)
 
     def keep():
         from ase.calculators.singlepoint import SinglePointCalculator
@@ -502,7 +489,7 @@ def _moving_water(steps=12):
         a.calc = SinglePointCalculator(a, energy=atoms.get_potential_energy(), forces=atoms.get_forces())
         frames.append(a)
 
-    dyn.attach(keep, interval=1)
+    dyn.attach(keep, interval=every)
     dyn.run(steps)
     return frames
 

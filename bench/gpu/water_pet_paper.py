@@ -135,18 +135,16 @@ _WATER_G_MOL, _AVOGADRO = 18.01528, 6.02214076e23
 
 
 def _data_dir() -> Path:
-    import symbreak.tasks
+    from symbreak.md._paper import _data_dir as shipped
 
-    return Path(symbreak.tasks.__file__).resolve().parent / "data" / "water_gfn1"
+    return shipped()
 
 
 def _splits(n: int, seed: int, train: int) -> dict[str, np.ndarray]:
-    """The splits of :func:`symbreak.md.reproduce_water`: 15 % test, 15 % validation, then ``train`` frames."""
-    order = np.random.default_rng(seed).permutation(n)
-    n_test = max(1, int(0.15 * n))
-    rest = order[n_test:]
-    n_val = max(1, int(0.15 * n))
-    return {"test": np.sort(order[:n_test]), "val": np.sort(rest[:n_val]), "train": np.sort(rest[n_val:][:train])}
+    """The splits of :func:`symbreak.md.reproduce_water` (the same function): 15 % test, 15 % validation, then ``train`` frames."""
+    from symbreak.md._paper import _splits as paper_splits
+
+    return paper_splits(n, seed, train)
 
 
 def load_bulk(s: dict[str, Any], seed: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
