@@ -199,3 +199,12 @@ def test_ice_test_validates():
         ice_test(calc, calc, [water, water], relax_steps=-1)
     with pytest.raises(SymbreakError, match="fmax"):
         ice_test(calc, calc, [water, water], fmax=0.0)
+
+
+@pytest.mark.parametrize("kw", [{"n": 10**6}, {"n": 2, "reps": (50, 50, 50)}, {"n": 2, "seed": -1}, {"n": 2, "seed": "a"}])
+def test_requests_too_large_or_bad_seeds_are_refused_at_once(kw):
+    from symbreak._errors import SymbreakError
+    from symbreak.md import ice_cells
+
+    with pytest.raises(SymbreakError, match="at most|seed"):
+        ice_cells(**kw)

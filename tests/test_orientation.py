@@ -150,3 +150,48 @@ def test_a_run_too_short_for_decorrelated_blocks_gives_no_verdict():
     r = orientation_anisotropy(_slow_isotropic(400, 0.05, 8))
     assert not r["valid"] and r["p_isotropic"] is None and r["chi2"] is None
     assert orientation_anisotropy(_unit(np.random.default_rng(9).normal(size=(2000, 3))))["valid"]
+
+
+def test_the_isotropy_test_keeps_its_level_on_correlated_isotropic_runs():
+    """AR(1) orientations (isotropic, τ ≈ 19 frames): blocks of 2τ rejected 16 % at p < 0.05."""
+    from scipy.signal import lfilter
+
+    rng = np.random.default_rng(10)
+    ps = []
+    for _ in range(80):
+        u = _unit(lfilter([1.0], [1.0, -0.9], rng.normal(size=(4000, 3)), axis=0))
+        r = orientation_anisotropy(u)
+        assert r["valid"]
+        ps.append(r["p_isotropic"])
+    assert np.mean(np.asarray(ps) < 0.05) <= 0.1
+
+
+@pytest.mark.parametrize("kw", [{"lmax": 0}, {"lmax": 10**6}, {"bins": 0}, {"bins": 2.5}])
+def test_bad_orders_and_bins_are_refused(kw):
+    with pytest.raises(SymbreakError, match="lmax|bins"):
+        orientation_anisotropy(_unit(np.random.default_rng(0).normal(size=(400, 3))), **kw)
+
+
+def test_zero_axes_bad_energies_and_bad_numbers_are_refused():
+    u = _unit(np.random.default_rng(0).normal(size=(400, 3)))
+    u[5] = 0.0
+    with pytest.raises(SymbreakError, match="non-zero"):
+        orientation_anisotropy(u)
+    x = np.ones((1, 2, 3))
+    for bad in (lambda p: 1.0, lambda p: np.full(len(p), np.nan), lambda p: np.zeros((len(p), 2))):
+        with pytest.raises(SymbreakError, match="energy must return"):
+            predicted_orientation_free_energy(bad, x + [[0, 0, 0], [0, 0, 1]], np.array([[0.0, 0.0, 1.0]]), 300.0)
+    with pytest.raises(SymbreakError):
+        frames_needed(0.1, -1.0, 100)
+    with pytest.raises(SymbreakError):
+        random_force_drift(0.01, np.array([16.0, 1.0, 1.0]), 0.0, 1)
+    with pytest.raises(SymbreakError):
+        random_force_drift(0.01, np.array([16.0, 0.0, 1.0]), 0.5, 1)
+
+
+def test_a_huge_anisotropy_does_not_overflow():
+    def energy(pos):
+        return 100.0 * _unit(pos[:, 1] - pos[:, 0])[:, 2]  # 100 eV: thousands of kT
+
+    p = predicted_orientation_free_energy(energy, np.array([[[0.0, 0, 0], [0, 0, 1]]]), np.array([[0.0, 0, 1]]), 300.0)
+    assert np.isfinite(p["F_cos"]).all() and p["range_cos_kT"] > 1000

@@ -86,6 +86,10 @@ def _genice(reps: tuple[int, int, int], seed: int) -> tuple[np.ndarray, np.ndarr
     return _NM * np.asarray(mols.positions, dtype=float), _NM * np.asarray(out["repcell"], dtype=float), edges
 
 
+#: bounds on the cells built at once: GenIce takes about 12 ms per 16-molecule cell, so larger requests are mistakes
+MAX_CELLS, MAX_REPS = 1000, 64
+
+
 def ice_cells(n: int = 9, *, reps: tuple[int, int, int] = (2, 2, 1), seed: int = 0) -> list[Any]:
     r"""``n`` proton-disordered ice Ih cells: one oxygen lattice, ``n`` distinct hydrogen orderings.
 
@@ -144,6 +148,10 @@ def ice_cells(n: int = 9, *, reps: tuple[int, int, int] = (2, 2, 1), seed: int =
         or not all(isinstance(r, (int, np.integer)) and not isinstance(r, bool) and r >= 1 for r in reps)
     ):  # fmt: skip
         raise SymbreakError(f"reps must be three positive integers, got {reps!r}")
+    if int(n) > MAX_CELLS or int(np.prod([int(r) for r in reps])) > MAX_REPS:
+        raise SymbreakError(f"at most {MAX_CELLS} cells of at most {MAX_REPS} unit cells each ({16 * MAX_REPS} molecules), got n={n} and reps={tuple(reps)}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise SymbreakError(f"seed must be an integer >= 0, got {seed!r}")
     try:
         import genice2  # noqa: F401
     except ImportError:

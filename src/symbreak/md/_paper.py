@@ -174,8 +174,16 @@ def random_force_drift(sigma_eV_A: float, masses: np.ndarray, dt_fs: float, mole
     """
     from ase import units
 
+    masses = np.asarray(masses, dtype=float)
+    for name, value in (("sigma_eV_A", sigma_eV_A), ("dt_fs", dt_fs)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value) or value < 0:
+            raise SymbreakError(f"{name} must be a finite number >= 0, got {value!r}")
+    if not dt_fs > 0 or isinstance(molecules, bool) or not isinstance(molecules, (int, np.integer)) or molecules < 1:
+        raise SymbreakError(f"dt_fs must be positive and molecules an integer >= 1, got {dt_fs!r} and {molecules!r}")
+    if masses.size == 0 or not (np.isfinite(masses).all() and (masses > 0).all()):
+        raise SymbreakError("masses must be positive, finite atomic masses (amu)")
     dt = dt_fs * units.fs
-    per_step = float(np.sum(3.0 * sigma_eV_A**2 * dt**2 / (2.0 * np.asarray(masses, dtype=float))))
+    per_step = float(np.sum(3.0 * sigma_eV_A**2 * dt**2 / (2.0 * masses)))
     return per_step * (1e6 / dt_fs) * 1e3 / molecules
 
 
