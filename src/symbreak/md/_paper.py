@@ -528,7 +528,7 @@ def format_water(results: dict) -> str:
         lines += ["", f"Fig. 1d-e: orientational free energy of the molecule, {nvt['thermostat']}, 300 K (F in kT; RMS over the sphere from harmonics l ≤ 4)", "",
                   "| run | ps | frames | τ, fs | RMS F | noise floor | RMS, noise removed | χ² / dof | p (isotropic) |", "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for name, r in nvt["runs"].items():
-            test = f"{r['chi2']:.1f} / {r['dof']} | {r['p_isotropic']:.2g}" if r.get("valid", True) else "too short for 8 blocks of 2τ | -"
+            test = f"{r['chi2']:.1f} / {r['dof']} | {r['p_isotropic']:.2g}" if r.get("valid", True) else "too short for 8 blocks of 5τ | -"
             lines.append(f"| {name} | {r['ps']:.3g} | {r['frames']} | {r['tau_frames'] * nvt['frame_fs']:.0f} | {r['rms_kT']:.3f} | {r['noise_rms_kT']:.3f} | "
                          f"{r['rms_unbiased_kT']:.3f} | {test} |")  # fmt: skip
         need = nvt.get("needed_ps")
