@@ -564,15 +564,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     raw, _ = load_bulk(s, args.seed)
 
     def step(name: str, fn: Any) -> dict[str, Any]:
-        path = out / f"{name}.json"
-        if path.exists():
-            return json.loads(path.read_text())
-        t0 = time.perf_counter()
-        res = fn()
-        res["seconds"] = time.perf_counter() - t0
-        _write_json(path, res)
-        ran.append(name)
-        return res
+        from symbreak.md._paper import _step  # reproduce_water's steps: a finished step's JSON is its record
+
+        if not (out / f"{name}.json").exists():
+            ran.append(name)
+        return _step(out, name, fn)
 
     summary: dict[str, Any] = {"settings": s, "device": device, "torch": torch.__version__, "md": {}}
     if device.startswith("cuda"):
