@@ -268,3 +268,18 @@ def test_keep_is_checked_and_left_out_of_the_job_key():
     assert sym.point_group == "C2v"
     with pytest.raises(SymbreakError, match="2 classes of Cs in C2v leave 3 atoms in place each"):
         structure_sbs(sym, "Cs", keep="atoms")
+
+
+def test_keep_atoms_reads_periodic_symmetry_records():
+    """A periodic structure's symmetry record (from make_graph, no detected group object) picks its class too."""
+    import torch
+
+    from symbreak.models import build_model
+    from symbreak.tasks import make_graph, sbs_example
+
+    ex = sbs_example("batio3")
+    torch.manual_seed(0)
+    model = build_model("painn+sbs[target='C4v', keep='atoms']", hidden=8)
+    graph = make_graph(ex["z"], ex["positions"], ex["displacement"], ex["symmetry"], cell=torch.tensor(ex["cell"], dtype=torch.float32)[None])
+    out = model(model.prepare_data(graph))
+    assert out.shape == (len(ex["z"]), 3) and torch.isfinite(out).all()
