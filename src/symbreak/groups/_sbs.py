@@ -178,17 +178,7 @@ def symmetry_breaking_set(group: PointGroup | str, target: PointGroup | str | Su
     if proper:
         n_ops = n_ops[np.linalg.det(n_ops) > 0]
     n_name = group_name(n_ops) if normalizer is not None else g.name
-    best = None
-    for v in _candidates(n_ops):
-        stab = frozenset(_stabilizer(g.operations, v, axial).tolist())
-        ideal = stab in wanted_sets
-        # not ideal but usable: it breaks at least down to K (its stabilizer lies inside a conjugate of K)
-        usable = ideal or any(stab <= w for w in wanted_sets)
-        if not usable:
-            continue
-        key = (not ideal, len(n_ops) // len(_stabilizer(n_ops, v, axial)))  # the orbit's size, |N| / |Stab_N(v)|
-        if best is None or key < best[0]:
-            best = (key, v, stab, ideal)
+    best = _search_vectors(g, n_ops, set(wanted_sets), axial, further=True)
     note = ""
     if not equivariant:
         note = (f"the normalizer of {g.name} in O(3) is infinite (it holds every rotation about the main axis), so no finite set "
@@ -198,7 +188,7 @@ def symmetry_breaking_set(group: PointGroup | str, target: PointGroup | str | Su
         return BreakingSet(g.name, k_name, np.zeros((0, 3)), "-", False, n_name, equivariant,
                            note or f"no vector breaks {g.name} down to within {k_name}: the stabilizer of a vector is axial (C∞v), so "
                            "a target that is not inside one needs higher-order objects (l ≥ 2 tensors)")  # fmt: skip
-    _, v, stab, ideal = best
+    v, stab, ideal = best
     orbit = _orbit(n_ops, v, axial)
     stab_name = group_name(g.operations[sorted(stab)])
     if not ideal:
@@ -206,17 +196,21 @@ def symmetry_breaking_set(group: PointGroup | str, target: PointGroup | str | Su
     return BreakingSet(g.name, k_name, orbit, stab_name, ideal, n_name, equivariant, note)
 
 
-def _search_vectors(g: PointGroup, c_ops: np.ndarray, wanted: set[frozenset[int]], axial: bool) -> tuple[np.ndarray, frozenset[int]] | None:
-    """The candidate vector with the smallest orbit under ``c_ops`` whose stabilizer in G is one of ``wanted``; None if none."""
+def _search_vectors(g: PointGroup, c_ops: np.ndarray, wanted: set[frozenset[int]], axial: bool, *, further: bool = False
+                    ) -> tuple[np.ndarray, frozenset[int], bool] | None:  # fmt: skip
+    """The candidate vector with the smallest orbit under ``c_ops`` whose stabilizer in G is one of
+    ``wanted`` (ideal), or with ``further`` also one inside a member of ``wanted`` (it breaks at least
+    down to K), ideal ones first; (vector, stabilizer, ideal), or None if none."""
     best = None
     for v in _candidates(c_ops):
         stab = frozenset(_stabilizer(g.operations, v, axial).tolist())
-        if stab not in wanted:
+        ideal = stab in wanted
+        if not (ideal or (further and any(stab <= w for w in wanted))):
             continue
-        size = len(c_ops) // len(_stabilizer(c_ops, v, axial))
-        if best is None or size < best[0]:
-            best = (size, v, stab)
-    return None if best is None else (best[1], best[2])
+        key = (not ideal, len(c_ops) // len(_stabilizer(c_ops, v, axial)))  # the orbit's size, |N| / |Stab_N(v)|
+        if best is None or key < best[0]:
+            best = (key, v, stab, ideal)
+    return None if best is None else best[1:]
 
 
 def _kept_set(g: PointGroup, target: PointGroup | str, keep: Any, *, proper: bool, axial: bool) -> BreakingSet:
@@ -261,7 +255,7 @@ def _kept_set(g: PointGroup, target: PointGroup | str, keep: Any, *, proper: boo
                    else f"no finite equivariant set exists for {g.name} anyway (its normalizer is infinite)")  # fmt: skip
         raise GroupError(f"no {kind} keeps exactly {desc} of {g.name} (a {kind}'s stabilizer is axial, {axial_group}), so no ideal set "
                          f"of {kind}s keeps that class: {instead}; without keep the set may break further or mix classes")  # fmt: skip
-    v, stab = found
+    v, stab, _ = found
     orbit = _orbit(c_ops, v, axial)
     vectors = orbit @ carry.T * (np.linalg.det(carry) if axial else 1.0)  # carried from the reference class to K's
     return BreakingSet(g.name, k_name, vectors, group_name(g.operations[sorted(stab)]), True, group_name(c_ops) if len(c_ops) > 1 else "C1",
