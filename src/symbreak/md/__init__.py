@@ -29,7 +29,7 @@ _EXPORTS = {
     "get_calculator": "_probe", "CALCULATORS": "_probe", "AnisotropicCalculator": "_probe",
     "ice_cells": "_ice", "ice_test": "_ice",
     "orientation_anisotropy": "_orientation", "predicted_orientation_free_energy": "_orientation", "integrated_autocorrelation_time": "_orientation",
-    "real_spherical_harmonics": "_orientation", "frames_needed": "_orientation", "random_force_drift": "_paper",
+    "real_spherical_harmonics": "_orientation", "frames_needed": "_orientation", "random_force_drift": "_diagnostics",
 }  # fmt: skip
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = sorted(_EXPORTS)

@@ -25,7 +25,7 @@ from .._errors import SymbreakError
 __all__ = [
     "trajectory_arrays", "angular_momentum", "torque", "power_spectrum", "water_molecules", "water_axes", "orientation_free_energy",
     "radial_distribution", "orientation_correlation", "mean_square_displacement", "diffusion_coefficient", "dipole_autocorrelation",
-    "drift", "water_dipoles", "orientation_block_noise", "KB_EV",
+    "drift", "random_force_drift", "water_dipoles", "orientation_block_noise", "KB_EV",
 ]  # fmt: skip
 
 KB_EV = 8.617333262e-5  # eV/K
@@ -242,3 +242,27 @@ def drift(conserved: np.ndarray, dt_fs: float, molecules: int) -> float:
     if len(conserved) < 3:
         raise SymbreakError("drift needs at least 3 values")
     return float(np.polyfit(t, conserved, 1)[0] * 1e3 * 1e6 / molecules)
+
+
+def random_force_drift(sigma_eV_A: float, masses: np.ndarray, dt_fs: float, molecules: int) -> float:
+    r"""Energy drift (meV per molecule per ns) from a force error that is drawn afresh at every step.
+
+    A velocity-Verlet step turns a force error :math:`\delta F` (RMS :math:`\sigma` per component)
+    into a velocity kick :math:`\delta F\,\Delta t/m`; uncorrelated kicks add kinetic energy
+    :math:`\sum_i 3\sigma^2\Delta t^2/2m_i` per step on average (a random walk of the momenta).
+    This is the random-rotation protocol: each call sees another rotation, so the non-invariant
+    part of the force is a fresh draw of RMS σ (the raw model's RMS force deviation from its average).
+    """
+    from ase import units
+
+    masses = np.asarray(masses, dtype=float)
+    for name, value in (("sigma_eV_A", sigma_eV_A), ("dt_fs", dt_fs)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value) or value < 0:
+            raise SymbreakError(f"{name} must be a finite number >= 0, got {value!r}")
+    if not dt_fs > 0 or isinstance(molecules, bool) or not isinstance(molecules, (int, np.integer)) or molecules < 1:
+        raise SymbreakError(f"dt_fs must be positive and molecules an integer >= 1, got {dt_fs!r} and {molecules!r}")
+    if masses.size == 0 or not (np.isfinite(masses).all() and (masses > 0).all()):
+        raise SymbreakError("masses must be positive, finite atomic masses (amu)")
+    dt = dt_fs * units.fs
+    per_step = float(np.sum(3.0 * sigma_eV_A**2 * dt**2 / (2.0 * masses)))
+    return per_step * (1e6 / dt_fs) * 1e3 / molecules

@@ -19,7 +19,7 @@ step's JSON is kept and not rerun; training resumes from its checkpoint):
    multiple time stepping (outer step 10 inner steps), a random rotation per step, and a short
    run with the full 2i average: g_OO(r), orientation correlations, MSD, dipole autocorrelation,
    the orientational free energy, the drift of the conserved quantity (beside
-   :func:`random_force_drift`'s estimate) and the kinetic temperature of O and H;
+   :func:`~symbreak.md.random_force_drift`'s estimate) and the kinetic temperature of O and H;
 5. ``symmetry``: Table II and Fig. S1: MAE and RMS differences between raw predictions (and grid
    averages 1, 1i, 2, 2i, 3) and the 3i average, on test frames, on snapshots of PET's own bulk
    MD, and on frames of its own gas-phase NVT at 300 K;
@@ -40,7 +40,7 @@ import numpy as np
 
 from .._errors import SymbreakError
 
-__all__ = ["reproduce_water", "format_water", "plot_water", "random_force_drift", "PAPER", "SETTINGS"]
+__all__ = ["reproduce_water", "format_water", "plot_water", "PAPER", "SETTINGS"]
 
 #: the paper's numbers as it prints them: Table II (symmetry error of raw PET against its 3i
 #: average, MAE; 64-molecule test set, 512-molecule bulk MD, gas MD), Table I (test force MAE).
@@ -161,30 +161,6 @@ def _symmetry_errors(model: Any, data: Any, frames: np.ndarray) -> dict:
     for spec in GRIDS:
         out[spec] = errors(*_grid_average(model, sub, spec))
     return out
-
-
-def random_force_drift(sigma_eV_A: float, masses: np.ndarray, dt_fs: float, molecules: int) -> float:
-    r"""Energy drift (meV per molecule per ns) from a force error that is drawn afresh at every step.
-
-    A velocity-Verlet step turns a force error :math:`\delta F` (RMS :math:`\sigma` per component)
-    into a velocity kick :math:`\delta F\,\Delta t/m`; uncorrelated kicks add kinetic energy
-    :math:`\sum_i 3\sigma^2\Delta t^2/2m_i` per step on average (a random walk of the momenta).
-    This is the random-rotation protocol: each call sees another rotation, so the non-invariant
-    part of the force is a fresh draw of RMS σ (the raw model's RMS force deviation from its average).
-    """
-    from ase import units
-
-    masses = np.asarray(masses, dtype=float)
-    for name, value in (("sigma_eV_A", sigma_eV_A), ("dt_fs", dt_fs)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value) or value < 0:
-            raise SymbreakError(f"{name} must be a finite number >= 0, got {value!r}")
-    if not dt_fs > 0 or isinstance(molecules, bool) or not isinstance(molecules, (int, np.integer)) or molecules < 1:
-        raise SymbreakError(f"dt_fs must be positive and molecules an integer >= 1, got {dt_fs!r} and {molecules!r}")
-    if masses.size == 0 or not (np.isfinite(masses).all() and (masses > 0).all()):
-        raise SymbreakError("masses must be positive, finite atomic masses (amu)")
-    dt = dt_fs * units.fs
-    per_step = float(np.sum(3.0 * sigma_eV_A**2 * dt**2 / (2.0 * masses)))
-    return per_step * (1e6 / dt_fs) * 1e3 / molecules
 
 
 def _md(atoms: Any, calc: Any, *, steps: int, dt_fs: float, every: int, temperature_K: float | None, seed: int, equilibrate: int = 0,
@@ -389,9 +365,11 @@ def _ice(model: Any, s: dict, seed: int) -> dict:
 
 
 def _drift_estimate(results: dict, numbers: np.ndarray, dt_fs: float) -> dict:
-    """:func:`random_force_drift` for each bulk run (meV/molecule/ns, as text), with σ the raw
+    """:func:`~symbreak.md.random_force_drift` for each bulk run (meV/molecule/ns, as text), with σ the raw
     model's RMS force deviation from its 3i average on bulk snapshots."""
     from ase.data import atomic_masses
+
+    from ._diagnostics import random_force_drift
 
     sigma = results["symmetry"]["bulk"]["raw"]["forces_rms_meV_A"]
     molecules = int(np.sum(numbers == 8))
