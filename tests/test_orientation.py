@@ -153,17 +153,18 @@ def test_a_run_too_short_for_decorrelated_blocks_gives_no_verdict():
 
 
 def test_the_isotropy_test_keeps_its_level_on_correlated_isotropic_runs():
-    """AR(1) orientations (isotropic, τ ≈ 19 frames): blocks of 2τ rejected 16 % at p < 0.05."""
+    """AR(1) orientations (isotropic, τ ≈ 19 frames): without the Student-t scaling and with blocks of
+    2τ, 16 % of these runs were rejected at p < 0.05; with the scaling and 2τ, 11.5 %; as shipped (5τ), 7.5 %."""
     from scipy.signal import lfilter
 
     rng = np.random.default_rng(10)
     ps = []
-    for _ in range(80):
+    for _ in range(200):
         u = _unit(lfilter([1.0], [1.0, -0.9], rng.normal(size=(4000, 3)), axis=0))
         r = orientation_anisotropy(u)
         assert r["valid"]
         ps.append(r["p_isotropic"])
-    assert np.mean(np.asarray(ps) < 0.05) <= 0.1
+    assert np.mean(np.asarray(ps) < 0.05) <= 0.09
 
 
 @pytest.mark.parametrize("kw", [{"lmax": 0}, {"lmax": 10**6}, {"bins": 0}, {"bins": 2.5}])
