@@ -50,12 +50,20 @@ def test_patience_stops_at_the_right_epoch_and_keeps_the_best():
 
 def test_min_delta_counts_only_relative_gains_as_progress():
     model, x, y = _problem()
-    values = [1.0, 0.9995, 0.999, 0.9985, 0.5]
+    values = [1.0, 0.9995, 0.9992, 0.9991, 0.5]
     result = _run(model, x, y, epochs=5, values=values, patience=3, min_delta=1e-3)
-    # every epoch after the first improves, but by < 0.1 %: no gain since epoch 1, stop after epoch 4
+    # every epoch after the first improves, but none by 0.1 % of epoch 1's value: stop after epoch 4
     assert len(result.history) == 4 and result.best_epoch == 4 and result.stopped_early
     plain = _run(*_problem(), epochs=5, values=values, patience=3)
     assert len(plain.history) == 5 and plain.best_epoch == 5 and not plain.stopped_early
+
+
+def test_min_delta_measures_progress_from_the_last_gain_not_the_last_best():
+    # a loss falling 0.5 % per epoch gains 1 % every two epochs: progress, never a plateau (measured
+    # against the previous best, as the trainer once did, no single epoch gains 1 % and it stopped at epoch 4)
+    values = [0.995**k for k in range(12)]
+    result = _run(*_problem(), epochs=12, values=values, patience=3, min_delta=1e-2)
+    assert len(result.history) == 12 and not result.stopped_early and result.best_epoch == 12
 
 
 def test_target_ends_training_and_select_last_keeps_the_last_weights():

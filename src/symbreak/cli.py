@@ -150,7 +150,7 @@ def _bench(args: argparse.Namespace) -> int:
         task, models=split_specs(args.models) if args.models else None, losses=_csv(args.loss), subtasks=_csv(args.subtasks), folds=args.folds,
         epochs=args.epochs, lr=args.lr, seed=args.seed, out=out, quick=args.quick, limit=args.limit, progress=not args.no_progress,
         device=args.device, save_models=args.save_models, engine=args.engine, address=args.address, workers=args.workers,
-        plugins=_csv(args.plugins) or (), shards=args.shards,
+        plugins=_csv(args.plugins) or (), shards=args.shards, until_plateau=args.until_plateau,
     )  # fmt: skip
     outputs = write_outputs(task, result.records, result.out, result.settings)
     print(f"{task.name}: {result.ran} job(s) run, {result.skipped} already in {result.out / 'results.jsonl'}\n")
@@ -391,6 +391,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--limit", type=int, help="use at most this many structures (tasks with large data sets: canonicalization)")
     b.add_argument("--out", help="output folder (default results/TASK); a rerun resumes from its results.jsonl")
     b.add_argument("--quick", action="store_true", help="few folds and epochs: a smoke run")
+    b.add_argument("--until-plateau", type=int, metavar="PATIENCE",
+                   help="train each job until its training loss has not improved by 1 %% in PATIENCE epochs (--epochs is then the cap), keeping its best epoch")
     b.add_argument("--plugins", help="comma-separated modules or .py files to import first: they register your models, inputs or tasks")
     b.add_argument("--device", default="auto", help="auto (a GPU when present), cpu or cuda; GPU records are kept apart from CPU ones")
     b.add_argument("--save-models", action="store_true", help="keep every trained model in OUT/models/<job seed>.pt (symbreak.models.load_model)")

@@ -13,11 +13,13 @@ from ..metrics import LOSSES, measure  # noqa: F401
 from ._engines import ENGINES, import_plugins
 from ._search import SearchResult, load_space, run_search
 from ._report import Cell, format_table, summarize, write_outputs, write_report
-from ._runner import NOISE_SIGMAS, BenchResult, Job, load_records, plan_jobs, run_benchmark, run_one
+from ._runner import NOISE_SIGMAS, PLATEAU_MIN_DELTA, BenchResult, Job, load_records, plan_jobs, run_benchmark, run_one, train_to_plateau
 from ..training import FitResult, collate, evaluate, fit, train_epochs  # noqa: F401
 
 __all__ = [
     "run_benchmark",
+    "train_to_plateau",
+    "PLATEAU_MIN_DELTA",
     "ENGINES",
     "import_plugins",
     "run_search",

@@ -21,7 +21,7 @@ from ._jobs import NOISE_SIGMAS, RESULTS_VERSION, Job, job_record
 
 log = logging.getLogger("symbreak")
 
-__all__ = ["Job", "job_record", "plan_jobs", "job_settings", "run_benchmark", "load_records", "BenchResult", "BenchInterrupted", "NOISE_SIGMAS"]
+__all__ = ["Job", "job_record", "plan_jobs", "job_settings", "run_benchmark", "train_to_plateau", "PLATEAU_MIN_DELTA", "load_records", "BenchResult", "BenchInterrupted", "NOISE_SIGMAS"]
 
 def resolve_device(device: str | None) -> str:
     """``"auto"`` (or None): ``"cuda"`` when a GPU is present, else ``"cpu"``; ``"cpu"``/``"cuda"``/``"cuda:1"`` as given."""
@@ -203,6 +203,27 @@ def _partial(scratch: Path, key: str, task: Task) -> Path:
     return scratch / f"{zlib.crc32(key.encode()):08x}{task.checkpoint_suffix}"
 
 
+#: the relative gain of the training loss that counts as progress under ``--until-plateau``
+PLATEAU_MIN_DELTA = 0.01
+
+
+def train_to_plateau(task: Task, patience: int) -> None:
+    """Set ``task`` to train each job until its training loss stops improving, not for a fixed budget.
+
+    The kept weights are those of the lowest training loss; training stops once ``patience``
+    epochs pass without a gain of :data:`PLATEAU_MIN_DELTA` (1 %, relative), the learning rate
+    halves after 10 epochs without a gain (schedule ``"plateau"``), and the task's ``epochs`` is
+    only the cap. Validation chooses nothing, so this is the one early stopping open to tasks
+    whose validation is their test set (one structure, as in ``sbs-examples``). The settings
+    enter every job's key: these records never mix with fixed-budget ones.
+    """
+    if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+        raise SymbreakError(f"--until-plateau takes a patience in epochs ≥ 1, got {patience!r}")
+    if not task.trains_registered_models:
+        raise SymbreakError(f"task {task.name!r} trains its own models with its own stopping rule: --until-plateau applies to tasks that train registered models")
+    task.select, task.schedule, task.monitor, task.patience, task.min_delta = "best", "constant", "train", patience, PLATEAU_MIN_DELTA
+
+
 def _given(value: Any, default: Any) -> Any:
     """``value`` unless it is None: 0 is a value (and is refused by the checks), not "the default"."""
     return default if value is None else value
@@ -230,6 +251,7 @@ def run_benchmark(
     workers: int | None = None,
     plugins: Sequence[str] = (),
     shards: int | None = None,
+    until_plateau: int | None = None,
 ) -> BenchResult:
     """Run (or resume) a benchmark; results stream to ``out/results.jsonl``.
 
@@ -246,6 +268,8 @@ def run_benchmark(
     every worker); see :mod:`symbreak.bench._engines`. The records are the same either way.
     shards: with Ray, split each job of a task that can be split (canonicalization) into this
     many Ray tasks, merged by the driver (default: the local cluster's workers; 1: never).
+    until_plateau: train every job to a plateau of its training loss instead of a fixed budget
+    (:func:`train_to_plateau` with this patience; ``epochs`` is then the cap).
     """
     if engine not in ENGINES:
         raise SymbreakError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
@@ -253,6 +277,8 @@ def run_benchmark(
     if workers is not None and workers < 1:
         raise SymbreakError(f"workers must be ≥ 1, got {workers}")
     task = get_task(task) if isinstance(task, str) else task
+    if until_plateau is not None:
+        train_to_plateau(task, until_plateau)
     q = task.quick if quick else {}
     settings = {
         "models": list(_given(models, q.get("models", task.models))),

@@ -182,6 +182,10 @@ class Task:
         the test set) or ``"best"`` (best validation epoch, early stopping after ``patience``).
     schedule : str
         ``"onecycle"`` or ``"plateau"`` (see :func:`symbreak.training.fit`).
+    monitor, min_delta : str, float
+        What chooses the kept epoch and when to stop (``"val"``, or ``"train"``: the training
+        loss, so validation may be the test set), and the relative gain that counts as progress
+        (:func:`~symbreak.training.fit`); ``bench --until-plateau`` sets ``"train"`` and 0.01.
     symmetry_tol : float
         The tolerance (Å) the task's symmetries are detected at; models that detect symmetry
         themselves (SANN) get the same.
@@ -210,6 +214,8 @@ class Task:
     patience: int = 25
     select: str = "best"
     schedule: str = "onecycle"
+    monitor: str = "val"
+    min_delta: float = 0.0
     symmetry_tol: float = 0.1
     clip_norm: float | None = None
     threshold: float = 0.1  # a model "learns" the task when its mean test metric is below this
@@ -266,6 +272,8 @@ class Task:
         )  # fmt: skip
         if self.clip_norm is not None:  # only where a task clips: the other tasks' keys stay as they were
             settings["clip_norm"] = self.clip_norm
+        if self.monitor != "val":  # trained to a plateau of the training loss (bench --until-plateau)
+            settings.update(monitor=self.monitor, min_delta=self.min_delta)
         if self.symmetry_tol != type(self).symmetry_tol:  # the data's symmetries (SB measures) at another tolerance than the task's own
             settings["symmetry_tol"] = self.symmetry_tol
         return settings
@@ -440,7 +448,8 @@ def fit_registered(task: Task, job: Any, graphs: list, *, progress: Any = None, 
     result = fit(
         model, pick(train_idx), pick(val_idx), predict=task.predict, loss=job.loss, kind=task.kind, epochs=job.epochs, lr=job.lr,
         batch_size=batch_size, patience=patience, select=task.select, schedule=task.schedule, seed=job.run_seed(), on_epoch=on_epoch, device=device,
-        clip_norm=task.clip_norm, test=pick(test_idx), checkpoint=checkpoint, regularizer=model_regularizer(model),
+        clip_norm=task.clip_norm, test=pick(test_idx), checkpoint=checkpoint, regularizer=model_regularizer(model), monitor=task.monitor,
+        min_delta=task.min_delta,
     )  # fmt: skip
     measures = sorted(set(REPORTED) | {job.loss})
     # the test draw of any random input, not the validation draw fit selected on

@@ -33,7 +33,7 @@ from ._trainer import Trainer
 __all__ = ["fit", "evaluate", "evaluate_set", "init_distributed", "FitResult", "ZeroModel", "SCHEDULES", "VALIDATION_DRAW", "TEST_DRAW"]
 
 #: the schedules :func:`fit` takes (the :class:`~symbreak.training.Trainer` has more)
-SCHEDULES = ("onecycle", "plateau")
+SCHEDULES = ("onecycle", "plateau", "constant")
 
 #: the fixed draw of every random input (:class:`~symbreak.models._inputs.RandomDraws`) that
 #: :func:`fit` validates with, and the one a test set is evaluated with (:func:`evaluate`'s
@@ -47,7 +47,8 @@ VALIDATION_DRAW, TEST_DRAW = 1, 0
 class FitResult:
     """What :func:`fit` did.
 
-    best_epoch: epoch (1-based) of the lowest validation loss; best_val: that loss; history: one
+    best_epoch: epoch (1-based) of the lowest monitored loss (validation, or training with
+    ``monitor="train"``); best_val: that loss; history: one
     row per epoch, ``{"epoch", "train", "val", "lr"}`` (training loss over the epoch's batches,
     validation loss, the learning rate the next epoch starts with); stopped_early: ended by
     ``patience``; kept_epoch: the epoch whose weights the model holds (:attr:`kept_val` its
@@ -210,9 +211,9 @@ def _generators(model: torch.nn.Module) -> dict[str, torch.Generator]:
     }  # fmt: skip
 
 
-def _check_held_out(val: Sequence[Any], test: Sequence[Any] | None, select: str, schedule: str) -> None:
+def _check_held_out(val: Sequence[Any], test: Sequence[Any] | None, select: str, schedule: str, monitor: str = "val") -> None:
     """Refuse a validation set that shares a structure (the same object) with the test set when validation chooses something."""
-    if test is None or (select == "last" and schedule != "plateau"):
+    if test is None or monitor == "train" or (select == "last" and schedule != "plateau"):
         return
     held_out = {id(g) for g in test}
     shared = [i for i, g in enumerate(val) if id(g) in held_out]
@@ -248,6 +249,8 @@ def fit(
     test: Sequence[Any] | None = None,
     checkpoint: str | os.PathLike | None = None,
     checkpoint_every: float = 30.0,
+    monitor: str = "val",
+    min_delta: float = 0.0,
 ) -> FitResult:
     r"""Train ``model`` in place with AdamW, stepping every batch; returns the :class:`FitResult`.
 
@@ -266,8 +269,9 @@ def fit(
     epochs. lr: the peak (onecycle) or initial (plateau) learning rate. weight_decay: AdamW's.
     seed: the batch order's seed. on_epoch: ``on_epoch(epoch, row)`` after every epoch, ``row`` =
     ``{"epoch", "train", "val", "lr"}`` (progress).
-    schedule: ``"onecycle"`` (peak ``lr``, annealed over ``epochs``) or ``"plateau"`` (``lr``,
-    halved after 10 epochs without a better validation loss).
+    schedule: ``"onecycle"`` (peak ``lr``, annealed over ``epochs``), ``"plateau"`` (``lr``,
+    halved after 10 epochs without a better monitored loss) or ``"constant"`` (``lr`` throughout:
+    training to a plateau, where ``epochs`` is only a cap).
     select: ``"best"`` restores the weights of the best validation epoch (a deep copy, not a
     reference to the live parameters) and stops after ``patience`` epochs without improvement
     (None: never); ``"last"`` keeps the last epoch's weights and never stops early.
@@ -281,6 +285,11 @@ def fit(
     each structure once) — raises :class:`~symbreak.SymbreakError`. With ``select="last"`` and
     ``"onecycle"`` validation only reports, and may be the test set (the SANN paper's synthetic
     tasks). Validation uses fixed draw :data:`VALIDATION_DRAW` of any random input.
+    monitor: what chooses the kept epoch, when to stop and the plateau schedule's steps:
+    ``"val"`` (the validation loss) or ``"train"`` (the epoch's mean training loss; validation
+    then only reports, and may be the test set: train to a plateau on one structure).
+    min_delta: the relative improvement of the monitored loss that counts as progress for
+    ``patience`` (0.01: a 1 % gain resets the count).
     checkpoint: a file the whole training state is saved to after every epoch; a call with the
     same file resumes after its last finished epoch, with the same result as an uninterrupted run
     (the epoch policy is :class:`~symbreak.training.Trainer`'s), at most every ``checkpoint_every``
@@ -319,7 +328,9 @@ def fit(
         raise ValueError(f"select must be 'best' or 'last' and schedule one of {SCHEDULES}; got {select!r}, {schedule!r}")
     if select == "last" and patience is not None:
         raise ValueError("select='last' trains every epoch: patience must be None")
-    _check_held_out(val, test, select, schedule)
+    if monitor not in ("val", "train"):
+        raise ValueError(f"monitor must be 'val' or 'train', got {monitor!r}")
+    _check_held_out(val, test, select, schedule, monitor)
     rank, world = _world()
     if world > 1 and batch_size % world:
         raise ValueError(f"data-parallel training over {world} processes needs a batch size divisible by it, got {batch_size}")
@@ -369,7 +380,7 @@ def fit(
         return {"generator": generator.get_state(), "torch_rng": torch.get_rng_state(), "modules": {k: g.get_state() for k, g in owned.items()}}
 
     trainer = Trainer(
-        model, opt, epochs=epochs, monitor="val", select=select, patience=patience, schedule=schedule, lr=lr, steps_per_epoch=len(loader),
+        model, opt, epochs=epochs, monitor=monitor, select=select, patience=patience, min_delta=min_delta, schedule=schedule, lr=lr, steps_per_epoch=len(loader),
         clip_norm=clip_norm, regularizer=regularizer, checkpoint=checkpoint, checkpoint_every=checkpoint_every, on_epoch=with_lr,
         extra_state=(keep, restore),
     )  # fmt: skip

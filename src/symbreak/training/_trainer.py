@@ -14,8 +14,11 @@ The policy, per epoch :math:`e = 1, 2, \dots` with monitored value :math:`v_e`:
 
 - best: :math:`v_e < \min_{e' < e} v_{e'}` makes epoch e the best; its weights are deep-copied
   (never a reference to the live parameters, which later steps would change);
-- progress: :math:`v_e < (1 - \delta)\,\min_{e'<e} v_{e'}` (``min_delta`` δ, default 0) is a gain;
-  with ``patience`` p, training stops once :math:`e - e_{\text{gain}} \ge p`;
+- progress: :math:`v_e < (1 - \delta)\,v_{e_{\text{gain}}}` (``min_delta`` δ, default 0), against
+  the value of the last epoch that was a gain (as ``ReduceLROnPlateau`` and Keras do), makes epoch
+  e the new gain; with ``patience`` p, training stops once :math:`e - e_{\text{gain}} \ge p`.
+  Measured against the best value instead, a loss falling by less than δ per epoch would never
+  count, however far it falls over ``patience`` epochs;
 - target: training stops once the best value is ≤ ``target``;
 - ``select="best"`` ends with the best epoch's weights, ``"last"`` with the last epoch's.
 
@@ -113,11 +116,12 @@ class Trainer:
         (detached loss, structures) pairs) the epoch's report, holding :attr:`monitor`."""
         result = TrainResult()
         best_state = copy.deepcopy(self.model.state_dict())
-        last_gain, start = 0, 0
+        last_gain, gain_ref, start = 0, float("inf"), 0
         if self.checkpoint is not None and self.checkpoint.exists():
             saved = self._load()
             result.history, result.best_epoch, result.best_value = saved["history"], saved["best_epoch"], saved["best_value"]
             best_state, last_gain, result.stopped_early = saved["best_state"], saved["last_gain"], saved["stopped"]
+            gain_ref = float(saved.get("gain_ref", result.best_value))  # a checkpoint written before gain_ref was kept
             start = len(result.history)
         if start >= self.epochs or result.stopped_early:
             return self._finish(result, best_state)
@@ -125,7 +129,7 @@ class Trainer:
         last_save = time.monotonic()
 
         def after_epoch(index: int, steps: list[tuple[torch.Tensor, int]]) -> bool:
-            nonlocal best_state, last_gain, last_save
+            nonlocal best_state, last_gain, gain_ref, last_save
             epoch = start + index + 1
             row = evaluate_epoch(epoch, steps)
             if self.monitor not in row:
@@ -136,9 +140,9 @@ class Trainer:
             elif self.schedule == "cosine":
                 self.scheduler.step()
             result.history.append(row)
+            if value < gain_ref * (1.0 - self.min_delta):
+                last_gain, gain_ref = epoch, value
             if value < result.best_value:
-                if value < result.best_value * (1.0 - self.min_delta):
-                    last_gain = epoch
                 result.best_epoch, result.best_value = epoch, value
                 if self.select == "best":
                     best_state = copy.deepcopy(self.model.state_dict())
@@ -147,7 +151,7 @@ class Trainer:
             if self.on_epoch is not None:
                 self.on_epoch(epoch, row)
             if self.checkpoint is not None and time.monotonic() - last_save >= self.checkpoint_every:
-                self._save(result, best_state, last_gain)
+                self._save(result, best_state, last_gain, gain_ref)
                 last_save = time.monotonic()
             return stop
 
@@ -165,11 +169,11 @@ class Trainer:
             result.kept_epoch = len(result.history)
         return result
 
-    def _save(self, result: TrainResult, best_state: dict[str, Any], last_gain: int) -> None:
+    def _save(self, result: TrainResult, best_state: dict[str, Any], last_gain: int, gain_ref: float) -> None:
         state = {
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else {}, "history": result.history,
-            "best_state": best_state, "best_epoch": result.best_epoch, "best_value": result.best_value, "last_gain": last_gain,
+            "best_state": best_state, "best_epoch": result.best_epoch, "best_value": result.best_value, "last_gain": last_gain, "gain_ref": gain_ref,
             "stopped": result.stopped_early, "extra": self.extra_state[0]() if self.extra_state else {},
         }  # fmt: skip
         self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
