@@ -31,7 +31,7 @@ import torch
 from e3nn import o3
 from torch import nn
 
-from .._errors import StructureError
+from .._errors import StructureError, SymbreakError
 from ..detect import detect_symmetry
 from ._base import AtomFeatures, VectorModel, scatter_sum
 from ._inputs import DERIVED, Inputs
@@ -134,6 +134,10 @@ class SANN(VectorModel):
     r"""The symmetry-adapted neural network. Hyper-parameters as the paper's Table 6: ``layers``
     ∈ {1, 2, 3}, ``num_spherical``, ``num_radial`` ∈ {3, 4, 6}; ``tol`` is detect_symmetry's (Å).
 
+    coords: add each atom's canonical coordinates to its initial features (the paper's choice);
+    False leaves the element embedding alone, so geometry enters through the edges only (an
+    ablation: absolute canonical coordinates are what a frame that jumps between near-symmetric
+    molecules changes most).
     in_features: width F of invariant per-atom inputs ``data.x`` (N, F) (charges, hybridisation,
     ...), added to the initial features through a linear map; the relaxed equivariance holds.
     in_vectors: vector inputs ``data.vectors`` (N, C, 3), read in the canonical frame,
@@ -152,12 +156,14 @@ class SANN(VectorModel):
 
     def __init__(
         self, *, hidden: int = 64, layers: int = 2, num_radial: int = 4, num_spherical: int = 3, cutoff: float = 8.0, tol: float = 0.1, max_z: int = 100,
-        in_features: int = 0, in_vectors: int = 0, cache_size: int = 100_000,
+        in_features: int = 0, in_vectors: int = 0, cache_size: int = 100_000, coords: bool = True,
     ) -> None:  # fmt: skip
         super().__init__()
+        if not isinstance(coords, bool):
+            raise SymbreakError(f"SANN: coords must be True or False, got {coords!r}")
         self.hidden, self.cutoff, self.tol, self.cache_size = hidden, cutoff, tol, cache_size
         self.init_inputs(hidden, max_z, in_features, in_vectors)
-        self.coords = nn.Linear(3, hidden)
+        self.coords = nn.Linear(3, hidden) if coords else None
         self.basis = _EdgeBasis(num_radial, num_spherical, cutoff)
         self.layers = nn.ModuleList(_Layer(hidden, self.basis.dim) for _ in range(layers))
         self.head = mlp([hidden, hidden, 3])
@@ -223,7 +229,9 @@ class SANN(VectorModel):
 
     def features(self, inputs: Inputs) -> AtomFeatures:
         g = self._graph(inputs)
-        f = self.embed(inputs) + self.coords(g["canonical"])
+        f = self.embed(inputs)
+        if self.coords is not None:
+            f = f + self.coords(g["canonical"])
         if self.vector_in is not None:  # vector inputs in the canonical frame: F^T v
             f = f + self.vector_in(torch.einsum("nij,nci->ncj", g["frame"], inputs.vectors.to(f.dtype)).flatten(1))
         for layer in self.layers:
