@@ -8,7 +8,8 @@ from symbreak._errors import SymbreakError
 from symbreak.bench import PLATEAU_MIN_DELTA, run_benchmark, train_to_plateau
 from symbreak.models import build_model
 from symbreak.tasks import get_task, make_graph, sbs_example
-from symbreak.training import fit
+from symbreak.training import evaluate, fit
+from symbreak.training._fit import VALIDATION_DRAW
 
 
 def _prism_graph():
@@ -25,7 +26,9 @@ def test_a_model_at_the_curie_bound_stops_on_its_training_plateau_with_validatio
         fit(model, [graph], [graph], test=[graph], **kw)  # validation would choose the kept epoch
     result = fit(model, [graph], [graph], test=[graph], monitor="train", min_delta=PLATEAU_MIN_DELTA, **kw)
     assert result.stopped_early and len(result.history) < 400
-    assert result.best_val == min(row["train"] for row in result.history)  # the kept epoch is the best *training* epoch
+    assert result.best_val == min(row["train_after"] for row in result.history)  # the kept epoch is the best *training* epoch
+    # the monitored value describes the kept weights themselves, not the weights before the epoch's last step
+    assert evaluate(model, [graph], lambda m, b: m(b), "vectors", ["sbmse"], draw=VALIDATION_DRAW)["sbmse"] == pytest.approx(result.best_val, rel=1e-12)
     bound = get_task("sbs-examples").curie_bound("prism", "sbmse")
     assert result.best_val == pytest.approx(bound, rel=0.05)
 

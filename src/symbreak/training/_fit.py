@@ -286,8 +286,10 @@ def fit(
     ``"onecycle"`` validation only reports, and may be the test set (the SANN paper's synthetic
     tasks). Validation uses fixed draw :data:`VALIDATION_DRAW` of any random input.
     monitor: what chooses the kept epoch, when to stop and the plateau schedule's steps:
-    ``"val"`` (the validation loss) or ``"train"`` (the epoch's mean training loss; validation
-    then only reports, and may be the test set: train to a plateau on one structure).
+    ``"val"`` (the validation loss) or ``"train"`` (the training set's loss measured after the
+    epoch, on the weights that would be kept, with the fixed draw of any random input; the row's
+    ``"train_after"``; validation then only reports, and may be the test set: train to a plateau
+    on one structure).
     min_delta: the relative improvement of the monitored loss that counts as progress for
     ``patience`` (0.01: a 1 % gain resets the count).
     checkpoint: a file the whole training state is saved to after every epoch; a call with the
@@ -356,7 +358,12 @@ def fit(
             torch.distributed.all_reduce(summed)
             total = float(summed[0])
         val_loss = evaluate(model, val, predict, kind, [loss], draw=VALIDATION_DRAW, device=dev)[loss]
-        return {"epoch": epoch, "train": total / len(train), "val": val_loss}
+        row = {"epoch": epoch, "train": total / len(train), "val": val_loss}
+        if monitor == "train":
+            # the epoch's running loss describes the weights *before* its steps; the kept state is the
+            # weights after them, so the monitored value is the training set measured again, on them
+            row["train_after"] = evaluate(model, train, predict, kind, [loss], draw=VALIDATION_DRAW, device=dev)[loss]
+        return row
 
     def with_lr(epoch: int, row: dict[str, float]) -> None:
         # the learning rate the next epoch starts with: read once the trainer has stepped the schedule on this epoch
@@ -380,7 +387,7 @@ def fit(
         return {"generator": generator.get_state(), "torch_rng": torch.get_rng_state(), "modules": {k: g.get_state() for k, g in owned.items()}}
 
     trainer = Trainer(
-        model, opt, epochs=epochs, monitor=monitor, select=select, patience=patience, min_delta=min_delta, schedule=schedule, lr=lr, steps_per_epoch=len(loader),
+        model, opt, epochs=epochs, monitor="train_after" if monitor == "train" else "val", select=select, patience=patience, min_delta=min_delta, schedule=schedule, lr=lr, steps_per_epoch=len(loader),
         clip_norm=clip_norm, regularizer=regularizer, checkpoint=checkpoint, checkpoint_every=checkpoint_every, on_epoch=with_lr,
         extra_state=(keep, restore),
     )  # fmt: skip
