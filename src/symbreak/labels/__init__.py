@@ -5,6 +5,7 @@ r"""Physical labels, computed with real quantum chemistry: what the tasks' data 
 - Hessians and normal modes (:func:`normal_modes`, water's shipped modes :func:`load_water_modes`);
 - molecules and conformers: :func:`dipole_molecules`, :func:`conformers`, :func:`broken_by`;
 - the symmetry-breaking dipole data set: :func:`generate_dipoles` (``symbreak generate dipoles``);
+- classical dipolar spin clusters and their verified degenerate ground states: :func:`ground_states` (NumPy, SciPy);
 - liquid and gas-phase water with GFN1-xTB energies, forces and stress: :func:`generate_water`
   (``symbreak generate water``; configurations from OpenMM, the ``md`` extra).
 
@@ -20,6 +21,7 @@ _EXPORTS = {
     "dipole_molecules": "_molecules", "nci_smiles": "_molecules", "broken_by": "_molecules", "conformers": "_molecules",
     "generate_dipoles": "_dipoles", "SOURCES": "_dipoles",
     "generate_water": "_water", "load_water": "_water", "WATER_METHODS": "_water",
+    "dipolar_coupling": "_spins", "spin_energy": "_spins", "ground_states": "_spins", "spin_cluster": "_spins", "GroundStates": "_spins", "SPIN_CLUSTERS": "_spins",
 }  # fmt: skip
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = sorted(_EXPORTS)
