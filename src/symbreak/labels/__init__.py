@@ -6,6 +6,8 @@ r"""Physical labels, computed with real quantum chemistry: what the tasks' data 
 - molecules and conformers: :func:`dipole_molecules`, :func:`conformers`, :func:`broken_by`;
 - the symmetry-breaking dipole data set: :func:`generate_dipoles` (``symbreak generate dipoles``);
 - classical dipolar spin clusters and their verified degenerate ground states: :func:`ground_states` (NumPy, SciPy);
+- flow past a cylinder by lattice Boltzmann (D2Q9 BGK), the Kármán wake data: :class:`CylinderChannel`,
+  :func:`wake_sample` (torch only, no extra);
 - liquid and gas-phase water with GFN1-xTB energies, forces and stress: :func:`generate_water`
   (``symbreak generate water``; configurations from OpenMM, the ``md`` extra).
 
@@ -22,6 +24,8 @@ _EXPORTS = {
     "generate_dipoles": "_dipoles", "SOURCES": "_dipoles",
     "generate_water": "_water", "load_water": "_water", "WATER_METHODS": "_water",
     "dipolar_coupling": "_spins", "spin_energy": "_spins", "ground_states": "_spins", "spin_cluster": "_spins", "GroundStates": "_spins", "SPIN_CLUSTERS": "_spins",
+    "CylinderChannel": "_lbm", "wake_sample": "_lbm", "WakeSample": "_lbm", "strouhal_number": "_lbm", "mirror_fields": "_lbm", "vorticity": "_lbm",
+    "coarse_fields": "_lbm", "FIELD_PARITIES": "_lbm",
 }  # fmt: skip
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = sorted(_EXPORTS)

@@ -21,7 +21,8 @@ TASKS = LazyRegistry("task", {
     "shape-deformation": _T + "_shapes:ShapeDeformation", "charged-particle": _T + "_charged:ChargedParticle",
     "canonicalization": _T + "_canonical:Canonicalization", "sbs-examples": _T + "_sbs_examples:SBSExamples",
     "graph-autoencoding": _T + "_graph_ae:GraphAutoencoding", "ising": _T + "_ising:IsingGroundStates",
-    "water-pet": _T + "_water_pet:WaterPET",
+    "water-pet": _T + "_water_pet:WaterPET", "spin-ground-states": _T + "_spins:SpinGroundStates",
+    "cylinder-wake": _T + "_wake:CylinderWake",
 })  # fmt: skip
 
 
