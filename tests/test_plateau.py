@@ -21,7 +21,7 @@ def test_a_model_at_the_curie_bound_stops_on_its_training_plateau_with_validatio
     torch.manual_seed(0)
     graph = _prism_graph()
     model = build_model("egnn", hidden=8)  # no breaker: the loss flattens at the prism's Curie bound
-    kw = dict(predict=lambda m, b: m(b), loss="sbmse", kind="vectors", epochs=400, lr=3e-3, select="best", patience=20, schedule="constant")
+    kw = dict(predict=lambda m, b: m(b), loss="sbmse", kind="vectors", epochs=400, lr=3e-3, select="best", patience=20, schedule="warmup")
     with pytest.raises(SymbreakError, match="validation and test share"):
         fit(model, [graph], [graph], test=[graph], **kw)  # validation would choose the kept epoch
     result = fit(model, [graph], [graph], test=[graph], monitor="train", min_delta=PLATEAU_MIN_DELTA, **kw)
@@ -56,7 +56,7 @@ def test_plateau_settings_enter_the_job_key_and_leave_budget_keys_alone():
     task = get_task("sbs-examples")
     train_to_plateau(task, 50)
     plateau = task.job_settings("egnn+sbs")
-    assert (plateau["monitor"], plateau["min_delta"], plateau["select"], plateau["schedule"]) == ("train", PLATEAU_MIN_DELTA, "best", "constant")
+    assert (plateau["monitor"], plateau["min_delta"], plateau["select"], plateau["schedule"]) == ("train", PLATEAU_MIN_DELTA, "best", "warmup")
 
 
 def test_a_plateau_run_records_its_stop(tmp_path):
@@ -64,3 +64,16 @@ def test_a_plateau_run_records_its_stop(tmp_path):
     (record,) = result.records
     assert record["settings"]["monitor"] == "train" and record["settings"]["patience"] == 10
     assert record["stopped_early"] and len(record["val_curve"]) < 300
+
+
+def test_the_warmup_schedule_ramps_from_a_25th_of_lr_then_holds():
+    from symbreak.training._trainer import WARMUP_EPOCHS
+
+    graph = _prism_graph()
+    torch.manual_seed(0)
+    result = fit(build_model("egnn", hidden=8), [graph], [graph], predict=lambda m, b: m(b), loss="sbmse", kind="vectors", epochs=WARMUP_EPOCHS + 5,
+                 lr=1e-3, schedule="warmup", select="last")  # fmt: skip
+    lrs = [row["lr"] for row in result.history]  # the rate the next epoch starts with
+    assert lrs[0] == pytest.approx(1e-3 * (1 / 25 + (24 / 25) / WARMUP_EPOCHS))
+    assert all(a < b for a, b in zip(lrs[: WARMUP_EPOCHS - 1], lrs[1:WARMUP_EPOCHS]))
+    assert lrs[WARMUP_EPOCHS - 1 :] == pytest.approx([1e-3] * 6)

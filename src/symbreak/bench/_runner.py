@@ -212,8 +212,10 @@ def train_to_plateau(task: Task, patience: int) -> None:
 
     The kept weights are those of the lowest training loss; training stops once ``patience``
     epochs pass without a gain of :data:`PLATEAU_MIN_DELTA` (1 %, relative), the learning rate
-    halves after 10 epochs without a gain (schedule ``"plateau"``), and the task's ``epochs`` is
-    only the cap. Validation chooses nothing, so this is the one early stopping open to tasks
+    rises from the task's ``lr``/25 to ``lr`` over 50 epochs and then stays (schedule
+    ``"warmup"``: no annealing, which would end a run by the clock rather than on a plateau, and a
+    ramp that spares the first steps: PaiNN on BaTiO3's periodic cell diverged at once without
+    it), and the task's ``epochs`` is only the cap. Validation chooses nothing, so this is the one early stopping open to tasks
     whose validation is their test set (one structure, as in ``sbs-examples``). The settings
     enter every job's key: these records never mix with fixed-budget ones.
     """
@@ -221,7 +223,7 @@ def train_to_plateau(task: Task, patience: int) -> None:
         raise SymbreakError(f"--until-plateau takes a patience in epochs ≥ 1, got {patience!r}")
     if not task.trains_registered_models:
         raise SymbreakError(f"task {task.name!r} trains its own models with its own stopping rule: --until-plateau applies to tasks that train registered models")
-    task.select, task.schedule, task.monitor, task.patience, task.min_delta = "best", "constant", "train", patience, PLATEAU_MIN_DELTA
+    task.select, task.schedule, task.monitor, task.patience, task.min_delta = "best", "warmup", "train", patience, PLATEAU_MIN_DELTA
 
 
 def _given(value: Any, default: Any) -> Any:

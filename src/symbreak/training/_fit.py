@@ -33,7 +33,7 @@ from ._trainer import Trainer
 __all__ = ["fit", "evaluate", "evaluate_set", "init_distributed", "FitResult", "ZeroModel", "SCHEDULES", "VALIDATION_DRAW", "TEST_DRAW"]
 
 #: the schedules :func:`fit` takes (the :class:`~symbreak.training.Trainer` has more)
-SCHEDULES = ("onecycle", "plateau", "constant")
+SCHEDULES = ("onecycle", "plateau", "constant", "warmup")
 
 #: the fixed draw of every random input (:class:`~symbreak.models._inputs.RandomDraws`) that
 #: :func:`fit` validates with, and the one a test set is evaluated with (:func:`evaluate`'s
@@ -270,8 +270,9 @@ def fit(
     seed: the batch order's seed. on_epoch: ``on_epoch(epoch, row)`` after every epoch, ``row`` =
     ``{"epoch", "train", "val", "lr"}`` (progress).
     schedule: ``"onecycle"`` (peak ``lr``, annealed over ``epochs``), ``"plateau"`` (``lr``,
-    halved after 10 epochs without a better monitored loss) or ``"constant"`` (``lr`` throughout:
-    training to a plateau, where ``epochs`` is only a cap).
+    halved after 10 epochs without a better monitored loss), ``"constant"`` (``lr`` throughout) or
+    ``"warmup"`` (from ``lr``/25 to ``lr`` over the first 50 epochs, then constant: training to a
+    plateau, where ``epochs`` is only a cap).
     select: ``"best"`` restores the weights of the best validation epoch (a deep copy, not a
     reference to the live parameters) and stops after ``patience`` epochs without improvement
     (None: never); ``"last"`` keeps the last epoch's weights and never stops early.

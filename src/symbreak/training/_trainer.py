@@ -24,7 +24,9 @@ The policy, per epoch :math:`e = 1, 2, \dots` with monitored value :math:`v_e`:
 
 Schedules (:data:`SCHEDULES`): ``"onecycle"`` (stepped every batch, peak ``lr``), ``"plateau"``
 (halved after 10 epochs without a better monitored value), ``"cosine"`` (annealed per epoch to 0
-over ``epochs``), ``"constant"``.
+over ``epochs``), ``"constant"``, ``"warmup"`` (per epoch, linearly from ``lr``/25 to ``lr`` over
+:data:`WARMUP_EPOCHS` epochs, then constant: training to a plateau, where ``epochs`` is only a
+cap, needs the start of onecycle without its end).
 
 With ``checkpoint=path`` the whole state (weights, optimiser, schedule, history, best weights,
 and whatever ``extra_state`` adds, e.g. the batch order's generator) is written atomically after
@@ -50,7 +52,9 @@ from ._loop import train_epochs
 
 __all__ = ["Trainer", "TrainResult", "SCHEDULES"]
 
-SCHEDULES = ("onecycle", "plateau", "cosine", "constant")
+SCHEDULES = ("onecycle", "plateau", "cosine", "constant", "warmup")
+#: the epochs of the ``"warmup"`` schedule's linear ramp (from lr/25, onecycle's starting point)
+WARMUP_EPOCHS = 50
 
 _CHECKPOINT_KEYS = {"model", "optimizer", "scheduler", "history", "best_state", "best_epoch", "best_value", "last_gain", "stopped", "extra"}
 
@@ -137,7 +141,7 @@ class Trainer:
             value = float(row[self.monitor])
             if self.schedule == "plateau":
                 self.scheduler.step(value)
-            elif self.schedule == "cosine":
+            elif self.schedule in ("cosine", "warmup"):
                 self.scheduler.step()
             result.history.append(row)
             if value < gain_ref * (1.0 - self.min_delta):
@@ -206,4 +210,6 @@ def _scheduler(optimizer: torch.optim.Optimizer, schedule: str, *, epochs: int, 
         return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=10)
     if schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs))
+    if schedule == "warmup":
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1 / 25 + (1 - 1 / 25) * min(1.0, epoch / WARMUP_EPOCHS))
     return None
