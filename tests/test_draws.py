@@ -164,6 +164,7 @@ def test_run_one_validates_on_the_validation_draw_and_tests_on_the_test_draw(mon
     draw, the test-set evaluation the test draw, and the two give different vectors."""
     from symbreak.bench import Job, run_one
     from symbreak.models._randvec import RandomVector
+    from symbreak.training._draws import DEFAULT_DRAWS
 
     seen = []
     real = RandomVector.forward
@@ -181,8 +182,13 @@ def test_run_one_validates_on_the_validation_draw_and_tests_on_the_test_draw(mon
     record = run_one(job, task, graphs, batch_size=2, patience=None)
     epochs = len(record["val_curve"])
     assert [d for d, _ in seen[:epochs]] == [VALIDATION_DRAW] * epochs  # one validation batch per epoch
-    assert [d for d, _ in seen[epochs:]] == [TEST_DRAW] * (len(seen) - epochs) and len(seen) > epochs
-    assert not torch.allclose(seen[0][1], seen[-1][1])
+    after = [d for d, _ in seen[epochs:]]
+    # the test set's evaluation, on the test draw; then the whole set of outputs over fixed draws
+    # 0 .. DEFAULT_DRAWS-1, per test structure (evaluate_draws: noise scored as a set)
+    sets = 2 * list(range(DEFAULT_DRAWS))
+    assert after[: len(after) - len(sets)] == [TEST_DRAW] * (len(after) - len(sets)) and len(after) > len(sets)
+    assert after[len(after) - len(sets) :] == sets and "set_cover" in record["test"]
+    assert not torch.allclose(seen[0][1], seen[epochs][1])
 
 
 class _TinyTask(Task):

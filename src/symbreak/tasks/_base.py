@@ -425,7 +425,8 @@ def fit_registered(task: Task, job: Any, graphs: list, *, progress: Any = None, 
 
     from ..metrics import REPORTED
     from ..models import build_model
-    from ..training import ZeroModel, evaluate, evaluate_set, fit
+    from ..training import ZeroModel, evaluate, fit
+    from ..training._draws import evaluate_draws, random_inputs
     from ..training._fit import TEST_DRAW
 
     train_idx, val_idx, test_idx = task.splits(graphs, job.subtask, job.fold + 1, job.seed)[job.fold]
@@ -456,8 +457,9 @@ def fit_registered(task: Task, job: Any, graphs: list, *, progress: Any = None, 
     # the test draw of any random input, not the validation draw fit selected on
     test = evaluate(model, pick(test_idx), task.predict, task.kind, measures, draw=TEST_DRAW, collapse=True)
     zero = evaluate(ZeroModel(), pick(test_idx), task.predict, task.kind, measures, collapse=True, device=device)
-    if getattr(getattr(model, "source", None), "set_valued", False):  # a symmetry-breaking set or law: score its whole set of outputs too
-        test.update(evaluate_set(model, pick(test_idx), task.predict, task.kind, device=device))
+    if getattr(getattr(model, "source", None), "set_valued", False) or random_inputs(model):
+        # a symmetry-breaking set or law, or input noise: score its whole set of outputs too (for noise, fixed draws)
+        test.update(evaluate_draws(model, pick(test_idx), task.predict, task.kind, device=device))
     if save is not None:
         from ..models import save_model
 

@@ -21,13 +21,14 @@ from typing import Any
 
 import torch
 
-__all__ = ["set_outputs", "evaluate_draws", "DEFAULT_DRAWS"]
+__all__ = ["set_outputs", "evaluate_draws", "random_inputs", "DEFAULT_DRAWS"]
 
 #: how many fixed draws make a random input's set when none is given
 DEFAULT_DRAWS = 16
 
 
-def _random_inputs(model: torch.nn.Module) -> bool:
+def random_inputs(model: torch.nn.Module) -> bool:
+    """Whether ``model`` draws a random input (``+noise``, ``+randvec``): its outputs form a set over draws."""
     from ..models._inputs import RandomDraws
 
     return any(isinstance(m, RandomDraws) for m in model.modules())
@@ -56,7 +57,7 @@ def set_outputs(model: torch.nn.Module, graph: Any, predict: Callable, *, draws:
             for k in range(int(source.set_sizes(batch)[0])):
                 with source.choosing(k):
                     outputs.append(predict(model, batch).detach())
-        elif _random_inputs(model):
+        elif random_inputs(model):
             for k in range(int(draws)):
                 set_eval_draw(model, k)
                 outputs.append(predict(model, batch).detach())

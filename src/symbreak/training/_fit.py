@@ -180,26 +180,13 @@ def evaluate_set(model: torch.nn.Module, graphs: Sequence[Any], predict: Callabl
     (:func:`~symbreak.metrics.set_breaking_measures`), averaged over ``graphs``:
     ``{"set_fit": ..., "set_cover": ..., "set_best": ...}`` (for SymPE: the expected error of one
     draw, the coverage of the target's images, the best draw)."""
-    from ..metrics import set_breaking_measures
+    from ._draws import evaluate_draws
 
     source = getattr(model, "source", None)
     if not hasattr(source, "choosing"):
         raise TypeError(f"evaluate_set needs a model built as '<model>+sbs', got {type(model).__name__}")
-    model.eval()
-    dev = _device_of(model, device)
-    fit_sum = cover_sum = best_sum = 0.0
-    for graph in graphs:
-        batch = next(iter(batches([graph], 1, False, 0))).to(dev)
-        size = int(source.set_sizes(batch)[0])
-        with torch.no_grad():
-            outputs = []
-            for k in range(size):
-                with source.choosing(k):
-                    outputs.append(predict(model, batch).detach())
-        sym = batch.sym[0] if isinstance(batch.sym, (list, tuple)) else batch.sym
-        got = set_breaking_measures(torch.stack(outputs), batch.y, sym.operations, sym.permutations, kind=kind)
-        fit_sum, cover_sum, best_sum = fit_sum + got["fit"], cover_sum + got["cover"], best_sum + got["best"]
-    return {"set_fit": fit_sum / len(graphs), "set_cover": cover_sum / len(graphs), "set_best": best_sum / len(graphs)}
+    got = evaluate_draws(model, graphs, predict, kind, device=device)
+    return {key: got[key] for key in ("set_fit", "set_cover", "set_best")}
 
 
 def _generators(model: torch.nn.Module) -> dict[str, torch.Generator]:
