@@ -69,6 +69,8 @@ reproduce: $(STAMP)
 	$(VENV)/bin/symbreak bench sbs-examples --report docs/results/sbs-examples.md
 	$(VENV)/bin/symbreak bench graph-autoencoding --report docs/results/graph-autoencoding.md
 	$(VENV)/bin/symbreak bench ising --report docs/results/ising.md
+	$(VENV)/bin/symbreak bench spin-ground-states --report docs/results/spin-ground-states.md
+	$(VENV)/bin/symbreak bench cylinder-wake --report docs/results/cylinder-wake.md
 	$(VENV)/bin/symbreak bench square-ssb --models egnn,painn,egnn+noise,painn+noise,egnn+canon,painn+canon,egnn+sympe,painn+sympe,egnn+sbs,painn+sbs,relaxed-e3nn,sann --loss sbmse --folds 3 --out results/square-ssb-mechanisms --report docs/results/square-ssb-mechanisms.md
 	$(VENV)/bin/symbreak bench h2o-modes --models egnn,painn,egnn+noise,painn+noise,egnn+canon,painn+canon,egnn+sympe,painn+sympe,egnn+sbs,painn+sbs,relaxed-e3nn,sann --loss sbmse --folds 3 --out results/h2o-modes-mechanisms --report docs/results/h2o-modes-mechanisms.md
 	$(VENV)/bin/symbreak search dipoles --model sann --space docs/search/sann_table6.json --subtask dft-by-molecule --loss sbmse --folds 1 --epochs 40 --out results/search/dipoles-sann
