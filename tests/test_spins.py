@@ -157,3 +157,35 @@ def test_task_is_registered_and_quick_is_small():
     graph = task.dataset("octahedron")[0]
     assert graph.sbs_target == "S6" and graph.sym.point_group == "Oh" and tuple(graph.y.shape) == (6, 3)
     assert torch.allclose(graph.y.norm(dim=1), torch.ones(6, dtype=graph.y.dtype), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: spin_energy(spin_cluster("square"), "abc"), "moments must be an array of real numbers"),
+        (lambda: spin_energy(spin_cluster("square"), np.ones((4, 3)) + 1j), "real numbers"),  # never the real part silently
+        (lambda: spin_energy(spin_cluster("square"), [[1, 0, 0], [1, 0]]), "real numbers"),
+        (lambda: spin_energy(spin_cluster("square"), np.ones((4, 3)), exchange=None), "exchange must be a finite"),
+        (lambda: spin_energy(spin_cluster("square", bond=1e100), np.ones((4, 3))), "lose all precision"),
+        (lambda: ground_states("nonsense"), "positions must be"),
+        (lambda: ground_states(spin_cluster("square"), starts=float("nan")), "starts must be an integer"),
+        (lambda: ground_states(spin_cluster("square"), starts=2.7), "starts must be an integer"),
+        (lambda: ground_states(spin_cluster("square"), starts=4, seed=-1), "seed must be an integer"),
+        (lambda: ground_states(spin_cluster("square"), starts=4, energy_tol=float("inf")), "energy_tol"),
+        (lambda: ground_states(spin_cluster("square"), starts=4, energy_tol=-1.0), "energy_tol"),
+        (lambda: spin_cluster("square", bond="2"), "bond must be"),
+        (lambda: spin_cluster("square", bond=None), "bond must be"),
+    ],
+)
+def test_more_hostile_input_gets_one_line_errors(call, match):
+    with pytest.raises(SymbreakError, match=match):
+        call()
+
+
+def test_ground_states_do_not_depend_on_the_cluster_size():
+    """A cluster drawn 50 times larger has the same ground states (E ∝ 1/r³): the bipyramid at a 100 Å bond
+    was refused as a "flat direction" when the Hessian test was absolute."""
+    small, large = (ground_states(spin_cluster("bipyramid", bond=b), starts=16) for b in (2.0, 100.0))
+    assert (large.point_group, large.stabilizer, len(large.orbit)) == (small.point_group, small.stabilizer, len(small.orbit)) == ("D3h", "C1", 12)
+    assert large.energy == pytest.approx(small.energy * (2.0 / 100.0) ** 3, rel=1e-8)
+    np.testing.assert_allclose(large.state, small.state, atol=1e-6)

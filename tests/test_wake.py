@@ -210,3 +210,60 @@ def test_bad_signals_and_inputs_are_refused():
     with pytest.raises(SymbreakError, match="finite"):
         flow.kick(flow.initial(), float("inf"))
     assert D2Q9_VELOCITIES.shape == (9, 2)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(nx=59.5), "nx must be an integer"),
+        (dict(ny=True), "ny must be an integer"),
+        (dict(nx=10**12), "cells is more than"),
+        (dict(radius=True), "radius must be a finite number"),
+        (dict(x_center="5"), "x_center must be a finite number"),
+    ],
+)
+def test_channels_of_the_wrong_kind_are_refused(kwargs, match):
+    with pytest.raises(SymbreakError, match=match):
+        CylinderChannel(**{**dict(nx=60, ny=24, radius=3, reynolds=20), **kwargs})
+
+
+def test_hostile_calls_on_a_channel_get_one_line_errors():
+    from symbreak.labels import coarse_fields, vorticity, wake_sample
+
+    flow = CylinderChannel(nx=60, ny=24, radius=3, reynolds=20)
+    f = flow.initial()
+    cases = [
+        (lambda: flow.kick(f, 100.0), "transverse speeds"),
+        (lambda: flow.kick(f, 0.05, seed=float("nan")), "seed must be"),
+        (lambda: flow.kick(torch.ones(9, 5, 5, dtype=torch.float64), 0.05), "populations must be"),
+        (lambda: flow.kick(torch.full_like(f, float("nan")), 0.05), "NaN"),
+        (lambda: flow.run(f.clone(), 2.5), "steps must be an integer"),
+        (lambda: flow.run(f.clone(), 2, probe=(100, 3)), "outside"),
+        (lambda: flow.run(f.clone(), 2, probe=(-1, 3)), "probe row"),
+        (lambda: flow.step(torch.ones(9, 5, 5, dtype=torch.float64)), "populations must be"),
+        (lambda: strouhal_number(np.sin(np.arange(400) / 5), diameter=10, u_in=0.0), "u_in must be > 0"),
+        (lambda: strouhal_number(np.sin(np.arange(400) / 5), diameter=float("nan"), u_in=0.1), "diameter"),
+        (lambda: strouhal_number(np.sin(np.arange(400) / 5), diameter=10, u_in=0.1, dt=-1), "dt must be > 0"),
+        (lambda: strouhal_number("abc", diameter=10, u_in=0.1), "trace"),
+        (lambda: mirror_fields(torch.ones(4), [1.0]), "fields must be"),
+        (lambda: mirror_fields(torch.ones(3, 4, 4), [1.0, -1.0, 2.0]), "±1"),
+        (lambda: vorticity(torch.ones(2, 1, 5)), "vorticity"),
+        (lambda: coarse_fields(flow, f, width=40, pool=0), "pool must be"),
+        (lambda: coarse_fields(flow, f, width=-4, pool=2), "width must be"),
+        (lambda: wake_sample(100, radius=3, ny=24, nx=100, width=40, window=0), "window must be"),
+        (lambda: wake_sample(100, radius=3, ny=24, nx=100, width=40, symmetric_steps=float("nan")), "symmetric_steps"),
+        (lambda: wake_sample(100, radius=3, ny=24, nx=100, width=40, pool=3), "do not fit"),
+    ]
+    for call, match in cases:
+        with pytest.raises(SymbreakError, match=match):
+            call()
+
+
+def test_the_task_refuses_losses_and_settings_it_would_ignore():
+    task = CylinderWake()
+    task.check_loss("sbmse")
+    for name in ("mse", "unknown"):
+        with pytest.raises(SymbreakError, match="its loss is 'sbmse'"):
+            task.check_loss(name)
+    with pytest.raises(SymbreakError, match="--save-models"):
+        task.check_settings({"save_models": True})

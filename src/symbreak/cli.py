@@ -144,6 +144,9 @@ def _bench(args: argparse.Namespace) -> int:
     from .bench import run_benchmark, write_outputs, write_report
     from .models import split_specs
 
+    for flag, value in (("--out", args.out), ("--models", args.models), ("--subtasks", args.subtasks), ("--loss", args.loss)):
+        if value is not None and not value.strip():  # an empty value is a mistake, not "the default"
+            raise SymbreakError(f"{flag} is empty: give a value, or leave {flag} off for the default")
     task = get_task(args.task)
     out = args.out or f"results/{task.name}" + ("-quick" if args.quick else "")
     result = run_benchmark(
@@ -494,7 +497,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"symbreak: error: {exc}", file=sys.stderr)
             return 2
         except KeyboardInterrupt as exc:  # one line, not a traceback: what finished and how to resume
-            print(f"symbreak: {exc or 'interrupted'}", file=sys.stderr)
+            print(f"symbreak: {str(exc) or 'interrupted'}", file=sys.stderr)
             return 130
     except BrokenPipeError:
         # Python docs, signal module, "Note on SIGPIPE": point stdout at devnull so that the

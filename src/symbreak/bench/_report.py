@@ -452,6 +452,12 @@ def write_outputs(task: Task, records: list[dict], out: Path, settings: dict[str
             plots.append(plot_table(spec, table, out / f"{task.name}-table{k}-{spec.verdict_measure}.png", None, measure=spec.verdict_measure))
         diffs += differences(table, task.threshold, task.verdicts, spec)
         summary.append({"title": spec.title, "cells": {r: {h: _cell_summary(spec, c, task.verdicts) for h, c in cells.items()} for r, cells in table.items()}})
+    if task.tables and records and not texts:
+        # every table reads other losses or sub-tasks than were run: say so rather than print nothing
+        read = sorted({col[2] for spec in task.tables for col in spec.columns if len(col) > 2})
+        ran = sorted({r["loss"] for r in records if "loss" in r})
+        texts.append(f"No table of {task.name} reads these runs (losses {', '.join(ran) or '-'}; its tables read {', '.join(read)}): "
+                     f"the records are in {out / 'results.jsonl'}.")  # fmt: skip
     extras = task.report_extras(records, out)
     texts += extras["texts"]
     markdown += extras["markdown"]

@@ -313,7 +313,8 @@ def run_benchmark(
         raise SymbreakError(f"noise σ must be > 0 Å, got {settings['sigmas']}")
     for name in settings["subtasks"]:
         if name not in task.subtasks:
-            raise SymbreakError(f"task {task.name!r} has no sub-task {name!r}; it has {list(task.subtasks)}")
+            named = [s for s in task.subtasks if s]
+            raise SymbreakError(f"task {task.name!r} has no sub-task {name!r}; " + (f"it has {named}" if named else "it has none: leave --subtasks off"))
     for spec in settings["models"]:  # fail before any training
         task.check_model(spec)
     task.check_settings({**settings, "save_models": save_models, "engine": engine})

@@ -52,6 +52,33 @@ MIN_TAU = 0.51
 MAX_U = 0.2
 #: fewest cells across the cylinder's radius for a round obstacle at all
 MIN_RADIUS = 2.0
+#: the most lattice cells a channel may have (ny · nx): each population array is 72 bytes a cell, and a step holds several
+MAX_CELLS = 10**7
+
+
+def _real(where: str, name: str, value: object) -> float:
+    """value as a finite float (bools, strings, arrays, NaN and inf refused), else :class:`~symbreak.SymbreakError`."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value):
+        raise SymbreakError(f"{where}: {name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _count(where: str, name: str, value: object, low: int) -> int:
+    """value as an int ≥ low (integral floats accepted), else :class:`~symbreak.SymbreakError`."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value) or value != int(value) or value < low:
+        raise SymbreakError(f"{where}: {name} must be an integer ≥ {low}, got {value!r}")
+    return int(value)
+
+
+def _populations(where: str, f: object, shape: tuple[int, int]) -> torch.Tensor:
+    """f checked to be a finite (9, ny, nx) floating-point tensor."""
+    if not isinstance(f, torch.Tensor) or not f.is_floating_point():
+        raise SymbreakError(f"{where}: populations must be a floating-point torch tensor (9, {shape[0]}, {shape[1]}), got {type(f).__name__}")
+    if tuple(f.shape) != (9, *shape):
+        raise SymbreakError(f"{where}: populations must be (9, {shape[0]}, {shape[1]}), got {tuple(f.shape)}")
+    if not bool(torch.isfinite(f).all()):
+        raise SymbreakError(f"{where}: the populations hold NaN or inf: a diverged flow, or not populations at all")
+    return f
 
 
 @dataclass(frozen=True)
@@ -71,9 +98,15 @@ class CylinderChannel:
     x_center : float or None
         :math:`x_c`; default ``6 r``: 2.5 D of undisturbed inflow ahead of the cylinder.
 
-    Raises :class:`~symbreak.SymbreakError` for Re ≤ 0 or not finite, a lattice too small for the
-    cylinder (r < 2, fewer than 4r rows, the cylinder within 2r of the outlet), or a viscosity that
-    needs :math:`\tau < 0.51` (refine the grid or lower U).
+    Raises
+    ------
+    SymbreakError
+        For Re ≤ 0 or not finite, a lattice too small for the cylinder (r < 2, fewer than 4r rows,
+        the cylinder within 2r of the outlet), or a viscosity that needs :math:`\tau < 0.51`
+        (refine the grid or lower U).
+
+    Examples
+    --------
 
     >>> flow = CylinderChannel(nx=60, ny=24, radius=3, reynolds=20)
     >>> f = flow.kick(flow.initial(), 0.05, seed=0)
@@ -90,10 +123,14 @@ class CylinderChannel:
     x_center: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("nx", "ny", "radius", "reynolds", "u_in"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value):
-                raise SymbreakError(f"CylinderChannel: {name} must be a finite number, got {value!r}")
+        for name in ("radius", "reynolds", "u_in"):
+            _real("CylinderChannel", name, getattr(self, name))
+        for name in ("nx", "ny"):
+            _count("CylinderChannel", name, getattr(self, name), 1)
+        if self.x_center is not None:
+            _real("CylinderChannel", "x_center", self.x_center)
+        if self.nx * self.ny > MAX_CELLS:
+            raise SymbreakError(f"CylinderChannel: {self.ny} × {self.nx} = {self.nx * self.ny:.3g} cells is more than {MAX_CELLS:.0e}: far beyond this task's lattices")
         if self.reynolds <= 0:
             raise SymbreakError(f"CylinderChannel: the Reynolds number must be > 0, got {self.reynolds}")
         if not 0 < self.u_in <= MAX_U:
@@ -172,8 +209,12 @@ class CylinderChannel:
         per cell (seeded), :math:`\delta_x = 0`. It is odd under the mirror, :math:`\sigma\delta = -\delta`, so
         a symmetric f kicked by −ε is exactly the mirror image of f kicked by +ε.
         """
-        if not np.isfinite(perturbation):
-            raise SymbreakError(f"CylinderChannel.kick: perturbation must be finite, got {perturbation}")
+        perturbation = _real("CylinderChannel.kick", "perturbation", perturbation)
+        if 1.5 * abs(perturbation) * self.u_in > MAX_U:  # δ_y reaches 3/2
+            raise SymbreakError(f"CylinderChannel.kick: perturbation {perturbation:g} gives transverse speeds up to {1.5 * abs(perturbation) * self.u_in:.3g} "
+                                f"lattice units, above the scheme's {MAX_U} (|ε| ≤ {MAX_U / (1.5 * self.u_in):.3g} at u_in = {self.u_in:g})")  # fmt: skip
+        seed = _count("CylinderChannel.kick", "seed", seed, 0)
+        _populations("CylinderChannel.kick", f, (self.ny, self.nx))
         y, x = torch.meshgrid(torch.arange(self.ny, dtype=f.dtype), torch.arange(self.nx, dtype=f.dtype), indexing="ij")
         # fluid cells only: populations inside the cylinder bounce among themselves forever and would keep the kick
         box = (x > self.xc) & (x < self.xc + 6 * self.radius) & ((y - self.yc).abs() < 2 * self.radius) & ~self.obstacle().to(f.device)
@@ -189,7 +230,9 @@ class CylinderChannel:
         solid: the flat indices of the cylinder's cells (``obstacle().flatten().nonzero()``), if already
         found (saves finding them every step).
         """
-        solid = self.obstacle().flatten().nonzero()[:, 0].to(f.device) if solid is None else solid
+        if solid is None:
+            _populations("CylinderChannel.step", f, (self.ny, self.nx))
+            solid = self.obstacle().flatten().nonzero()[:, 0].to(f.device)
         f[_LEFT, :, -1] = f[_LEFT, :, -2]  # outlet: the populations entering from outside copy their upstream neighbours
         rho, u = self.macroscopic(f)
         # inlet: u prescribed, ρ from the populations already known there (Zou & He 1997)
@@ -208,10 +251,14 @@ class CylinderChannel:
     def run(self, f: torch.Tensor, steps: int, *, probe: tuple[int, int] | None = None) -> torch.Tensor | tuple[torch.Tensor, np.ndarray]:
         r"""Advance f (9, ny, nx) by ``steps`` steps, in place. With ``probe = (row, column)``, also
         return :math:`u_y` there after every step, (steps,) float64 (for :func:`strouhal_number`)."""
-        if steps < 0:
-            raise SymbreakError(f"CylinderChannel.run: steps must be ≥ 0, got {steps}")
-        if f.shape != (9, self.ny, self.nx):
-            raise SymbreakError(f"CylinderChannel.run: populations must be (9, {self.ny}, {self.nx}), got {tuple(f.shape)}")
+        steps = _count("CylinderChannel.run", "steps", steps, 0)
+        _populations("CylinderChannel.run", f, (self.ny, self.nx))
+        if probe is not None:
+            if not isinstance(probe, (tuple, list)) or len(probe) != 2:
+                raise SymbreakError(f"CylinderChannel.run: probe must be a (row, column) pair, got {probe!r}")
+            probe = (_count("CylinderChannel.run", "probe row", probe[0], 0), _count("CylinderChannel.run", "probe column", probe[1], 0))
+            if probe[0] >= self.ny or probe[1] >= self.nx:
+                raise SymbreakError(f"CylinderChannel.run: probe {probe} lies outside the {self.ny} × {self.nx} lattice")
         solid = self.obstacle().flatten().nonzero()[:, 0].to(f.device)
         trace = np.empty(steps)
         c_y = torch.as_tensor(D2Q9_VELOCITIES[:, 1], dtype=f.dtype, device=f.device)
@@ -232,15 +279,21 @@ class CylinderChannel:
 
 def vorticity(u: torch.Tensor) -> torch.Tensor:
     r""":math:`\omega = \partial_x u_y - \partial_y u_x` of u (2, ny, nx) by central differences (one-sided at the edges), (ny, nx)."""
+    if not isinstance(u, torch.Tensor) or u.ndim != 3 or u.shape[0] != 2 or min(u.shape[1:]) < 2:
+        raise SymbreakError(f"vorticity: u must be a tensor (2, ny, nx) with ny, nx ≥ 2, got {getattr(u, 'shape', type(u).__name__)}")
     return torch.gradient(u[1], dim=-1)[0] - torch.gradient(u[0], dim=-2)[0]
 
 
 def mirror_fields(fields: torch.Tensor, parities: torch.Tensor | list[float]) -> torch.Tensor:
     r"""The mirror image of channel fields (..., C, ny, nx): rows reversed, channel c times ``parities[c]``
     (+1 for :math:`u_x`, ρ, p; −1 for :math:`u_y` and the vorticity :math:`\omega_z`)."""
+    if not isinstance(fields, torch.Tensor) or fields.ndim < 3:
+        raise SymbreakError(f"mirror_fields: fields must be a tensor (..., C, ny, nx), got {getattr(fields, 'shape', type(fields).__name__)}")
     p = torch.as_tensor(parities, dtype=fields.dtype, device=fields.device)
     if p.shape != (fields.shape[-3],):
         raise SymbreakError(f"mirror_fields: need one parity per channel ({fields.shape[-3]}), got {tuple(p.shape)}")
+    if not bool(((p == 1) | (p == -1)).all()):
+        raise SymbreakError(f"mirror_fields: parities must be ±1, got {p.tolist()}")
     return fields.flip(-2) * p[:, None, None]
 
 
@@ -255,7 +308,13 @@ def strouhal_number(trace: np.ndarray, *, diameter: float, u_in: float, dt: floa
     :math:`u_y - \overline{u_y}` (crossing times linearly interpolated), over all complete
     periods in the trace. Raises :class:`~symbreak.SymbreakError` when fewer than
     :data:`MIN_PERIODS` periods are present (no shedding, or too short a trace)."""
-    s = np.asarray(trace, dtype=float)
+    for name, value in (("diameter", diameter), ("u_in", u_in), ("dt", dt)):
+        if _real("strouhal_number", name, value) <= 0:
+            raise SymbreakError(f"strouhal_number: {name} must be > 0, got {value!r}")
+    try:
+        s = np.asarray(trace, dtype=float)
+    except (TypeError, ValueError):
+        raise SymbreakError(f"strouhal_number: the trace must be a finite 1-D signal, got {type(trace).__name__}") from None
     if s.ndim != 1 or not np.isfinite(s).all():
         raise SymbreakError("strouhal_number: the trace must be a finite 1-D signal")
     s = s - s.mean()
@@ -295,6 +354,8 @@ def coarse_fields(flow: CylinderChannel, f: torch.Tensor, *, width: int = 128, p
     r"""(3, ny/pool, width/pool) float64: :math:`(u_x/U, u_y/U, \omega D/U)` of populations f over the
     columns :math:`[x_c - 3r, x_c - 3r + \mathrm{width})`, the cylinder's cells at rest, averaged over
     pool × pool blocks (an average of a mirror-symmetric field stays symmetric: ny is split evenly)."""
+    width, pool = _count("coarse_fields", "width", width, 1), _count("coarse_fields", "pool", pool, 1)
+    _populations("coarse_fields", f, (flow.ny, flow.nx))
     start = int(round(flow.xc - 3 * flow.radius))
     if flow.ny % pool or width % pool or start < 0 or start + width > flow.nx:
         raise SymbreakError(f"coarse_fields: columns [{start}, {start + width}) and pool {pool} do not fit the {flow.ny} × {flow.nx} lattice evenly")
@@ -321,6 +382,13 @@ def wake_sample(reynolds: float, *, radius: float = 5, ny: int = 64, nx: int = 2
     (no shedding: Re below the critical ≈ 47, or too short a budget).
     """
     flow = CylinderChannel(nx=nx, ny=ny, radius=radius, reynolds=reynolds, u_in=u_in)
+    symmetric_steps = _count("wake_sample", "symmetric_steps", symmetric_steps, 0)
+    window = _count("wake_sample", "window", window, 2)
+    max_steps = _count("wake_sample", "max_steps", max_steps, 1)
+    _real("wake_sample", "perturbation", perturbation)
+    start = int(round(flow.xc - 3 * flow.radius))
+    if flow.ny % _count("wake_sample", "pool", pool, 1) or _count("wake_sample", "width", width, 1) % pool or start < 0 or start + width > flow.nx:
+        raise SymbreakError(f"wake_sample: columns [{start}, {start + width}) and pool {pool} do not fit the {flow.ny} × {flow.nx} lattice evenly")
     probe = (int(flow.yc), int(round(flow.xc + 4 * flow.radius)))  # yc is a half-integer for even ny: the row just below the axis
     f = flow.run(flow.initial(), symmetric_steps)
     sym = coarse_fields(flow, f, width=width, pool=pool)
@@ -345,6 +413,8 @@ def wake_sample(reynolds: float, *, radius: float = 5, ny: int = 64, nx: int = 2
         s = s - s.mean()
         if int(((s[:-1] < 0) & (s[1:] >= 0)).sum()) >= MIN_PERIODS + 1:
             break
+        if steps >= 2 * max_steps:  # saturated but not oscillating (a steady deflected wake): never loop forever
+            raise SymbreakError(f"wake_sample: the wake at Re = {reynolds:g} saturated but did not oscillate ({MIN_PERIODS} periods) within {2 * max_steps} steps")
     st = strouhal_number(np.concatenate(traces), diameter=flow.diameter, u_in=u_in)
     previous = float(trace[-1])
     while True:
@@ -352,6 +422,8 @@ def wake_sample(reynolds: float, *, radius: float = 5, ny: int = 64, nx: int = 2
         steps += 1
         if previous < 0 <= float(now[0]):
             break
+        if steps >= 3 * max_steps:
+            raise SymbreakError(f"wake_sample: the probe at Re = {reynolds:g} did not cross zero upwards within {3 * max_steps} steps")
         previous = float(now[0])
     target = coarse_fields(flow, f, width=width, pool=pool)
     return WakeSample(float(reynolds), inputs.numpy(), target.numpy(), st, steps)

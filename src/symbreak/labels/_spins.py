@@ -49,14 +49,37 @@ MIN_SITE_DISTANCE = 1e-6
 #: two configurations whose moments differ by less than this (largest component) are the same state
 STATE_TOL = 1e-4
 #: the smallest Riemannian-Hessian eigenvalue (μ²/Å³) an isolated minimum must have: below it the
-#: minimum is (numerically) part of a continuous degenerate family
+#: minimum is (numerically) part of a continuous degenerate family. For nearest sites :data:`SPIN_BOND`
+#: apart; otherwise scaled as the dipolar energy, 1/r³ (:func:`ground_states`)
 HESSIAN_TOL = 1e-6
+#: the default ``energy_tol`` of :func:`ground_states` (μ²/Å³), scaled the same way
+ENERGY_TOL = 1e-7
+#: the largest coordinate (Å) accepted: far beyond any cluster, and short of where 1/r³ and tolerances in Å underflow
+MAX_EXTENT = 1e6
 #: pairs within this relative distance of the shortest are the exchange term's nearest neighbours
 NEIGHBOUR_RTOL = 1e-6
 
 
+def _real_array(name: str, value: object) -> np.ndarray:
+    """value as a float array, or :class:`~symbreak.StructureError` naming ``name`` (strings, ragged lists, complex numbers)."""
+    try:
+        a = np.asarray(value)
+        if a.dtype.kind not in "biuf":  # strings, objects, complex: refused, never cast (complex would lose its imaginary part)
+            raise TypeError
+        return a.astype(float)
+    except (TypeError, ValueError):
+        raise StructureError(f"{name} must be an array of real numbers, got {type(value).__name__} {str(value)[:60]!r}") from None
+
+
+def _real_number(name: str, value: object) -> float:
+    """value as a finite float, or :class:`~symbreak.SymbreakError` naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value):
+        raise SymbreakError(f"{name} must be a finite real number, got {value!r}")
+    return float(value)
+
+
 def _check_positions(positions: np.ndarray) -> np.ndarray:
-    x = np.asarray(positions, dtype=float)
+    x = _real_array("positions", positions)
     if x.ndim != 2 or x.shape[1] != 3 or len(x) < 2:
         raise StructureError(f"positions must be (n, 3) with n ≥ 2 sites, got shape {x.shape}")
     if not np.isfinite(x).all():
@@ -66,6 +89,8 @@ def _check_positions(positions: np.ndarray) -> np.ndarray:
     if d.min() < MIN_SITE_DISTANCE:
         i, j = np.unravel_index(np.argmin(d), d.shape)
         raise StructureError(f"sites {i} and {j} coincide (distance {d.min():.3g} Å): a dipole cannot interact with itself")
+    if np.abs(x).max() > MAX_EXTENT:
+        raise StructureError(f"positions reach {np.abs(x).max():.3g} Å: beyond {MAX_EXTENT:g} Å the couplings 1/r³ and the symmetry tolerance lose all precision")
     return x
 
 
@@ -77,8 +102,7 @@ def dipolar_coupling(positions: np.ndarray, *, exchange: float = 0.0) -> np.ndar
     coupling of site i to site j; the diagonal blocks are zero.
     """
     x = _check_positions(positions)
-    if not np.isfinite(exchange):
-        raise SymbreakError(f"exchange must be a finite energy, got {exchange}")
+    exchange = _real_number("exchange", exchange)
     n = len(x)
     d = x[None] - x[:, None]  # d[i, j] = r_j - r_i
     r = np.linalg.norm(d, axis=-1) + np.eye(n)  # the diagonal is masked below
@@ -101,7 +125,7 @@ def spin_energy(positions: np.ndarray, moments: np.ndarray, *, exchange: float =
     -2.0
     """
     x = _check_positions(positions)
-    m = np.asarray(moments, dtype=float)
+    m = _real_array("moments", moments)
     if m.shape != x.shape:
         raise StructureError(f"moments must be (n, 3) for the {len(x)} sites, got shape {m.shape}")
     if not np.isfinite(m).all():
@@ -111,7 +135,7 @@ def spin_energy(positions: np.ndarray, moments: np.ndarray, *, exchange: float =
 
 
 def _minimize(a: np.ndarray, n: int, v0: np.ndarray) -> tuple[float, np.ndarray]:
-    """One local minimum of ½ μᵀAμ on the product of unit spheres, from v0 (3n,): μ_i = v_i/|v_i|,
+    """One local minimum of ½ μᵀAμ on the product of unit spheres, from v0 (3n,): μ_i = v_i/‖v_i‖,
     so L-BFGS works unconstrained (the map is smooth away from v_i = 0, where no start lies)."""
     from scipy.optimize import minimize
 
@@ -194,17 +218,23 @@ class GroundStates:
 
 
 def ground_states(
-    positions: np.ndarray, *, starts: int = 64, seed: int = 0, exchange: float = 0.0, energy_tol: float = 1e-7, symmetry_tol: float = 0.01
+    positions: np.ndarray, *, starts: int = 64, seed: int = 0, exchange: float = 0.0, energy_tol: float | None = None, symmetry_tol: float = 0.01
 ) -> GroundStates:
     r"""The ground states of the dipolar cluster on ``positions`` (n, 3) Å, found and verified.
 
-    ``starts`` seeded random starts (Gaussian v, μ = v/|v|) each run L-BFGS to a local minimum;
-    the lowest energy E₀ and every minimum within ``energy_tol`` (μ²/Å³) of it are kept. The
+    ``starts`` seeded random starts (Gaussian v, μ = v/‖v‖) each run L-BFGS to a local minimum;
+    the lowest energy E₀ and every minimum within ``energy_tol`` (μ²/Å³) of it are kept (default:
+    :data:`ENERGY_TOL` times the coupling scale s below). The
     cluster's point group G is detected at ``symmetry_tol`` (Å), with all sites of one type.
     Verified, else :class:`~symbreak.SymbreakError`: every kept minimum is in the G-orbit of the
     first (to :data:`STATE_TOL`), and the Riemannian Hessian there has no eigenvalue below
     :data:`HESSIAN_TOL` (a flat direction means a continuous family of ground states, which no
     finite orbit describes). Deterministic for a given seed.
+
+    The search and the Hessian test run on the couplings divided by their scale
+    :math:`s = (b/r_{\min})^3` (b = :data:`SPIN_BOND`, :math:`r_{\min}` the shortest distance; s = 1
+    for the registered clusters), so a cluster drawn 100 times larger — the same ground
+    states, energies 10⁶ times smaller — is neither refused as "flat" nor searched less precisely.
 
     >>> gs = ground_states(spin_cluster("square"), starts=16)
     >>> gs.point_group, gs.stabilizer, len(gs.orbit), gs.flip_in_orbit
@@ -214,14 +244,23 @@ def ground_states(
     from ..groups import identify
 
     x = _check_positions(positions)
-    if int(starts) < 1:
-        raise SymbreakError(f"starts must be a positive number of random starts, got {starts}")
-    if not energy_tol > 0:
-        raise SymbreakError(f"energy_tol must be a positive energy (μ²/Å³), got {energy_tol}")
+    for name, value, low in (("starts", starts, 1), ("seed", seed, 0)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low:
+            raise SymbreakError(f"{name} must be an integer ≥ {low}, got {value!r}")
+    exchange = _real_number("exchange", exchange)
     n = len(x)
     a = dipolar_coupling(x, exchange=exchange)
+    d = np.linalg.norm(x[:, None] - x[None], axis=-1)
+    r_min = d[~np.eye(n, dtype=bool)].min()
+    scale = (SPIN_BOND / r_min) ** 3  # the dipolar energy scale; J sets none of the gaps between dipolar arrangements
+    scale = 1.0 if abs(scale - 1.0) < 1e-9 else scale  # the registered clusters: exactly the unscaled search
+    if energy_tol is None:
+        energy_tol = ENERGY_TOL * scale
+    elif _real_number("energy_tol", energy_tol) <= 0:
+        raise SymbreakError(f"energy_tol must be a positive finite energy (μ²/Å³), got {energy_tol!r}")
+    a_unit = a / scale  # the same minima; energies and Hessians of order one
     rng = np.random.default_rng(seed)
-    minima = [_minimize(a, n, rng.normal(size=3 * n)) for _ in range(int(starts))]
+    minima = [(e * scale, m) for e, m in (_minimize(a_unit, n, rng.normal(size=3 * n)) for _ in range(int(starts)))]
     energies = np.array([e for e, _ in minima])
     e0 = float(energies.min())
     at_e0 = np.array([m for e, m in minima if e <= e0 + energy_tol])
@@ -239,7 +278,7 @@ def ground_states(
     orbit = orbit[order]
     y = orbit[0]
     hess = float(_tangent_hessian(a, y).min())
-    if hess < HESSIAN_TOL:
+    if hess < HESSIAN_TOL * scale:
         raise SymbreakError(f"the ground state (E₀ = {e0:.8g}) has a flat direction (smallest Hessian eigenvalue {hess:.3g}): "
                             "a continuous family of ground states, not a finite orbit")  # fmt: skip
     kept = [k for k, im in enumerate(_images(y, ops, perms)) if np.abs(im - y).max() < STATE_TOL]
@@ -275,8 +314,8 @@ SPIN_CLUSTERS = ("square", "bipyramid", "octahedron", "cube")
 
 def spin_cluster(name: str, *, bond: float = SPIN_BOND) -> np.ndarray:
     """Sites (n, 3) Å of a named cluster of :data:`SPIN_CLUSTERS`, centred at the origin, edges ``bond`` Å."""
-    if not bond > 0 or not np.isfinite(bond):
-        raise SymbreakError(f"bond must be a positive length in Å, got {bond}")
+    if isinstance(bond, (bool, np.bool_)) or not isinstance(bond, (int, float, np.integer, np.floating)) or not 0 < bond < np.inf:
+        raise SymbreakError(f"bond must be a positive finite length in Å, got {bond!r}")
     if name == "square":
         return _ring(4, bond / np.sqrt(2))
     if name == "bipyramid":  # equilateral triangle of side b, apices at b·sqrt(2/3) above and below: all 9 edges b

@@ -139,7 +139,7 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
         try:
             options[key.strip()] = ast.literal_eval(value.strip())
         except (ValueError, SyntaxError):
-            raise SymbreakError(f"option {key.strip()!r} in model spec {spec!r}: {value.strip()!r} is not a number, string or bool") from None
+            raise SymbreakError(f"option {key.strip()!r} in model spec {spec!r}: {value.strip()!r} is not a number, a quoted string, True or False") from None
     return name, options
 
 

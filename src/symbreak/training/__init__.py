@@ -10,9 +10,9 @@ both train through here.
 """
 
 from ._data import batches, collate
-from ._draws import evaluate_draws, set_outputs
+from ._draws import evaluate_draws, evaluate_set, set_outputs
 from ._energy import EnergyData, energy_errors, fit_energy, predict_energy
-from ._fit import SCHEDULES, FitResult, ZeroModel, evaluate, evaluate_set, fit, init_distributed
+from ._fit import SCHEDULES, FitResult, ZeroModel, evaluate, fit, init_distributed
 from ._loop import train_epochs
 from ._trainer import TrainResult, Trainer
 

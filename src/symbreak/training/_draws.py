@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["set_outputs", "evaluate_draws", "random_inputs", "DEFAULT_DRAWS"]
+__all__ = ["set_outputs", "evaluate_draws", "evaluate_set", "random_inputs", "DEFAULT_DRAWS"]
 
 #: how many fixed draws make a random input's set when none is given
 DEFAULT_DRAWS = 16
@@ -84,3 +84,16 @@ def evaluate_draws(model: torch.nn.Module, graphs: Sequence[Any], predict: Calla
             sums["set_" + key] += got[key]
         sums["set_size"] += len(out)
     return {k: v / len(graphs) for k, v in sums.items()}
+
+
+def evaluate_set(model: torch.nn.Module, graphs: Sequence[Any], predict: Callable, kind: str, *, device: Any = None) -> dict[str, float]:
+    """For a ``"<model>+sbs"`` or ``"<model>+sympe"`` model: each structure's outputs for every element
+    of its symmetry-breaking set (or inversion kernel) against its target's images
+    (:func:`~symbreak.metrics.set_breaking_measures`), averaged over ``graphs``:
+    ``{"set_fit": ..., "set_cover": ..., "set_best": ...}`` (for SymPE: the expected error of one
+    draw, the coverage of the target's images, the best draw)."""
+    source = getattr(model, "source", None)
+    if not hasattr(source, "choosing"):
+        raise TypeError(f"evaluate_set needs a model built as '<model>+sbs', got {type(model).__name__}")
+    got = evaluate_draws(model, graphs, predict, kind, device=device)
+    return {key: got[key] for key in ("set_fit", "set_cover", "set_best")}

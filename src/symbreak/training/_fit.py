@@ -30,7 +30,7 @@ from ..metrics import is_collapsed, measure
 from ._data import batches
 from ._trainer import Trainer
 
-__all__ = ["fit", "evaluate", "evaluate_set", "init_distributed", "FitResult", "ZeroModel", "SCHEDULES", "VALIDATION_DRAW", "TEST_DRAW"]
+__all__ = ["fit", "evaluate", "init_distributed", "FitResult", "ZeroModel", "SCHEDULES", "VALIDATION_DRAW", "TEST_DRAW"]
 
 #: the schedules :func:`fit` takes (the :class:`~symbreak.training.Trainer` has more)
 SCHEDULES = ("onecycle", "plateau", "constant", "warmup")
@@ -172,21 +172,6 @@ def _teardown_distributed() -> None:
 
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
-
-
-def evaluate_set(model: torch.nn.Module, graphs: Sequence[Any], predict: Callable, kind: str, *, device: Any = None) -> dict[str, float]:
-    """For a ``"<model>+sbs"`` or ``"<model>+sympe"`` model: each structure's outputs for every element
-    of its symmetry-breaking set (or inversion kernel) against its target's images
-    (:func:`~symbreak.metrics.set_breaking_measures`), averaged over ``graphs``:
-    ``{"set_fit": ..., "set_cover": ..., "set_best": ...}`` (for SymPE: the expected error of one
-    draw, the coverage of the target's images, the best draw)."""
-    from ._draws import evaluate_draws
-
-    source = getattr(model, "source", None)
-    if not hasattr(source, "choosing"):
-        raise TypeError(f"evaluate_set needs a model built as '<model>+sbs', got {type(model).__name__}")
-    got = evaluate_draws(model, graphs, predict, kind, device=device)
-    return {key: got[key] for key in ("set_fit", "set_cover", "set_best")}
 
 
 def _generators(model: torch.nn.Module) -> dict[str, torch.Generator]:
