@@ -23,7 +23,7 @@ produced by some element — comes from equivariance, not from training on more 
 (``+noise``) breaks the symmetry too, but its set of outputs over noise draws covers the ground
 states only by chance. Every model's whole set of outputs is scored (``set_fit``, ``set_cover``:
 :func:`~symbreak.metrics.set_breaking_measures`; for ``+noise`` over :data:`NOISE_DRAWS` fixed
-draws, :func:`symbreak.training._draws.set_outputs`) and the ground states it reproduces counted.
+draws, :func:`symbreak.training.set_outputs`) and the ground states it reproduces counted.
 """
 
 from __future__ import annotations
@@ -126,12 +126,12 @@ class SpinGroundStates(SBSExamples):
 
     def run_job(self, job: Any, graphs: list, *, save: Any = None, **kwargs: Any) -> dict[str, Any]:
         """The default experiment (:func:`~symbreak.tasks.fit_registered`), then the trained model's whole
-        set of outputs (:func:`symbreak.training._draws.set_outputs`) scored against the ground states:
+        set of outputs (:func:`symbreak.training.set_outputs`) scored against the ground states:
         ``set_fit``, ``set_cover``, ``set_best``, ``set_size``, ``states_hit`` (ground states reproduced
         within :data:`HIT_MSE`), ``set_distinct`` (distinct outputs) and ``orbit_size`` in the record's ``test``."""
         from ..metrics import set_breaking_measures
         from ..models import load_model
-        from ..training._draws import set_outputs
+        from ..training import set_outputs
 
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(save) if save is not None else Path(tmp) / "model.pt"
