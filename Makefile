@@ -71,6 +71,7 @@ reproduce: $(STAMP)
 	$(VENV)/bin/symbreak bench ising --report docs/results/ising.md
 	$(VENV)/bin/symbreak bench spin-ground-states --report docs/results/spin-ground-states.md
 	$(VENV)/bin/symbreak bench cylinder-wake --report docs/results/cylinder-wake.md
+	$(VENV)/bin/symbreak bench qm9-generation --report docs/results/qm9-generation.md
 	$(VENV)/bin/symbreak bench sbs-examples --models egnn+sbs,painn+sbs,e3nn+sbs,e3nn+sbs-axial --folds 3 --epochs 5000 --until-plateau 200 --out results/sbs-examples-plateau --report docs/results/sbs-examples-plateau.md
 	$(VENV)/bin/symbreak bench sbs-examples --subtasks octagon --models "egnn+sbs[layers=6],painn+sbs[layers=6],e3nn+sbs[layers=4,lmax=4]" --folds 3 --epochs 5000 --until-plateau 200 --out results/octagon-capacity
 	$(VENV)/bin/symbreak bench spin-ground-states --subtasks bipyramid --models egnn+sbs,painn+sbs,e3nn+sbs,e3nn+sbs-axial --folds 3 --epochs 3000 --until-plateau 200 --out results/spin-ground-states-plateau

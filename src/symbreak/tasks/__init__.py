@@ -1,7 +1,7 @@
 r"""Benchmark tasks behind one registry, each making its own data in code.
 
 >>> len(TASKS.builtin_names()), sorted(TASKS.builtin_names())[:4]
-(12, ['canonicalization', 'charged-particle', 'cylinder-wake', 'dipoles'])
+(13, ['canonicalization', 'charged-particle', 'cylinder-wake', 'dipoles'])
 >>> [g.y.shape for g in get_task("square-ssb").dataset("")]
 [torch.Size([4, 3]), torch.Size([4, 3])]
 """
@@ -21,7 +21,7 @@ _EXPORTS = {
     "IsingGroundStates": "_ising", "ising_lattice": "_ising", "ground_states": "_ising",
     "SBSExamples": "_sbs_examples", "sbs_example": "_sbs_examples",
     "WaterPET": "_water_pet",
-    "SpinGroundStates": "_spins", "spin_ground_state": "_spins", "CylinderWake": "_wake",
+    "SpinGroundStates": "_spins", "spin_ground_state": "_spins", "CylinderWake": "_wake", "QM9Generation": "_qm9_gen",
     "SquareSSB": "_square", "square_and_rectangles": "_square", "SQUARE_STRETCH": "_square",
 }  # fmt: skip
 _tasks_getattr, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -22,7 +22,7 @@ TASKS = LazyRegistry("task", {
     "canonicalization": _T + "_canonical:Canonicalization", "sbs-examples": _T + "_sbs_examples:SBSExamples",
     "graph-autoencoding": _T + "_graph_ae:GraphAutoencoding", "ising": _T + "_ising:IsingGroundStates",
     "water-pet": _T + "_water_pet:WaterPET", "spin-ground-states": _T + "_spins:SpinGroundStates",
-    "cylinder-wake": _T + "_wake:CylinderWake",
+    "cylinder-wake": _T + "_wake:CylinderWake", "qm9-generation": _T + "_qm9_gen:QM9Generation",
 })  # fmt: skip
 
 
