@@ -32,3 +32,11 @@ def test_an_interrupt_before_any_job_says_interrupted(monkeypatch, capsys):
 def test_a_loss_no_table_reads_is_said(tmp_path, capsys):
     assert main(["bench", "square-ssb", "--models", "egnn", "--loss", "mse", "--folds", "1", "--epochs", "1", "--out", str(tmp_path), "--no-progress"]) == 0
     assert "No table of square-ssb reads these runs (losses mse; its tables read" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("task", ["qm9-generation", "ising", "cylinder-wake"])
+def test_a_task_with_its_own_models_refuses_a_loss_or_setting_it_would_ignore(task, tmp_path, capsys):
+    assert main(["bench", task, "--quick", "--loss", "sbcd", "--out", str(tmp_path)]) == 2
+    assert f"{task} trains its own models on" in capsys.readouterr().err
+    assert main(["bench", task, "--quick", "--save-models", "--out", str(tmp_path)]) == 2
+    assert "--save-models does not keep" in capsys.readouterr().err

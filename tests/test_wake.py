@@ -263,7 +263,7 @@ def test_the_task_refuses_losses_and_settings_it_would_ignore():
     task = CylinderWake()
     task.check_loss("sbmse")
     for name in ("mse", "unknown"):
-        with pytest.raises(SymbreakError, match="its loss is 'sbmse'"):
+        with pytest.raises(SymbreakError, match="trains its own models on 'sbmse'"):
             task.check_loss(name)
     with pytest.raises(SymbreakError, match="--save-models"):
         task.check_settings({"save_models": True})

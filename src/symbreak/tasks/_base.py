@@ -394,7 +394,14 @@ class OwnModelsTask(Task):
             raise SymbreakError(f"task {self.name!r} runs its own models {list(self.models)}; got {spec!r}")
 
     def check_loss(self, name: str) -> None:
-        """Any name: the task's losses are its own."""
+        """Only the task's own losses (``losses``): any other name would be recorded but not trained on."""
+        if name not in self.losses:
+            raise SymbreakError(f"{self.name} trains its own models on {', '.join(map(repr, self.losses))}: --loss {name!r} does not apply to it")
+
+    def check_settings(self, settings: dict[str, Any]) -> None:
+        """``--save-models`` keeps registered models only: refused rather than silently saving nothing."""
+        if settings.get("save_models"):
+            raise SymbreakError(f"{self.name} trains models of its own, which --save-models does not keep")
 
     def run_job(self, job: Any, graphs: list, *, progress: Any = None, checkpoint: Any = None, **_: Any) -> dict[str, Any]:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -187,16 +187,6 @@ class CylinderWake(OwnModelsTask):
         pick = np.unique(np.round(np.linspace(0, len(REYNOLDS) - 1, self.limit)).astype(int))
         return tuple(REYNOLDS[i] for i in pick)
 
-    def check_loss(self, name: str) -> None:
-        """Every model trains on the symmetry-breaking MSE: any other ``--loss`` would be recorded but not used."""
-        if name != "sbmse":
-            raise SymbreakError(f"cylinder-wake trains every model on the symmetry-breaking MSE: its loss is 'sbmse', got {name!r}")
-
-    def check_settings(self, settings: dict[str, Any]) -> None:
-        """The trained CNNs are not kept: ``--save-models`` would save nothing."""
-        if settings.get("save_models"):
-            raise SymbreakError("cylinder-wake does not keep its trained CNNs: --save-models does not apply to it")
-
     def dataset(self, subtask: str) -> list:
         return list(wake_dataset(self.reynolds(), self.data_seed))
 
