@@ -360,8 +360,10 @@ def test_hirshfeld_charges_sum_to_the_total_charge_and_dipoles_rotate():
 
 def test_equivariant_cube_to_cube_of_seed_1_escapes_its_saddle():
     """Seed 1 of the equivariant cube → cube baseline sits on a saddle (loss 0.34, gradient norm ~0.015)
-    for ~300 epochs, then converges. The old plateau rule (200 epochs without one that gains 0.1 %)
-    stopped it at 0.332; with the paper's fixed epochs it reaches round-off."""
+    for ~300 epochs, then converges. A plateau rule that compared each epoch with the previous best
+    (200 epochs without one epoch that gains 0.1 %) stopped it at 0.332; measured from the last gain,
+    as the trainer now does, the slow descent off the saddle counts as progress and the run escapes,
+    as it does with the paper's fixed epochs."""
     from symbreak.bench import plan_jobs
     from symbreak.tasks._relaxed_common import train_with_penalty
 
@@ -377,9 +379,10 @@ def test_equivariant_cube_to_cube_of_seed_1_escapes_its_saddle():
         loss = lambda _: ((net(x, data.pos, data.edge_index).mean(0) - data.target) ** 2).mean()  # noqa: E731
         return train_with_penalty(net, lambda e: [None], loss, opt, epochs=600, lam=task.lam, patience=patience, target=1e-10)
 
-    assert run(200)[0] > 0.3  # the old rule: stuck
+    best, history = run(200)
+    assert best < 1e-6 and history[200] > 0.3  # patience 200 at 0.1 %: the saddle, escaped (the old rule stopped here at 0.332)
     best, history = run(task.patience)
-    assert task.patience is None and best < 1e-6 and history[200] > 0.3  # the same saddle, escaped
+    assert task.patience is None and best < 1e-6 and history[200] > 0.3  # the paper's fixed epochs: the same saddle, escaped
 
 
 def test_label_code_moved_to_labels_is_still_importable_from_tasks():
