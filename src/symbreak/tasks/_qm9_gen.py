@@ -578,7 +578,7 @@ class QM9Generation(OwnModelsTask):
             columns=(("NLL", "", "nll", "nll"), ("Valid", "", "nll", "valid"), ("Unique", "", "nll", "unique"), ("Novel", "", "nll", "novel"),
                      ("Recovered", "", "nll", "recovered")),  # fmt: skip
             note="NLL: -log p([A] | x) of the heavy-atom Kekulé graph up to relabelling within element classes; exact for none, "
-            "an upper bound for sympe (-log of the sum of q(A | x, g) over the Aut-orbits of g*, the target's canonical ordering, and of its within-class transpositions), and for noise -log of the mean "
+            "an upper bound for sympe (-log of the sum of q(A | x, g) over the Aut-orbits of g*, the target's canonical ordering, and of its within-class transpositions, plus log|Aut(A)|), and for noise -log of the mean "
             "of q over 32 seeded draws (an upper bound in expectation); sympe-dfs is sympe with g* the canonical SMILES's atom order. ± is the population std over seeds (ddof = 0). "
             "The paper's Table 2 numbers are not given in our copy of the paper (a summary): no numbers beside ours.",
         ),
