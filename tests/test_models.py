@@ -250,9 +250,9 @@ def _sann_fn(model, z):
     return lambda p: model(SimpleNamespace(z=z, pos=p, batch=torch.zeros(len(z), dtype=torch.long)))
 
 
-@pytest.mark.parametrize("coords", [True, False])  # coords=False: the ablation without canonical coordinates as features
+@pytest.mark.parametrize("coords, readout", [(True, "frame"), (False, "frame"), (True, "relative")])  # the ablations: no canonical coordinates; EGNN's kind of readout
 @pytest.mark.parametrize("group", ["C2v", "D4h", "Td", "C3v"])
-def test_sann_is_relaxed_equivariant(group, coords):
+def test_sann_is_relaxed_equivariant(group, coords, readout):
     # f(g·x) = g·σ·f(x) for some σ in Sym(x): the SBM of f(g·x) against g·f(x) over Sym(x) is 0
     from symbreak import detect_symmetry
     from symbreak.metrics import symmetry_breaking_measure
@@ -261,7 +261,7 @@ def test_sann_is_relaxed_equivariant(group, coords):
     pos, numbers = random_symmetric_structure(group, seed=3)
     pos = torch.tensor(pos - pos.mean(0))
     z = torch.as_tensor(numbers)
-    model = _model("sann", coords=coords)
+    model = _model("sann", coords=coords, readout=readout)
     f = _sann_fn(model, z)
     out = f(pos).detach()
     rots = random_rotations(4, seed=5)
@@ -321,14 +321,14 @@ def test_sann_is_relaxed_equivariant_on_linear_molecules(name, positions, number
     assert float(out[:, :2].norm()) > 1e-3  # and it breaks the axial symmetry: the output is not along the axis
 
 
-@pytest.mark.parametrize("coords", [True, False])
-def test_sann_is_exactly_equivariant_without_symmetry(coords):
+@pytest.mark.parametrize("coords, readout", [(True, "frame"), (False, "frame"), (True, "relative")])
+def test_sann_is_exactly_equivariant_without_symmetry(coords, readout):
     from symbreak import detect_symmetry
 
     z = torch.tensor([6, 7, 8, 1, 1])
     pos = torch.tensor([[0.0, 0.0, 0.0], [1.4, 0.1, 0.0], [-0.5, 1.3, 0.2], [-0.4, -0.8, 0.9], [0.3, -0.5, -1.0]])
     assert detect_symmetry(pos.numpy(), z.numpy()).point_group == "C1"
-    assert_equivariant(_sann_fn(_model("sann", coords=coords), z), pos, output="1o", n_rotations=6, atol=1e-9)
+    assert_equivariant(_sann_fn(_model("sann", coords=coords, readout=readout), z), pos, output="1o", n_rotations=6, atol=1e-9)
 
 
 def test_sann_without_coords_reads_geometry_through_edges_only():
@@ -336,6 +336,8 @@ def test_sann_without_coords_reads_geometry_through_edges_only():
     assert model.coords is None and _model("sann").coords is not None
     with pytest.raises(SymbreakError, match="coords must be True or False"):
         _model("sann", coords=1)
+    with pytest.raises(SymbreakError, match="readout must be 'frame' or 'relative'"):
+        _model("sann", readout="lab")
 
 
 def test_sann_reads_invariant_dataset_features():

@@ -134,6 +134,10 @@ class SANN(VectorModel):
     r"""The symmetry-adapted neural network. Hyper-parameters as the paper's Table 6: ``layers``
     ∈ {1, 2, 3}, ``num_spherical``, ``num_radial`` ∈ {3, 4, 6}; ``tol`` is detect_symmetry's (Å).
 
+    readout: ``"frame"`` (the paper's: an MLP predicts the vector in the canonical frame, rotated
+    back) or ``"relative"`` (an ablation: :math:`\sum_{j \ne i} w(f_i, f_j, |x_{ij}|)\,(x_i - x_j)`
+    over the molecule's other atoms, EGNN's kind of readout, on SANN's features; the relaxed
+    equivariance holds, as the weights see only the frame-chosen features and distances).
     coords: add each atom's canonical coordinates to its initial features (the paper's choice);
     False leaves the element embedding alone, so geometry enters through the edges only (an
     ablation: absolute canonical coordinates are what a frame that jumps between near-symmetric
@@ -156,17 +160,20 @@ class SANN(VectorModel):
 
     def __init__(
         self, *, hidden: int = 64, layers: int = 2, num_radial: int = 4, num_spherical: int = 3, cutoff: float = 8.0, tol: float = 0.1, max_z: int = 100,
-        in_features: int = 0, in_vectors: int = 0, cache_size: int = 100_000, coords: bool = True,
+        in_features: int = 0, in_vectors: int = 0, cache_size: int = 100_000, coords: bool = True, readout: str = "frame",
     ) -> None:  # fmt: skip
         super().__init__()
         if not isinstance(coords, bool):
             raise SymbreakError(f"SANN: coords must be True or False, got {coords!r}")
+        if readout not in ("frame", "relative"):
+            raise SymbreakError(f"SANN: readout must be 'frame' or 'relative', got {readout!r}")
         self.hidden, self.cutoff, self.tol, self.cache_size = hidden, cutoff, tol, cache_size
         self.init_inputs(hidden, max_z, in_features, in_vectors)
         self.coords = nn.Linear(3, hidden) if coords else None
         self.basis = _EdgeBasis(num_radial, num_spherical, cutoff)
         self.layers = nn.ModuleList(_Layer(hidden, self.basis.dim) for _ in range(layers))
-        self.head = mlp([hidden, hidden, 3])
+        self.readout = readout
+        self.head = mlp([hidden, hidden, 3]) if readout == "frame" else mlp([2 * hidden + 1, hidden, 1])
         self.vector_in = nn.Linear(3 * in_vectors, hidden) if in_vectors else None
         self._cache: OrderedDict[bytes, SymmetryGraphs] = OrderedDict()
 
@@ -239,5 +246,13 @@ class SANN(VectorModel):
         return AtomFeatures(f, frame=g["frame"])
 
     def vector_head(self, feats: AtomFeatures, inputs: Inputs) -> torch.Tensor:
+        if self.readout == "relative":
+            from ._graph import fully_connected_edges
+
+            j, i = fully_connected_edges(inputs.batch)
+            rel = inputs.pos[i] - inputs.pos[j]
+            f = feats.scalars
+            w = self.head(torch.cat([f[i], f[j], rel.norm(dim=-1, keepdim=True).to(f.dtype)], -1))  # (E, 1)
+            return scatter_sum(w * rel.to(f.dtype), i, len(f))
         local = self.head(feats.scalars)  # (N, 3) in each molecule's canonical frame
         return torch.einsum("nij,nj->ni", feats.frame, local)  # back to the lab: F(x) f̃
