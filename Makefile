@@ -79,6 +79,7 @@ reproduce: $(STAMP)
 	$(VENV)/bin/symbreak bench dipoles --subtasks dft-by-molecule --loss sbmse --folds 3 --models sann --lr 3e-4 --out results/sann-ablation/lr-3e-4
 	$(VENV)/bin/symbreak bench dipoles --subtasks dft-by-molecule --loss sbmse --folds 3 --models sann --lr 3e-3 --out results/sann-ablation/lr-3e-3
 	$(VENV)/bin/symbreak bench dipoles --subtasks dft-by-molecule --loss sbmse --folds 3 --models "sann[readout='relative']" --out results/sann-ablation
+	$(VENV)/bin/symbreak bench dipoles --subtasks dft-by-molecule --loss sbmse --folds 3 --models "sann[num_spherical=1],sann[num_spherical=1,coords=False]" --out results/sann-ablation
 	$(VENV)/bin/symbreak bench square-ssb --models egnn,painn,egnn+noise,painn+noise,egnn+canon,painn+canon,egnn+sympe,painn+sympe,egnn+sbs,painn+sbs,relaxed-e3nn,sann --loss sbmse --folds 3 --out results/square-ssb-mechanisms --report docs/results/square-ssb-mechanisms.md
 	$(VENV)/bin/symbreak bench h2o-modes --models egnn,painn,egnn+noise,painn+noise,egnn+canon,painn+canon,egnn+sympe,painn+sympe,egnn+sbs,painn+sbs,relaxed-e3nn,sann --loss sbmse --folds 3 --out results/h2o-modes-mechanisms --report docs/results/h2o-modes-mechanisms.md
 	$(VENV)/bin/symbreak search dipoles --model sann --space docs/search/sann_table6.json --subtask dft-by-molecule --loss sbmse --folds 1 --epochs 40 --out results/search/dipoles-sann
