@@ -189,3 +189,16 @@ def test_ground_states_do_not_depend_on_the_cluster_size():
     assert (large.point_group, large.stabilizer, len(large.orbit)) == (small.point_group, small.stabilizer, len(small.orbit)) == ("D3h", "C1", 12)
     assert large.energy == pytest.approx(small.energy * (2.0 / 100.0) ** 3, rel=1e-8)
     np.testing.assert_allclose(large.state, small.state, atol=1e-6)
+
+
+def test_every_record_counts_the_ground_states_its_set_reproduces(tmp_path):
+    """Through the benchmark (fit_registered → the task's score_trained): a +noise record's set is
+    its 32 fixed draws, a set's record its elements, and both count the ground states they hit."""
+    from symbreak.bench import run_benchmark
+
+    result = run_benchmark("spin-ground-states", models=["egnn+noise", "e3nn+sbs-axial"], subtasks=["square"], folds=1, epochs=2, sigmas=[0.1],
+                           out=tmp_path, progress=False)  # fmt: skip
+    tests = {r["model"]: r["test"] for r in result.records}
+    assert tests["egnn+noise"]["set_size"] == 32 and tests["e3nn+sbs-axial"]["set_size"] == 2
+    for t in tests.values():
+        assert t["orbit_size"] == 2 and 0 <= t["states_hit"] <= 2 and 1 <= t["set_distinct"] <= t["set_size"]

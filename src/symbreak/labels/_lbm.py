@@ -294,7 +294,13 @@ def mirror_fields(fields: torch.Tensor, parities: torch.Tensor | list[float]) ->
         raise SymbreakError(f"mirror_fields: need one parity per channel ({fields.shape[-3]}), got {tuple(p.shape)}")
     if not bool(((p == 1) | (p == -1)).all()):
         raise SymbreakError(f"mirror_fields: parities must be ±1, got {p.tolist()}")
-    return fields.flip(-2) * p[:, None, None]
+    return reflect_rows(fields, p)
+
+
+def reflect_rows(fields: torch.Tensor, parities: torch.Tensor) -> torch.Tensor:
+    """:func:`mirror_fields` without its checks, for a forward pass whose parities were checked once
+    (a (C,) tensor of ±1 on the fields' device)."""
+    return fields.flip(-2) * parities[:, None, None]
 
 
 #: the fewest full periods :func:`strouhal_number` accepts: fewer give no frequency worth the name

@@ -231,6 +231,9 @@ class Task:
     trains_registered_models: bool = True
     #: the suffix of the file a job keeps its partial state in (:meth:`run_job`'s ``checkpoint``)
     checkpoint_suffix: str = ".pt"
+    #: how many fixed draws of a random input (``+noise``, ``+randvec``) make its set of outputs,
+    #: scored like a symmetry-breaking set's (:func:`~symbreak.training.evaluate_draws`)
+    set_draws: int = 16
     #: torch's intra-op threads while a job of this task runs (None: torch's default). One: the
     #: benchmarks' models are small, and two threads on a shared 2-core machine make each tiny
     #: operation hundreds of times slower; Ray's one-CPU workers run jobs the same way
@@ -330,6 +333,11 @@ class Task:
     def predict(self, model: Any, batch: Any) -> Any:
         """The prediction compared with ``batch.y``: by default the model's per-atom output."""
         return model(batch)
+
+    def score_trained(self, model: Any, graphs: Sequence[Any]) -> dict[str, Any]:
+        """Task-specific measures of a trained model on its test structures (prepared as the model
+        reads them), merged into the record's ``test`` by :func:`fit_registered`; none by default."""
+        return {}
 
     def curie_bound(self, subtask: str, measure: str = "sbmse", *, fold: int = 0, seed: int = 0, graphs: Sequence[Any] | None = None) -> float:
         r"""The Curie bound of fold ``fold``'s test set: ``measure`` of predicting, for every
@@ -466,7 +474,8 @@ def fit_registered(task: Task, job: Any, graphs: list, *, progress: Any = None, 
     zero = evaluate(ZeroModel(), pick(test_idx), task.predict, task.kind, measures, collapse=True, device=device)
     if getattr(getattr(model, "source", None), "set_valued", False) or random_inputs(model):
         # a symmetry-breaking set or law, or input noise: score its whole set of outputs too (for noise, fixed draws)
-        test.update(evaluate_draws(model, pick(test_idx), task.predict, task.kind, device=device))
+        test.update(evaluate_draws(model, pick(test_idx), task.predict, task.kind, draws=task.set_draws, device=device))
+    test.update(task.score_trained(model, pick(test_idx)))
     if save is not None:
         from ..models import save_model
 

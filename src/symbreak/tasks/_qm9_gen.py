@@ -501,17 +501,12 @@ def heldout_nll(model: PairGenerator, data: _Tensors, seed: int, draws: int = NO
 
 def kernel_orderings(z: np.ndarray) -> np.ndarray:
     """Every ordering of the inversion kernel of element labels z (n,): (|K|, n) positions, the
-    canonical blocks (:func:`kernel_positions`) with every permutation within each element class."""
+    canonical blocks (:func:`kernel_positions`) with every permutation within each element class;
+    the kernel of the bond-less graph coloured by atomic number (:func:`symbreak.graphs.graph_kernel`)."""
+    from ..graphs import ColoredGraph, graph_kernel
+
     z = np.asarray(z, dtype=np.int64)
-    base = kernel_positions(z, np.arange(len(z)))
-    classes = [np.flatnonzero(z == e) for e in np.unique(z)]
-    out = []
-    for perms in itertools.product(*(itertools.permutations(range(len(c))) for c in classes)):
-        pos = base.copy()
-        for c, p in zip(classes, perms):
-            pos[c] = base[c][list(p)]
-        out.append(pos)
-    return np.array(out, dtype=np.int64)
+    return graph_kernel(ColoredGraph.make(len(z), [], colors=z))
 
 
 def exact_sympe_nll(model: PairGenerator, graph: MolGraph) -> float:

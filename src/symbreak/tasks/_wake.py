@@ -44,6 +44,7 @@ from torch import nn
 
 from .._errors import SymbreakError
 from ._base import OwnModelsTask, TableSpec, register_task
+from ..labels._lbm import reflect_rows
 
 __all__ = ["CylinderWake", "MirrorCNN", "mirror_symmetry", "wake_dataset", "WAKE_MODELS"]
 
@@ -70,10 +71,6 @@ def mirror_symmetry(height: int, width: int) -> SimpleNamespace:
 def _points(fields: torch.Tensor) -> torch.Tensor:
     """(..., 3, H, W) channel fields → (..., H·W, 3) per-point 3-vectors, row-major (the "atoms" of the set measures)."""
     return fields.flatten(-2).transpose(-1, -2)
-
-
-def _mirror(fields: torch.Tensor, parities: torch.Tensor) -> torch.Tensor:
-    return fields.flip(-2) * parities[:, None, None]
 
 
 class MirrorCNN(nn.Module):
@@ -125,7 +122,7 @@ class MirrorCNN(nn.Module):
         if not bool(torch.isfinite(x).all()):
             raise SymbreakError("MirrorCNN: the input holds NaN or inf")
         p_in, p_out = self.in_parities.to(x.dtype), self.out_parities.to(x.dtype)
-        return 0.5 * (self._inner(x) + _mirror(self._inner(_mirror(x, p_in)), p_out))
+        return 0.5 * (self._inner(x) + reflect_rows(self._inner(reflect_rows(x, p_in)), p_out))
 
 
 @functools.lru_cache(maxsize=4)
@@ -196,7 +193,7 @@ class CylinderWake(OwnModelsTask):
 
     def build(self, spec: str) -> MirrorCNN:
         """The equivariant CNN of model ``spec``: fields in and out; +sbs reads b as a fourth, odd channel."""
-        from ..labels._lbm import FIELD_PARITIES
+        from ..labels._lbm import FIELD_PARITIES, mirror_fields
 
         extra = (-1.0,) if spec.endswith("+sbs") else ()
         return MirrorCNN(FIELD_PARITIES + extra, FIELD_PARITIES, hidden=self.hidden)
@@ -248,10 +245,10 @@ class CylinderWake(OwnModelsTask):
         with torch.no_grad():
             outs = self.outputs(job.model, net, x, test_gen, self.test_draws)  # (m, n, 3, h, w)
         per = [set_breaking_measures(_points(outs[:, k]), targets[k], sym.operations, sym.permutations, kind="vectors", metric="mse") for k in range(n)]
-        from ..labels._lbm import FIELD_PARITIES
+        from ..labels._lbm import FIELD_PARITIES, mirror_fields
 
         parities = torch.tensor(FIELD_PARITIES, dtype=y.dtype)
-        mirrored = _mirror(y, parities)
+        mirrored = mirror_fields(y, parities)
         gap = ((y - mirrored) ** 2).mean(dim=(1, 2, 3))  # ‖y − σy‖² per example
         spread = torch.stack([((outs[a] - outs[b]) ** 2).mean(dim=(1, 2, 3)) for a in range(len(outs)) for b in range(a)]).max(0).values if len(outs) > 1 else torch.zeros(n)
         test = {
@@ -259,7 +256,7 @@ class CylinderWake(OwnModelsTask):
             "curie": float((gap / 4).mean()), "apart": float((spread / gap).mean()),
         }  # fmt: skip
         if job.model.endswith("+sbs"):  # the set's equivariance: f(x, −b) = σ f(x, b) on a symmetric x, to round-off
-            test["set_mirror_error"] = float((outs[1] - _mirror(outs[0], parities)).abs().max())
+            test["set_mirror_error"] = float((outs[1] - mirror_fields(outs[0], parities)).abs().max())
         record = {
             "test": test, "val": result.history[-1]["train"], "final_train": result.history[-1]["train"],
             "per_example": {f"{s.reynolds:g}": {"fit": p["fit"], "cover": p["cover"]} for s, p in zip(graphs, per)},
