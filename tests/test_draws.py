@@ -182,13 +182,16 @@ def test_run_one_validates_on_the_validation_draw_and_tests_on_the_test_draw(mon
     record = run_one(job, task, graphs, batch_size=2, patience=None)
     epochs = len(record["val_curve"])
     assert [d for d, _ in seen[:epochs]] == [VALIDATION_DRAW] * epochs  # one validation batch per epoch
-    after = [d for d, _ in seen[epochs:]]
+    # then the kept weights on the training set (the record's kept_train), measured as validation is
+    first_test = next(k for k, (d, _) in enumerate(seen) if d == TEST_DRAW)
+    assert first_test > epochs and all(d == VALIDATION_DRAW for d, _ in seen[epochs:first_test]) and record["kept_train"] >= 0
+    after = [d for d, _ in seen[first_test:]]
     # the test set's evaluation, on the test draw; then the whole set of outputs over fixed draws
     # 0 .. DEFAULT_DRAWS-1, per test structure (evaluate_draws: noise scored as a set)
     sets = 2 * list(range(DEFAULT_DRAWS))
     assert after[: len(after) - len(sets)] == [TEST_DRAW] * (len(after) - len(sets)) and len(after) > len(sets)
     assert after[len(after) - len(sets) :] == sets and "set_cover" in record["test"]
-    assert not torch.allclose(seen[0][1], seen[epochs][1])
+    assert not torch.allclose(seen[0][1], seen[first_test][1])
 
 
 class _TinyTask(Task):
@@ -210,3 +213,20 @@ class _TinyTask(Task):
 
     def predict(self, model, batch):
         return model(batch)
+
+
+def test_the_record_holds_the_kept_weights_training_loss(tmp_path):
+    """kept_train is the loss of the weights the job keeps, on its training set: the saved model
+    measured again gives it exactly, and with select="best" it is not the last epoch's running loss."""
+    from symbreak.bench import Job, run_one
+    from symbreak.models import load_model
+
+    task = _TinyTask()
+    graphs = task.dataset("")
+    job = Job(task.name, "", "egnn", "mse", 0, 6, 1e-2, 0, settings={"model_options": {"hidden": 8}})
+    record = run_one(job, task, graphs, batch_size=2, patience=None, save=tmp_path / "m.pt")
+    model = load_model(tmp_path / "m.pt")
+    again = evaluate(model, [graphs[i] for i in range(6)], task.predict, "vectors", ["mse"])["mse"]
+    assert record["kept_train"] == pytest.approx(again, rel=1e-6)
+    assert len(record["train_curve"]) == len(record["val_curve"]) == 6
+    assert record["kept_train"] != pytest.approx(record["final_train"], rel=1e-3)

@@ -250,9 +250,14 @@ def _sann_fn(model, z):
     return lambda p: model(SimpleNamespace(z=z, pos=p, batch=torch.zeros(len(z), dtype=torch.long)))
 
 
-@pytest.mark.parametrize("coords, readout", [(True, "frame"), (False, "frame"), (True, "relative")])  # the ablations: no canonical coordinates; EGNN's kind of readout
+#: SANN as given, and its ablations: no canonical coordinates; EGNN's kind of readout; the layer's mean
+#: instead of attention; summed messages; no class structure (messages by distance, the frame kept)
+SANN_ABLATIONS = [{}, {"coords": False}, {"readout": "relative"}, {"mix": "sum"}, {"aggregate": "sum"}, {"classes": False}]
+
+
+@pytest.mark.parametrize("options", SANN_ABLATIONS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "default")
 @pytest.mark.parametrize("group", ["C2v", "D4h", "Td", "C3v"])
-def test_sann_is_relaxed_equivariant(group, coords, readout):
+def test_sann_is_relaxed_equivariant(group, options):
     # f(g·x) = g·σ·f(x) for some σ in Sym(x): the SBM of f(g·x) against g·f(x) over Sym(x) is 0
     from symbreak import detect_symmetry
     from symbreak.metrics import symmetry_breaking_measure
@@ -261,7 +266,7 @@ def test_sann_is_relaxed_equivariant(group, coords, readout):
     pos, numbers = random_symmetric_structure(group, seed=3)
     pos = torch.tensor(pos - pos.mean(0))
     z = torch.as_tensor(numbers)
-    model = _model("sann", coords=coords, readout=readout)
+    model = _model("sann", **options)
     f = _sann_fn(model, z)
     out = f(pos).detach()
     rots = random_rotations(4, seed=5)
@@ -321,14 +326,14 @@ def test_sann_is_relaxed_equivariant_on_linear_molecules(name, positions, number
     assert float(out[:, :2].norm()) > 1e-3  # and it breaks the axial symmetry: the output is not along the axis
 
 
-@pytest.mark.parametrize("coords, readout", [(True, "frame"), (False, "frame"), (True, "relative")])
-def test_sann_is_exactly_equivariant_without_symmetry(coords, readout):
+@pytest.mark.parametrize("options", SANN_ABLATIONS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "default")
+def test_sann_is_exactly_equivariant_without_symmetry(options):
     from symbreak import detect_symmetry
 
     z = torch.tensor([6, 7, 8, 1, 1])
     pos = torch.tensor([[0.0, 0.0, 0.0], [1.4, 0.1, 0.0], [-0.5, 1.3, 0.2], [-0.4, -0.8, 0.9], [0.3, -0.5, -1.0]])
     assert detect_symmetry(pos.numpy(), z.numpy()).point_group == "C1"
-    assert_equivariant(_sann_fn(_model("sann", coords=coords, readout=readout), z), pos, output="1o", n_rotations=6, atol=1e-9)
+    assert_equivariant(_sann_fn(_model("sann", **options), z), pos, output="1o", n_rotations=6, atol=1e-9)
 
 
 def test_sann_without_coords_reads_geometry_through_edges_only():
@@ -338,6 +343,22 @@ def test_sann_without_coords_reads_geometry_through_edges_only():
         _model("sann", coords=1)
     with pytest.raises(SymbreakError, match="readout must be 'frame' or 'relative'"):
         _model("sann", readout="lab")
+    for name, bad in (("mix", "max"), ("aggregate", "max"), ("classes", 1)):
+        with pytest.raises(SymbreakError, match=f"SANN: {name} must be"):
+            _model("sann", **{name: bad})
+
+
+def test_sann_without_classes_passes_messages_by_distance_in_the_same_frame():
+    from symbreak.models._sann import symmetry_graphs
+    from symbreak.testing import random_symmetric_structure
+
+    pos, numbers = random_symmetric_structure("D4h", seed=3)
+    full, plain = symmetry_graphs(pos, numbers), symmetry_graphs(pos, numbers, classes=False)
+    n = len(numbers)
+    assert np.array_equal(full.frame, plain.frame) and full.point_group == plain.point_group == "D4h"
+    assert len(set(full.orbit.tolist())) < n and sorted(plain.orbit.tolist()) == list(range(n))
+    assert np.array_equal(plain.within, np.stack([np.arange(n)] * 2)) and np.array_equal(plain.representative, np.arange(n))
+    assert plain.across.shape[1] > full.across.shape[1]  # every pair within the cutoff, not only representatives
 
 
 def test_sann_reads_invariant_dataset_features():

@@ -10,6 +10,7 @@ import torch
 pytest.importorskip("rdkit", reason="qm9-generation needs RDKit")
 
 from symbreak import SymbreakError  # noqa: E402
+from symbreak.tasks._qm9_likelihood import OrderingProposal, importance_sympe_nll  # noqa: E402
 from symbreak.tasks._qm9_gen import (  # noqa: E402
     PairGenerator, _Tensors, count_automorphisms, exact_sympe_nll, graph_to_smiles, heldout_nll, kernel_orderings, kernel_positions, mol_graph,
     neighbourhood_orderings, pair_log_likelihood, random_positions, sympe_nll_bound, unlabelled_nll,
@@ -121,6 +122,55 @@ def test_sympe_bound_against_the_exact_marginal(float64):
     assert len(orbit) == 2 * (1 + 6) - 2  # the orbits of g* and its 6 C-C swaps; the methyl swap is in g*'s orbit
     tighter = sympe_nll_bound(model, g, g.canonical)
     assert exact <= tighter + 1e-12 and tighter <= bound + 1e-12
+
+
+def test_ordering_proposal_is_a_law_on_the_kernel_and_samples_it():
+    """r(g) sums to 1 over K, is positive on every element (the uniform component), is largest at
+    start, and the Gumbel sampler draws each element with frequency r(g)."""
+    g = mol_graph("CC(C)C(=O)OC")  # C5 O2: |K| = 5! 2! = 240
+    orderings = kernel_orderings(g.z)
+    proposal = OrderingProposal(g.z, g.canonical)
+    log_r = proposal.log_prob(orderings)
+    assert len(orderings) == 240 and np.exp(log_r).sum() == pytest.approx(1.0, abs=1e-12)
+    assert log_r.min() > math.log(0.25 / 240) - 1e-12  # a quarter of the mixture is uniform
+    start = int(np.flatnonzero((orderings == g.canonical).all(1))[0])
+    assert int(np.argmax(log_r)) == start
+    drawn = proposal.sample(100_000, np.random.default_rng(0))
+    index = {tuple(row): k for k, row in enumerate(orderings.tolist())}
+    freq = np.bincount([index[tuple(row)] for row in drawn.tolist()], minlength=240) / len(drawn)
+    assert np.abs(freq - np.exp(log_r)).max() < 4 * np.sqrt(np.exp(log_r).max() / len(drawn))
+    assert np.array_equal(proposal.sample(5, np.random.default_rng(3)), proposal.sample(5, np.random.default_rng(3)))
+
+
+def test_importance_estimate_is_unbiased_and_below_the_bound(float64):
+    """Ẑ is unbiased for Σ_K q: the mean of exp(-NLL) over seeds matches the exact sum; each estimate
+    is never above the neighbourhood bound; a kernel inside S gives the exact value."""
+    g = mol_graph("CC(C)C(=O)OC")
+    model = PairGenerator("sympe", hidden=16, layers=2, seed=5).double()
+    exact, bound = exact_sympe_nll(model, g), sympe_nll_bound(model, g, g.canonical)
+    estimates = np.array([importance_sympe_nll(model, g, g.canonical, samples=64, seed=s) for s in range(200)])
+    assert (estimates <= bound + 1e-12).all() and bound > exact + 0.1
+    ratio = np.exp(exact - estimates)  # Ẑ / Z
+    assert abs(ratio.mean() - 1) < 4 * ratio.std() / np.sqrt(len(ratio)) + 1e-9
+    small = mol_graph("CC=O")  # K = S2 × S1: the swap is a transposition of g*, so S = K
+    assert importance_sympe_nll(model, small, small.canonical, samples=8) == pytest.approx(exact_sympe_nll(model, small), abs=1e-12)
+
+
+def test_importance_estimate_refuses_nonsense():
+    g = mol_graph("CCO")
+    with pytest.raises(SymbreakError, match="needs a 'sympe' generator"):
+        importance_sympe_nll(PairGenerator("none"), g, g.canonical)
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(SymbreakError, match="samples must be a whole number"):
+            importance_sympe_nll(PairGenerator("sympe"), g, g.canonical, samples=bad)
+    with pytest.raises(SymbreakError, match="must include inf"):
+        OrderingProposal(g.z, g.canonical, temperatures=(1.0,))
+    with pytest.raises(SymbreakError, match="positive numbers"):
+        OrderingProposal(g.z, g.canonical, temperatures=(float("nan"), float("inf")))
+    with pytest.raises(SymbreakError, match="not an element of the kernel"):
+        OrderingProposal(g.z, np.array([0, 2, 1]) if g.z.tolist() == [0, 0, 2] else np.array([2, 0, 1]))
+    with pytest.raises(SymbreakError, match="one length"):
+        OrderingProposal(g.z, g.canonical[:2])
 
 
 def test_dfs_ordering_is_a_kernel_element_of_the_smiles_walk():

@@ -62,22 +62,27 @@ class SymmetryGraphs:
     point_group: str
 
 
-def symmetry_graphs(positions: np.ndarray, numbers: np.ndarray, *, tol: float = 0.1, cutoff: float = 8.0) -> SymmetryGraphs:
-    """Canonical frame, classes and SANN's graphs of one molecule (positions (n, 3) Å, numbers (n,))."""
+def symmetry_graphs(positions: np.ndarray, numbers: np.ndarray, *, tol: float = 0.1, cutoff: float = 8.0, classes: bool = True) -> SymmetryGraphs:
+    """Canonical frame, classes and SANN's graphs of one molecule (positions (n, 3) Å, numbers (n,)).
+
+    classes: False keeps the canonical frame but builds the graphs as for a molecule without
+    symmetry (every atom its own class, across-class edges by distance): an ablation of the
+    class structure alone."""
     sym = detect_symmetry(positions, numbers, tol=tol)
     n = len(numbers)
     canon = sym.canonical_positions
+    orbits = sym.orbits if classes else [(i,) for i in range(n)]
     orbit = np.empty(n, dtype=int)
     rep = np.empty(n, dtype=int)
     # representatives chosen from canonical coordinates, not atom indices, so that every rotated or
     # permuted copy picks the same points (the paper picks "without loss of generality")
     key = canon @ _GENERIC
-    reps = np.array([members[int(np.argmax(key[list(members)]))] for members in sym.orbits], dtype=int)
-    for k, members in enumerate(sym.orbits):
+    reps = np.array([members[int(np.argmax(key[list(members)]))] for members in orbits], dtype=int)
+    for k, members in enumerate(orbits):
         orbit[list(members)] = k
         rep[list(members)] = reps[k]
-    within = np.array([(j, i) for members in sym.orbits for i in members for j in members], dtype=int).T
-    if sym.order == 1:  # no symmetry: every atom is its own class; connect classes by distance
+    within = np.array([(j, i) for members in orbits for i in members for j in members], dtype=int).T
+    if sym.order == 1 or not classes:  # no symmetry: every atom is its own class; connect classes by distance
         d = np.linalg.norm(canon[:, None] - canon[None], axis=-1)
         across = np.array(np.nonzero(d < cutoff))[::-1]
     else:
@@ -100,8 +105,13 @@ class _EdgeBasis(nn.Module):
 
 
 class _Layer(nn.Module):
-    def __init__(self, hidden: int, edge_dim: int) -> None:
+    """One SANN layer. mix: ``"attention"`` (the paper's softmax over the three parts) or ``"sum"``
+    (their mean, an ablation); aggregate: ``"mean"`` (messages averaged over each receiver's
+    edges) or ``"sum"`` (added, as EGNN and most message-passing networks do)."""
+
+    def __init__(self, hidden: int, edge_dim: int, mix: str = "attention", aggregate: str = "mean") -> None:
         super().__init__()
+        self.mix, self.aggregate = mix, aggregate
         self.within_msg = mlp([2 * hidden + edge_dim, hidden, hidden])
         self.within_upd = mlp([2 * hidden, hidden, hidden])
         self.across_msg = mlp([2 * hidden + edge_dim, hidden, hidden])
@@ -114,13 +124,17 @@ class _Layer(nn.Module):
     def forward(self, f: torch.Tensor, g: dict[str, torch.Tensor]) -> torch.Tensor:
         n = len(f)
         (wj, wi), (aj, ai) = g["within"], g["across"]
+        mean = self.aggregate == "mean"
         m = self.within_msg(torch.cat([f[wi], f[wj], g["within_basis"]], -1))
-        f_class = self.within_upd(torch.cat([f, scatter_sum(m, wi, n) / g["within_count"]], -1))
+        f_class = self.within_upd(torch.cat([f, scatter_sum(m, wi, n) / (g["within_count"] if mean else 1)], -1))
         a = self.across_msg(torch.cat([f_class[ai], f_class[aj], g["across_basis"]], -1))
-        g_rep = self.across_upd(torch.cat([f_class, scatter_sum(a, ai, n) / g["across_count"]], -1))
+        g_rep = self.across_upd(torch.cat([f_class, scatter_sum(a, ai, n) / (g["across_count"] if mean else 1)], -1))
         g_atom = self.to_member(torch.cat([g_rep[g["representative"]], g["member_basis"]], -1))
         parts = torch.stack([f, f_class, g_atom], dim=1)  # (n, 3, hidden)
-        weights = torch.softmax(self.score(parts.flatten(1)), dim=-1)  # (n, 3)
+        if self.mix == "attention":
+            weights = torch.softmax(self.score(parts.flatten(1)), dim=-1)  # (n, 3)
+        else:
+            weights = parts.new_full(parts.shape[:2], 1 / 3)
         return f + self.out((weights[:, :, None] * self.value(parts)).sum(1))
 
 
@@ -142,6 +156,10 @@ class SANN(VectorModel):
     False leaves the element embedding alone, so geometry enters through the edges only (an
     ablation: absolute canonical coordinates are what a frame that jumps between near-symmetric
     molecules changes most).
+    mix, aggregate, classes: ablations of the layer. mix ``"sum"`` replaces the attention over
+    (f_i, f_[i], g_[i]) by their mean; aggregate ``"sum"`` adds messages instead of averaging them;
+    classes False keeps the canonical frame but passes messages as for a molecule without symmetry
+    (every atom its own class, across-class edges by distance).
     in_features: width F of invariant per-atom inputs ``data.x`` (N, F) (charges, hybridisation,
     ...), added to the initial features through a linear map; the relaxed equivariance holds.
     in_vectors: vector inputs ``data.vectors`` (N, C, 3), read in the canonical frame,
@@ -161,17 +179,21 @@ class SANN(VectorModel):
     def __init__(
         self, *, hidden: int = 64, layers: int = 2, num_radial: int = 4, num_spherical: int = 3, cutoff: float = 8.0, tol: float = 0.1, max_z: int = 100,
         in_features: int = 0, in_vectors: int = 0, cache_size: int = 100_000, coords: bool = True, readout: str = "frame",
+        mix: str = "attention", aggregate: str = "mean", classes: bool = True,
     ) -> None:  # fmt: skip
         super().__init__()
+        for name, value, allowed in (("mix", mix, ("attention", "sum")), ("aggregate", aggregate, ("mean", "sum")), ("classes", classes, (True, False))):
+            if not any(value is a or (isinstance(a, str) and value == a) for a in allowed):
+                raise SymbreakError(f"SANN: {name} must be {' or '.join(map(repr, allowed))}, got {value!r}")
         if not isinstance(coords, bool):
             raise SymbreakError(f"SANN: coords must be True or False, got {coords!r}")
         if readout not in ("frame", "relative"):
             raise SymbreakError(f"SANN: readout must be 'frame' or 'relative', got {readout!r}")
-        self.hidden, self.cutoff, self.tol, self.cache_size = hidden, cutoff, tol, cache_size
+        self.hidden, self.cutoff, self.tol, self.cache_size, self.classes = hidden, cutoff, tol, cache_size, classes
         self.init_inputs(hidden, max_z, in_features, in_vectors)
         self.coords = nn.Linear(3, hidden) if coords else None
         self.basis = _EdgeBasis(num_radial, num_spherical, cutoff)
-        self.layers = nn.ModuleList(_Layer(hidden, self.basis.dim) for _ in range(layers))
+        self.layers = nn.ModuleList(_Layer(hidden, self.basis.dim, mix, aggregate) for _ in range(layers))
         self.readout = readout
         self.head = mlp([hidden, hidden, 3]) if readout == "frame" else mlp([2 * hidden + 1, hidden, 1])
         self.vector_in = nn.Linear(3 * in_vectors, hidden) if in_vectors else None
@@ -181,7 +203,7 @@ class SANN(VectorModel):
         """:func:`symmetry_graphs` of one molecule, memoised on its exact coordinates."""
         key = z.tobytes() + pos.tobytes()
         if key not in self._cache:
-            self._cache[key] = symmetry_graphs(pos, z, tol=self.tol, cutoff=self.cutoff)
+            self._cache[key] = symmetry_graphs(pos, z, tol=self.tol, cutoff=self.cutoff, classes=self.classes)
             if len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         return self._cache[key]

@@ -432,7 +432,8 @@ def fit_registered(task: Task, job: Any, graphs: list, *, progress: Any = None, 
     The record holds, on the test set: every measure of :data:`~symbreak.metrics.REPORTED`, the
     fraction of molecules whose prediction collapsed (fewer distinct vectors than the target), and
     the same measures for predicting zero (``zero``), the "learned nothing" baseline the verdicts
-    compare with; and the validation curve. device: where the model trains; save: a file to write
+    compare with; the job's loss on the training set at the kept weights (``kept_train``); and the
+    validation and training curves (the training curve is each epoch's running loss). device: where the model trains; save: a file to write
     the trained model to (:func:`symbreak.models.save_model`); checkpoint: a file the training
     state is kept in after every epoch, so an interrupted job resumes.
     """
@@ -442,7 +443,7 @@ def fit_registered(task: Task, job: Any, graphs: list, *, progress: Any = None, 
     from ..models import build_model
     from ..training import ZeroModel, evaluate, fit
     from ..training._draws import evaluate_draws, random_inputs
-    from ..training._fit import TEST_DRAW
+    from ..training._fit import TEST_DRAW, VALIDATION_DRAW
 
     train_idx, val_idx, test_idx = task.splits(graphs, job.subtask, job.fold + 1, job.seed)[job.fold]
     torch.manual_seed(job.run_seed())
@@ -469,6 +470,9 @@ def fit_registered(task: Task, job: Any, graphs: list, *, progress: Any = None, 
         min_delta=task.min_delta,
     )  # fmt: skip
     measures = sorted(set(REPORTED) | {job.loss})
+    # the kept weights on their own training set, measured as validation is: with the epoch's
+    # running loss alone a gap to validation cannot be told apart from a model that never fitted
+    kept_train = evaluate(model, pick(train_idx), task.predict, task.kind, [job.loss], draw=VALIDATION_DRAW, device=device)[job.loss]
     # the test draw of any random input, not the validation draw fit selected on
     test = evaluate(model, pick(test_idx), task.predict, task.kind, measures, draw=TEST_DRAW, collapse=True)
     zero = evaluate(ZeroModel(), pick(test_idx), task.predict, task.kind, measures, collapse=True, device=device)
@@ -489,6 +493,8 @@ def fit_registered(task: Task, job: Any, graphs: list, *, progress: Any = None, 
         "kept_epoch": result.kept_epoch,
         "stopped_early": result.stopped_early,
         "final_train": result.history[-1]["train"],
+        "kept_train": kept_train,
         "val_curve": [float(f"{h['val']:.4g}") for h in result.history],
+        "train_curve": [float(f"{h['train']:.4g}") for h in result.history],
         "parameters": sum(p.numel() for p in model.parameters()),
     }
