@@ -54,8 +54,8 @@ def test_plateau_settings_enter_the_job_key_and_leave_budget_keys_alone():
     budget = get_task("sbs-examples").job_settings("egnn+sbs")
     assert "monitor" not in budget and budget["select"] == "last"  # the committed records' keys are unchanged
     task = get_task("sbs-examples")
-    train_to_plateau(task, 50)
-    plateau = task.job_settings("egnn+sbs")
+    plateau = train_to_plateau(task, 50).job_settings("egnn+sbs")
+    assert task.job_settings("egnn+sbs") == budget  # the task passed in is left as it was
     assert (plateau["monitor"], plateau["min_delta"], plateau["select"], plateau["schedule"]) == ("train", PLATEAU_MIN_DELTA, "best", "warmup")
 
 

@@ -2,6 +2,8 @@ r"""The experiment runner: every (sub-task, model, loss, fold) as one resumable 
 
 from __future__ import annotations
 
+import copy
+
 import json
 import logging
 import os
@@ -207,8 +209,9 @@ def _partial(scratch: Path, key: str, task: Task) -> Path:
 PLATEAU_MIN_DELTA = 0.01
 
 
-def train_to_plateau(task: Task, patience: int) -> None:
-    """Set ``task`` to train each job until its training loss stops improving, not for a fixed budget.
+def train_to_plateau(task: Task, patience: int) -> Task:
+    """A copy of ``task`` that trains each job until its training loss stops improving, not for a
+    fixed budget (``task`` itself is left as it was).
 
     The kept weights are those of the lowest training loss; training stops once ``patience``
     epochs pass without a gain of :data:`PLATEAU_MIN_DELTA` (1 %, relative), the learning rate
@@ -223,7 +226,9 @@ def train_to_plateau(task: Task, patience: int) -> None:
         raise SymbreakError(f"--until-plateau takes a patience in epochs ≥ 1, got {patience!r}")
     if not task.trains_registered_models:
         raise SymbreakError(f"task {task.name!r} trains its own models with its own stopping rule: --until-plateau applies to tasks that train registered models")
+    task = copy.copy(task)
     task.select, task.schedule, task.monitor, task.patience, task.min_delta = "best", "warmup", "train", patience, PLATEAU_MIN_DELTA
+    return task
 
 
 def _given(value: Any, default: Any) -> Any:
@@ -280,7 +285,7 @@ def run_benchmark(
         raise SymbreakError(f"workers must be ≥ 1, got {workers}")
     task = get_task(task) if isinstance(task, str) else task
     if until_plateau is not None:
-        train_to_plateau(task, until_plateau)
+        task = train_to_plateau(task, until_plateau)
     q = task.quick if quick else {}
     settings = {
         "models": list(_given(models, q.get("models", task.models))),

@@ -149,9 +149,12 @@ class SANN(VectorModel):
     ∈ {1, 2, 3}, ``num_spherical``, ``num_radial`` ∈ {3, 4, 6}; ``tol`` is detect_symmetry's (Å).
 
     readout: ``"frame"`` (the paper's: an MLP predicts the vector in the canonical frame, rotated
-    back) or ``"relative"`` (an ablation: :math:`\sum_{j \ne i} w(f_i, f_j, |x_{ij}|)\,(x_i - x_j)`
+    back), ``"relative"`` (an ablation: :math:`\sum_{j \ne i} w(f_i, f_j, |x_{ij}|)\,(x_i - x_j)`
     over the molecule's other atoms, EGNN's kind of readout, on SANN's features; the relaxed
-    equivariance holds, as the weights see only the frame-chosen features and distances).
+    equivariance holds, as the weights see only the frame-chosen features and distances) or
+    ``"egnn"`` (the same as a mean over the other atoms, with w's last layer initialised small
+    (gain 0.001) as EGNN's coordinate update is: ``"relative"`` starts from outputs about 100×
+    too large, a handicap of its own).
     coords: add each atom's canonical coordinates to its initial features (the paper's choice);
     False leaves the element embedding alone, so geometry enters through the edges only (an
     ablation: absolute canonical coordinates are what a frame that jumps between near-symmetric
@@ -187,8 +190,8 @@ class SANN(VectorModel):
                 raise SymbreakError(f"SANN: {name} must be {' or '.join(map(repr, allowed))}, got {value!r}")
         if not isinstance(coords, bool):
             raise SymbreakError(f"SANN: coords must be True or False, got {coords!r}")
-        if readout not in ("frame", "relative"):
-            raise SymbreakError(f"SANN: readout must be 'frame' or 'relative', got {readout!r}")
+        if readout not in ("frame", "relative", "egnn"):
+            raise SymbreakError(f"SANN: readout must be 'frame', 'relative' or 'egnn', got {readout!r}")
         self.hidden, self.cutoff, self.tol, self.cache_size, self.classes = hidden, cutoff, tol, cache_size, classes
         self.init_inputs(hidden, max_z, in_features, in_vectors)
         self.coords = nn.Linear(3, hidden) if coords else None
@@ -196,6 +199,8 @@ class SANN(VectorModel):
         self.layers = nn.ModuleList(_Layer(hidden, self.basis.dim, mix, aggregate) for _ in range(layers))
         self.readout = readout
         self.head = mlp([hidden, hidden, 3]) if readout == "frame" else mlp([2 * hidden + 1, hidden, 1])
+        if readout == "egnn":  # EGNN's start: small vectors, not a sum of full-size relative vectors
+            nn.init.xavier_uniform_(self.head[-1].weight, gain=0.001)
         self.vector_in = nn.Linear(3 * in_vectors, hidden) if in_vectors else None
         self._cache: OrderedDict[bytes, SymmetryGraphs] = OrderedDict()
 
@@ -268,13 +273,16 @@ class SANN(VectorModel):
         return AtomFeatures(f, frame=g["frame"])
 
     def vector_head(self, feats: AtomFeatures, inputs: Inputs) -> torch.Tensor:
-        if self.readout == "relative":
+        if self.readout != "frame":
             from ._graph import fully_connected_edges
 
             j, i = fully_connected_edges(inputs.batch)
             rel = inputs.pos[i] - inputs.pos[j]
             f = feats.scalars
             w = self.head(torch.cat([f[i], f[j], rel.norm(dim=-1, keepdim=True).to(f.dtype)], -1))  # (E, 1)
-            return scatter_sum(w * rel.to(f.dtype), i, len(f))
+            out = scatter_sum(w * rel.to(f.dtype), i, len(f))
+            if self.readout == "egnn":  # the mean over the other atoms, as EGNN's coordinate update
+                out = out / torch.bincount(i, minlength=len(f)).clamp_min(1).to(f.dtype)[:, None]
+            return out
         local = self.head(feats.scalars)  # (N, 3) in each molecule's canonical frame
         return torch.einsum("nij,nj->ni", feats.frame, local)  # back to the lab: F(x) f̃
