@@ -244,8 +244,8 @@ class QM9Generation(OwnModelsTask):
                 text.append(f"  {r['model']:6s} fold {r['fold']}  {e['target']:>20s}  →  {e['sample'] or '—'}")
         md = ("### Data and samples\n\n" + head + "\n\nSamples of the first seed: the first 8 test molecules, then the first 8 valid samples "
               "(— = invalid).\n\n" + "\n".join(lines) + "\n")  # fmt: skip
-        tight = _bound_table(rows)
-        return {"texts": ["\n".join(text), tight[0]], "markdown": [md, tight[1]], "plots": []}
+        tight, sizes = _bound_table(rows), _size_table(rows)
+        return {"texts": ["\n".join(text), tight[0], sizes[0]], "markdown": [md, tight[1], sizes[1]], "plots": []}
 
 
 def _bound_table(rows: list[dict]) -> tuple[str, str]:
@@ -274,3 +274,26 @@ def _bound_table(rows: list[dict]) -> tuple[str, str]:
     md += [f"| {m} | " + " | ".join(cell(m, *c[1:]) for c in cols) + " |" for m in models]
     text = [note] + [f"  {m:10s}" + "  ".join(f"{c[0]}: {cell(m, *c[1:])}" for c in cols) for m in models]
     return "\n".join(text), "### How far the reported NLL is from the exact one\n\n" + note + "\n\n" + "\n".join(md) + "\n"
+
+
+def _size_table(rows: list[dict]) -> tuple[str, str]:
+    """Each variant's reported test NLL by the molecule's number of heavy atoms n (the records'
+    ``per_molecule``), mean over the molecules of that size, then mean ± std over seeds (ddof = 0)."""
+    rows = [r for r in rows if "per_molecule" in r]
+    if not rows:
+        return "", ""
+    sizes = sorted(set(rows[0]["per_molecule"]["n"]))
+    counts = np.bincount(rows[0]["per_molecule"]["n"])
+
+    def cell(model: str, n: int) -> str:
+        v = [np.mean([x for x, m in zip(r["per_molecule"]["nll"], r["per_molecule"]["n"]) if m == n]) for r in rows if r["model"] == model]
+        return f"{np.mean(v):.2f} ± {np.std(v):.2f}" if v else "—"
+
+    models = [m for m in VARIANTS if any(r["model"] == m for r in rows)]
+    note = ("Reported test NLL (nats/molecule; SymPE: the importance-sampled estimate) by the number of heavy atoms n, "
+            "mean over the test molecules of that size, then mean ± std over seeds (ddof = 0).")  # fmt: skip
+    head = [f"n = {n} ({counts[n]})" for n in sizes]
+    md = ["| Model | " + " | ".join(head) + " |", "|---|" + "---|" * len(sizes)]
+    md += [f"| {m} | " + " | ".join(cell(m, n) for n in sizes) + " |" for m in models]
+    text = [note, "  " + " " * 10 + "  ".join(f"{h:>16s}" for h in head)] + [f"  {m:10s}" + "  ".join(f"{cell(m, n):>16s}" for n in sizes) for m in models]
+    return "\n".join(text), "### NLL by molecule size\n\n" + note + "\n\n" + "\n".join(md) + "\n"
