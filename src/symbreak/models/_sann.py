@@ -154,7 +154,9 @@ class SANN(VectorModel):
     equivariance holds, as the weights see only the frame-chosen features and distances) or
     ``"egnn"`` (the same as a mean over the other atoms, with w's last layer initialised small
     (gain 0.001) as EGNN's coordinate update is: ``"relative"`` starts from outputs about 100×
-    too large, a handicap of its own).
+    too large, a handicap of its own) or ``"egnn-every"`` (as ``"egnn"``, with w the sum of one
+    weight function per layer's features, the embedding's included, as EGNN moves its atoms in
+    every layer).
     coords: add each atom's canonical coordinates to its initial features (the paper's choice);
     False leaves the element embedding alone, so geometry enters through the edges only (an
     ablation: absolute canonical coordinates are what a frame that jumps between near-symmetric
@@ -190,8 +192,8 @@ class SANN(VectorModel):
                 raise SymbreakError(f"SANN: {name} must be {' or '.join(map(repr, allowed))}, got {value!r}")
         if not isinstance(coords, bool):
             raise SymbreakError(f"SANN: coords must be True or False, got {coords!r}")
-        if readout not in ("frame", "relative", "egnn"):
-            raise SymbreakError(f"SANN: readout must be 'frame', 'relative' or 'egnn', got {readout!r}")
+        if readout not in ("frame", "relative", "egnn", "egnn-every"):
+            raise SymbreakError(f"SANN: readout must be 'frame', 'relative', 'egnn' or 'egnn-every', got {readout!r}")
         self.hidden, self.cutoff, self.tol, self.cache_size, self.classes = hidden, cutoff, tol, cache_size, classes
         self.init_inputs(hidden, max_z, in_features, in_vectors)
         self.coords = nn.Linear(3, hidden) if coords else None
@@ -199,8 +201,11 @@ class SANN(VectorModel):
         self.layers = nn.ModuleList(_Layer(hidden, self.basis.dim, mix, aggregate) for _ in range(layers))
         self.readout = readout
         self.head = mlp([hidden, hidden, 3]) if readout == "frame" else mlp([2 * hidden + 1, hidden, 1])
-        if readout == "egnn":  # EGNN's start: small vectors, not a sum of full-size relative vectors
-            nn.init.xavier_uniform_(self.head[-1].weight, gain=0.001)
+        # egnn-every: one weight function per layer's features, the embedding's included (EGNN
+        # moves its atoms in every layer, so its first step is a law of element pairs and distances)
+        self.every = nn.ModuleList(mlp([2 * hidden + 1, hidden, 1]) for _ in range(layers)) if readout == "egnn-every" else None
+        for head in [self.head, *(self.every or [])] if readout.startswith("egnn") else []:
+            nn.init.xavier_uniform_(head[-1].weight, gain=0.001)  # EGNN's start: small vectors, not full-size relative ones
         self.vector_in = nn.Linear(3 * in_vectors, hidden) if in_vectors else None
         self._cache: OrderedDict[bytes, SymmetryGraphs] = OrderedDict()
 
@@ -268,9 +273,12 @@ class SANN(VectorModel):
             f = f + self.coords(g["canonical"])
         if self.vector_in is not None:  # vector inputs in the canonical frame: F^T v
             f = f + self.vector_in(torch.einsum("nij,nci->ncj", g["frame"], inputs.vectors.to(f.dtype)).flatten(1))
+        seen = [f]
         for layer in self.layers:
             f = layer(f, g)
-        return AtomFeatures(f, frame=g["frame"])
+            seen.append(f)
+        # egnn-every reads every layer's features, the embedding's included, side by side
+        return AtomFeatures(torch.cat(seen, -1) if self.every is not None else f, frame=g["frame"])
 
     def vector_head(self, feats: AtomFeatures, inputs: Inputs) -> torch.Tensor:
         if self.readout != "frame":
@@ -279,9 +287,14 @@ class SANN(VectorModel):
             j, i = fully_connected_edges(inputs.batch)
             rel = inputs.pos[i] - inputs.pos[j]
             f = feats.scalars
-            w = self.head(torch.cat([f[i], f[j], rel.norm(dim=-1, keepdim=True).to(f.dtype)], -1))  # (E, 1)
+            dist = rel.norm(dim=-1, keepdim=True).to(f.dtype)
+            if self.every is None:
+                w = self.head(torch.cat([f[i], f[j], dist], -1))  # (E, 1)
+            else:  # Σ over the embedding and every layer l < L of w_l(f^l_i, f^l_j, |x_ij|); the last layer's by self.head
+                parts = f.split(self.hidden, dim=-1)
+                w = sum(head(torch.cat([p[i], p[j], dist], -1)) for head, p in zip([*self.every, self.head], parts))
             out = scatter_sum(w * rel.to(f.dtype), i, len(f))
-            if self.readout == "egnn":  # the mean over the other atoms, as EGNN's coordinate update
+            if self.readout != "relative":  # the mean over the other atoms, as EGNN's coordinate update
                 out = out / torch.bincount(i, minlength=len(f)).clamp_min(1).to(f.dtype)[:, None]
             return out
         local = self.head(feats.scalars)  # (N, 3) in each molecule's canonical frame
