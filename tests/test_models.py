@@ -42,7 +42,7 @@ def _fn(model):
 # tests/test_conformance.py (symbreak.testing.ModelConformance, generated from the registries)
 
 
-@pytest.mark.parametrize("spec", ["egnn", "schnet", "painn", "painn-vector", "dimenet++", "e3nn", "sann"])
+@pytest.mark.parametrize("spec", ["egnn", "egnn[rbf=16]", "schnet", "painn", "painn-vector", "dimenet++", "e3nn", "sann"])
 def test_every_model_reads_invariant_and_vector_inputs(spec):
     """x and vectors reach the output, the declared symmetry holds with vector inputs rotating along,
     and a vector input breaks the molecule's own symmetry (a mirror of water) where x cannot."""
@@ -346,6 +346,16 @@ def test_sann_without_coords_reads_geometry_through_edges_only():
     for name, bad in (("mix", "max"), ("aggregate", "max"), ("classes", 1)):
         with pytest.raises(SymbreakError, match=f"SANN: {name} must be"):
             _model("sann", **{name: bad})
+
+
+def test_egnn_reads_distances_through_bessel_functions_when_asked():
+    from symbreak.models import model_config
+
+    assert _model("egnn").rbf is None and _model("egnn", rbf=16).rbf.freq.shape == (16,)
+    assert "rbf" not in model_config("egnn")  # the paper's EGNN keeps its job keys
+    for bad in (-1, 2.5, True):
+        with pytest.raises(SymbreakError, match="rbf must be a whole number"):
+            _model("egnn", rbf=bad)
 
 
 def test_sann_without_classes_passes_messages_by_distance_in_the_same_frame():

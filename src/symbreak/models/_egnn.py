@@ -7,7 +7,8 @@ from torch import nn
 
 from ._base import AtomFeatures, VectorModel, scatter_sum, vector_edge_invariants
 from ._inputs import Inputs
-from ..nn._basis import mlp
+from .._errors import SymbreakError
+from ..nn._basis import BesselRBF, mlp
 from ._graph import structure_edges
 from ._registry import register_model
 
@@ -27,15 +28,25 @@ class EGNN(VectorModel):
     and translation-invariant. Vector inputs ``data.vectors`` enter every edge message through
     their projections on the edge (:func:`vector_edge_invariants`). A batch with ``data.cell`` is
     periodic: an edge to a neighbour's image uses that image's position (the lattice stays fixed).
+
+    rbf: 0 (the paper's) gives φ_e the squared distance itself; N > 0 gives it N radial
+    Bessel functions of the distance at ``cutoff`` instead (an ablation: SANN's encoding of a
+    distance, on EGNN).
     """
 
     periodic = True
 
-    def __init__(self, *, hidden: int = 64, layers: int = 4, cutoff: float = 5.0, max_z: int = 100, in_features: int = 0, in_vectors: int = 0) -> None:
+    def __init__(
+        self, *, hidden: int = 64, layers: int = 4, cutoff: float = 5.0, max_z: int = 100, in_features: int = 0, in_vectors: int = 0, rbf: int = 0,
+    ) -> None:  # fmt: skip
         super().__init__()
+        if isinstance(rbf, bool) or not isinstance(rbf, int) or rbf < 0:
+            raise SymbreakError(f"EGNN: rbf must be a whole number ≥ 0 (0: the squared distance itself), got {rbf!r}")
         self.hidden, self.cutoff = hidden, cutoff
         self.init_inputs(hidden, max_z, in_features, in_vectors)
-        self.phi_e = nn.ModuleList(nn.Sequential(mlp([2 * hidden + 1 + 2 * in_vectors, hidden, hidden]), nn.SiLU()) for _ in range(layers))
+        self.rbf = BesselRBF(rbf, cutoff) if rbf else None
+        edge = rbf or 1
+        self.phi_e = nn.ModuleList(nn.Sequential(mlp([2 * hidden + edge + 2 * in_vectors, hidden, hidden]), nn.SiLU()) for _ in range(layers))
         self.phi_h = nn.ModuleList(mlp([2 * hidden, hidden, hidden]) for _ in range(layers))
         self.phi_x = nn.ModuleList(mlp([hidden, hidden, 1]) for _ in range(layers))
         for phi in self.phi_x:  # small coordinate steps at start, as in the authors' code
@@ -49,7 +60,8 @@ class EGNN(VectorModel):
         h, x = self.embed(inputs), pos
         for phi_e, phi_h, phi_x in zip(self.phi_e, self.phi_h, self.phi_x):
             rel = x[receiver] - x[sender] - shift
-            parts = [h[receiver], h[sender], (rel * rel).sum(-1, keepdim=True)]
+            d2 = (rel * rel).sum(-1, keepdim=True)
+            parts = [h[receiver], h[sender], d2 if self.rbf is None else self.rbf(d2.clamp_min(0).sqrt().squeeze(-1))]
             if inputs.vectors is not None:  # on the moved positions: invariant as long as x is equivariant
                 unit = rel / (rel * rel).sum(-1, keepdim=True).clamp_min(1e-12).sqrt()
                 parts.append(vector_edge_invariants(inputs.vectors, -unit, edge))
