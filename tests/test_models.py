@@ -252,7 +252,7 @@ def _sann_fn(model, z):
 
 #: SANN as given, and its ablations: no canonical coordinates; EGNN's kind of readout; the layer's mean
 #: instead of attention; summed messages; no class structure (messages by distance, the frame kept)
-SANN_ABLATIONS = [{}, {"coords": False}, {"readout": "relative"}, {"readout": "egnn"}, {"readout": "egnn-every"}, {"mix": "sum"}, {"aggregate": "sum"}, {"classes": False}]
+SANN_ABLATIONS = [{}, {"coords": False}, {"readout": "relative"}, {"readout": "egnn"}, {"readout": "egnn-every"}, {"mix": "sum"}, {"aggregate": "sum"}, {"classes": False}, {"stages": "one"}, {"stages": "one", "classes": False}]
 
 
 @pytest.mark.parametrize("options", SANN_ABLATIONS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "default")
@@ -343,7 +343,7 @@ def test_sann_without_coords_reads_geometry_through_edges_only():
         _model("sann", coords=1)
     with pytest.raises(SymbreakError, match="readout must be 'frame', 'relative', 'egnn' or 'egnn-every'"):
         _model("sann", readout="lab")
-    for name, bad in (("mix", "max"), ("aggregate", "max"), ("classes", 1)):
+    for name, bad in (("mix", "max"), ("aggregate", "max"), ("classes", 1), ("stages", 2)):
         with pytest.raises(SymbreakError, match=f"SANN: {name} must be"):
             _model("sann", **{name: bad})
 

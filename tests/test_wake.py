@@ -267,3 +267,34 @@ def test_the_task_refuses_losses_and_settings_it_would_ignore():
             task.check_loss(name)
     with pytest.raises(SymbreakError, match="--save-models"):
         task.check_settings({"save_models": True})
+
+
+@pytest.mark.parametrize("spec", ["mirror-cnn+sbs", "mirror-cnn+noise"])
+def test_an_interrupted_job_resumes_to_the_same_record(tmp_path, spec):
+    """The job keeps its state (and the generator of its random draws) in its checkpoint after every
+    epoch: interrupted at epoch 10 and run again, it ends where an uninterrupted run ends."""
+    from types import SimpleNamespace
+
+    from symbreak.bench import Job
+
+    samples = [SimpleNamespace(inputs=_symmetric_input(k, (1, 3, 32, 64))[0].float().numpy(), target=torch.randn(3, 32, 64, generator=torch.Generator().manual_seed(k)).numpy(),
+                               reynolds=100.0 + k, strouhal=0.2, steps=1) for k in range(2)]  # fmt: skip
+    task = CylinderWake()
+    task.hidden = 4
+    job = Job(task.name, "", spec, "sbmse", 0, 16, 2e-3, 0)
+    whole = task.run_job(job, samples)
+
+    class Stop(Exception):
+        pass
+
+    class StopAt10:
+        def set_postfix_str(self, text: str, refresh: bool = False) -> None:
+            if "epoch 10/" in text:
+                raise Stop
+
+    checkpoint = tmp_path / "job.pt"
+    with pytest.raises(Stop):
+        task.run_job(job, samples, progress=StopAt10(), checkpoint=checkpoint)
+    assert checkpoint.exists() and len(torch.load(checkpoint, weights_only=True)["history"]) >= 9
+    resumed = task.run_job(job, samples, checkpoint=checkpoint)
+    assert resumed["test"] == whole["test"] and resumed["final_train"] == whole["final_train"]

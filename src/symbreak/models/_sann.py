@@ -107,13 +107,18 @@ class _EdgeBasis(nn.Module):
 class _Layer(nn.Module):
     """One SANN layer. mix: ``"attention"`` (the paper's softmax over the three parts) or ``"sum"``
     (their mean, an ablation); aggregate: ``"mean"`` (messages averaged over each receiver's
-    edges) or ``"sum"`` (added, as EGNN and most message-passing networks do)."""
+    edges) or ``"sum"`` (added, as EGNN and most message-passing networks do); stages: ``"two"``
+    (the paper's: within, then across, then the mix) or ``"one"`` (an ablation: one message MLP
+    over the within- and across-class edges together and one update MLP, EGNN's kind of layer;
+    with classes, atoms that are not representatives then hear only their own class)."""
 
-    def __init__(self, hidden: int, edge_dim: int, mix: str = "attention", aggregate: str = "mean") -> None:
+    def __init__(self, hidden: int, edge_dim: int, mix: str = "attention", aggregate: str = "mean", stages: str = "two") -> None:
         super().__init__()
-        self.mix, self.aggregate = mix, aggregate
+        self.mix, self.aggregate, self.stages = mix, aggregate, stages
         self.within_msg = mlp([2 * hidden + edge_dim, hidden, hidden])
         self.within_upd = mlp([2 * hidden, hidden, hidden])
+        if stages == "one":  # the message and update MLPs are the whole layer
+            return
         self.across_msg = mlp([2 * hidden + edge_dim, hidden, hidden])
         self.across_upd = mlp([2 * hidden, hidden, hidden])
         self.to_member = mlp([hidden + edge_dim, hidden, hidden])
@@ -125,6 +130,11 @@ class _Layer(nn.Module):
         n = len(f)
         (wj, wi), (aj, ai) = g["within"], g["across"]
         mean = self.aggregate == "mean"
+        if self.stages == "one":  # one message stage over every edge, as EGNN's layer: f + φ_h(f, Σ φ_e)
+            i, j = torch.cat([wi, ai]), torch.cat([wj, aj])
+            m = self.within_msg(torch.cat([f[i], f[j], torch.cat([g["within_basis"], g["across_basis"]])], -1))
+            agg = scatter_sum(m, i, n)
+            return f + self.within_upd(torch.cat([f, agg / scatter_sum(torch.ones_like(m[:, :1]), i, n).clamp_min(1) if mean else agg], -1))
         m = self.within_msg(torch.cat([f[wi], f[wj], g["within_basis"]], -1))
         f_class = self.within_upd(torch.cat([f, scatter_sum(m, wi, n) / (g["within_count"] if mean else 1)], -1))
         a = self.across_msg(torch.cat([f_class[ai], f_class[aj], g["across_basis"]], -1))
@@ -161,7 +171,7 @@ class SANN(VectorModel):
     False leaves the element embedding alone, so geometry enters through the edges only (an
     ablation: absolute canonical coordinates are what a frame that jumps between near-symmetric
     molecules changes most).
-    mix, aggregate, classes: ablations of the layer. mix ``"sum"`` replaces the attention over
+    mix, aggregate, classes, stages: ablations of the layer (:class:`_Layer`). mix ``"sum"`` replaces the attention over
     (f_i, f_[i], g_[i]) by their mean; aggregate ``"sum"`` adds messages instead of averaging them;
     classes False keeps the canonical frame but passes messages as for a molecule without symmetry
     (every atom its own class, across-class edges by distance).
@@ -184,10 +194,11 @@ class SANN(VectorModel):
     def __init__(
         self, *, hidden: int = 64, layers: int = 2, num_radial: int = 4, num_spherical: int = 3, cutoff: float = 8.0, tol: float = 0.1, max_z: int = 100,
         in_features: int = 0, in_vectors: int = 0, cache_size: int = 100_000, coords: bool = True, readout: str = "frame",
-        mix: str = "attention", aggregate: str = "mean", classes: bool = True,
+        mix: str = "attention", aggregate: str = "mean", classes: bool = True, stages: str = "two",
     ) -> None:  # fmt: skip
         super().__init__()
-        for name, value, allowed in (("mix", mix, ("attention", "sum")), ("aggregate", aggregate, ("mean", "sum")), ("classes", classes, (True, False))):
+        options = (("mix", mix, ("attention", "sum")), ("aggregate", aggregate, ("mean", "sum")), ("classes", classes, (True, False)), ("stages", stages, ("two", "one")))
+        for name, value, allowed in options:
             if not any(value is a or (isinstance(a, str) and value == a) for a in allowed):
                 raise SymbreakError(f"SANN: {name} must be {' or '.join(map(repr, allowed))}, got {value!r}")
         if not isinstance(coords, bool):
@@ -198,7 +209,7 @@ class SANN(VectorModel):
         self.init_inputs(hidden, max_z, in_features, in_vectors)
         self.coords = nn.Linear(3, hidden) if coords else None
         self.basis = _EdgeBasis(num_radial, num_spherical, cutoff)
-        self.layers = nn.ModuleList(_Layer(hidden, self.basis.dim, mix, aggregate) for _ in range(layers))
+        self.layers = nn.ModuleList(_Layer(hidden, self.basis.dim, mix, aggregate, stages) for _ in range(layers))
         self.readout = readout
         self.head = mlp([hidden, hidden, 3]) if readout == "frame" else mlp([2 * hidden + 1, hidden, 1])
         # egnn-every: one weight function per layer's features, the embedding's included (EGNN

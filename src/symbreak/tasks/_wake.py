@@ -238,7 +238,10 @@ class CylinderWake(OwnModelsTask):
                 progress.set_postfix_str(f"{job.model} fold {job.fold} epoch {epoch}/{job.epochs} sbmse {row['train']:.4f}", refresh=False)
 
         opt = torch.optim.Adam(net.parameters(), lr=job.lr)
-        trainer = Trainer(net, opt, epochs=job.epochs, monitor="train", select=self.select, schedule=self.schedule, on_epoch=report)
+        # the draws' generator rides in the checkpoint: a resumed job draws what an uninterrupted one would
+        keep = (lambda: {"generator": gen.get_state()}, lambda state: gen.set_state(state["generator"]))
+        trainer = Trainer(net, opt, epochs=job.epochs, monitor="train", select=self.select, schedule=self.schedule, on_epoch=report,
+                          checkpoint=checkpoint, extra_state=keep, checkpoint_every=0)  # fmt: skip
         result = trainer.run(lambda epoch: batch(epoch), loss_fn, lambda epoch, steps: {"epoch": epoch, "train": float(steps[0][0])})
         net.eval()
         test_gen = torch.Generator().manual_seed(seed + 1)  # the test's noise draws are not the training's
