@@ -31,15 +31,20 @@ class EGNN(VectorModel):
 
     rbf: 0 (the paper's) gives φ_e the squared distance itself; N > 0 gives it N radial
     Bessel functions of the distance at ``cutoff`` instead (an ablation: SANN's encoding of a
-    distance, on EGNN).
+    distance, on EGNN). moves: ``"every"`` (the paper's: every layer moves the atoms, and the output
+    sums the steps) or ``"last"`` (an ablation: the atoms stay put until the last layer, whose one
+    step is the output, as a readout on the final features would be).
     """
 
     periodic = True
 
     def __init__(
-        self, *, hidden: int = 64, layers: int = 4, cutoff: float = 5.0, max_z: int = 100, in_features: int = 0, in_vectors: int = 0, rbf: int = 0,
+        self, *, hidden: int = 64, layers: int = 4, cutoff: float = 5.0, max_z: int = 100, in_features: int = 0, in_vectors: int = 0, rbf: int = 0, moves: str = "every",
     ) -> None:  # fmt: skip
         super().__init__()
+        if moves not in ("every", "last"):
+            raise SymbreakError(f"EGNN: moves must be 'every' or 'last', got {moves!r}")
+        self.moves = moves
         if isinstance(rbf, bool) or not isinstance(rbf, int) or rbf < 0:
             raise SymbreakError(f"EGNN: rbf must be a whole number ≥ 0 (0: the squared distance itself), got {rbf!r}")
         self.hidden, self.cutoff = hidden, cutoff
@@ -66,7 +71,8 @@ class EGNN(VectorModel):
                 unit = rel / (rel * rel).sum(-1, keepdim=True).clamp_min(1e-12).sqrt()
                 parts.append(vector_edge_invariants(inputs.vectors, -unit, edge))
             m = phi_e(torch.cat(parts, dim=-1))
-            x = x + scatter_sum(rel * phi_x(m), receiver, len(z)) / count
+            if self.moves == "every" or phi_x is self.phi_x[-1]:
+                x = x + scatter_sum(rel * phi_x(m), receiver, len(z)) / count
             h = h + phi_h(torch.cat([h, scatter_sum(m, receiver, len(z))], dim=-1))
         return AtomFeatures(h, positions=x)
 

@@ -164,7 +164,8 @@ class SANN(VectorModel):
     equivariance holds, as the weights see only the frame-chosen features and distances) or
     ``"egnn"`` (the same as a mean over the other atoms, with w's last layer initialised small
     (gain 0.001) as EGNN's coordinate update is: ``"relative"`` starts from outputs far
-    too large: a first-epoch loss 30 to 300× that of predicting zero on the dipoles, a handicap of its own) or ``"egnn-every"`` (as ``"egnn"``, with w the sum of one
+    too large: a first-epoch loss 30 to 300× that of predicting zero on the dipoles, a handicap of its own),
+    ``"egnn-local"`` (as ``"egnn"``, over the neighbours within ``cutoff`` only, as EGNN's step) or ``"egnn-every"`` (as ``"egnn"``, with w the sum of one
     weight function per layer's features, the embedding's included, as EGNN moves its atoms in
     every layer).
     coords: add each atom's canonical coordinates to its initial features (the paper's choice);
@@ -203,8 +204,8 @@ class SANN(VectorModel):
                 raise SymbreakError(f"SANN: {name} must be {' or '.join(map(repr, allowed))}, got {value!r}")
         if not isinstance(coords, bool):
             raise SymbreakError(f"SANN: coords must be True or False, got {coords!r}")
-        if readout not in ("frame", "relative", "egnn", "egnn-every"):
-            raise SymbreakError(f"SANN: readout must be 'frame', 'relative', 'egnn' or 'egnn-every', got {readout!r}")
+        if readout not in ("frame", "relative", "egnn", "egnn-local", "egnn-every"):
+            raise SymbreakError(f"SANN: readout must be 'frame', 'relative', 'egnn', 'egnn-local' or 'egnn-every', got {readout!r}")
         self.hidden, self.cutoff, self.tol, self.cache_size, self.classes = hidden, cutoff, tol, cache_size, classes
         self.init_inputs(hidden, max_z, in_features, in_vectors)
         self.coords = nn.Linear(3, hidden) if coords else None
@@ -293,9 +294,10 @@ class SANN(VectorModel):
 
     def vector_head(self, feats: AtomFeatures, inputs: Inputs) -> torch.Tensor:
         if self.readout != "frame":
-            from ._graph import fully_connected_edges
+            from ._graph import fully_connected_edges, radius_edges
 
-            j, i = fully_connected_edges(inputs.batch)
+            # egnn-local: the neighbours within the cutoff, as EGNN's step; the others: every other atom
+            j, i = radius_edges(inputs.pos, inputs.batch, self.cutoff) if self.readout == "egnn-local" else fully_connected_edges(inputs.batch)
             rel = inputs.pos[i] - inputs.pos[j]
             f = feats.scalars
             dist = rel.norm(dim=-1, keepdim=True).to(f.dtype)
