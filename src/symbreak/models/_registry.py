@@ -153,7 +153,7 @@ def split_specs(text: str) -> list[str]:
 INTEGER_OPTIONS = {
     "layers": 1, "hidden": 1, "head_hidden": 1, "heads": 1, "num_rbf": 1, "num_radial": 1, "num_spherical": 1, "int_emb": 1, "basis_emb": 1,
     "out_emb": 1, "max_z": 1, "lmax": 0, "l_relaxed": 0, "in_features": 0, "in_vectors": 0, "in_pseudovectors": 0, "cache_size": 0,
-    "dim": 1, "max_nodes": 1, "node_colors": 1, "edge_colors": 1, "frame_hidden": 1, "frame_layers": 1, "transformer_layers": 1,
+    "dim": 1, "max_nodes": 1, "node_colors": 1, "edge_colors": 1, "frame_hidden": 1, "frame_layers": 1, "transformer_layers": 1, "rbf": 0,
 }  # fmt: skip
 #: options that are lengths in Å and must be > 0 (``sigma``, the noise of ``+noise``, may be 0)
 POSITIVE_OPTIONS = ("cutoff", "tol", "frame_cutoff")
