@@ -42,7 +42,7 @@ def _fn(model):
 # tests/test_conformance.py (symbreak.testing.ModelConformance, generated from the registries)
 
 
-@pytest.mark.parametrize("spec", ["egnn", "egnn[rbf=16]", "egnn[moves='last']", "egnn[moves='head']", "schnet", "painn", "painn-vector", "dimenet++", "e3nn", "sann"])
+@pytest.mark.parametrize("spec", ["egnn", "egnn[rbf=16]", "egnn[moves='last']", "egnn[moves='head']", "egnn[moves='head-squared']", "schnet", "painn", "painn-vector", "dimenet++", "e3nn", "sann"])
 def test_every_model_reads_invariant_and_vector_inputs(spec):
     """x and vectors reach the output, the declared symmetry holds with vector inputs rotating along,
     and a vector input breaks the molecule's own symmetry (a mirror of water) where x cannot."""
@@ -253,7 +253,8 @@ def _sann_fn(model, z):
 #: SANN as given, and its ablations: no canonical coordinates; EGNN's kind of readout; the layer's mean
 #: instead of attention; summed messages; no class structure (messages by distance, the frame kept)
 SANN_ABLATIONS = [{}, {"coords": False}, {"readout": "relative"}, {"readout": "egnn"}, {"readout": "egnn-local"}, {"readout": "egnn-every"}, {"mix": "sum"}, {"aggregate": "sum"}, {"classes": False}, {"stages": "one"}, {"stages": "one", "classes": False},
-                  {"readout_depth": 4}, {"readout": "egnn-local", "readout_depth": 4}]
+                  {"readout_depth": 4}, {"readout": "egnn-local", "readout_depth": 4},
+                  {"readout": "egnn", "pair_distance": "squared"}]
 
 
 @pytest.mark.parametrize("options", SANN_ABLATIONS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "default")
@@ -346,7 +347,7 @@ def test_sann_without_coords_reads_geometry_through_edges_only():
         _model("sann", coords=1)
     with pytest.raises(SymbreakError, match="readout must be 'frame', 'relative', 'egnn', 'egnn-local' or 'egnn-every'"):
         _model("sann", readout="lab")
-    for name, bad in (("mix", "max"), ("aggregate", "max"), ("classes", 1), ("stages", 2)):
+    for name, bad in (("mix", "max"), ("aggregate", "max"), ("classes", 1), ("stages", 2), ("pair_distance", "cubed")):
         with pytest.raises(SymbreakError, match=f"SANN: {name} must be"):
             _model("sann", **{name: bad})
 
@@ -359,7 +360,7 @@ def test_egnn_reads_distances_through_bessel_functions_when_asked():
     for bad in (-1, 2.5, True):
         with pytest.raises(SymbreakError, match="rbf must be"):
             _model("egnn", rbf=bad)
-    with pytest.raises(SymbreakError, match="moves must be 'every', 'last' or 'head'"):
+    with pytest.raises(SymbreakError, match="moves must be 'every', 'last', 'head' or 'head-squared'"):
         _model("egnn", moves="first")
 
 

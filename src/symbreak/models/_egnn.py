@@ -36,7 +36,8 @@ class EGNN(VectorModel):
     step is the output) or ``"head"`` (an ablation: the atoms never move; the output is
     :math:`\frac{1}{|N(i)|}\sum_j (x_i - x_j)\, w(h_i, h_j, \|x_i - x_j\|)` with w an MLP on the
     final features, started small: SANN's ``readout='egnn-local'`` on EGNN's features), w with
-    ``readout_depth`` linear maps (EGNN's own step φ_x∘φ_e has 4).
+    ``readout_depth`` linear maps (EGNN's own step φ_x∘φ_e has 4); ``"head-squared"`` gives w the
+    squared distance instead, as φ_e reads it.
     """
 
     periodic = True
@@ -45,8 +46,8 @@ class EGNN(VectorModel):
         self, *, hidden: int = 64, layers: int = 4, cutoff: float = 5.0, max_z: int = 100, in_features: int = 0, in_vectors: int = 0, rbf: int = 0, moves: str = "every", readout_depth: int = 2,
     ) -> None:  # fmt: skip
         super().__init__()
-        if moves not in ("every", "last", "head"):
-            raise SymbreakError(f"EGNN: moves must be 'every', 'last' or 'head', got {moves!r}")
+        if moves not in ("every", "last", "head", "head-squared"):
+            raise SymbreakError(f"EGNN: moves must be 'every', 'last', 'head' or 'head-squared', got {moves!r}")
         self.moves = moves
         if isinstance(rbf, bool) or not isinstance(rbf, int) or rbf < 0:
             raise SymbreakError(f"EGNN: rbf must be a whole number ≥ 0 (0: the squared distance itself), got {rbf!r}")
@@ -59,7 +60,7 @@ class EGNN(VectorModel):
         self.phi_x = nn.ModuleList(mlp([hidden, hidden, 1]) for _ in range(layers))
         for phi in self.phi_x:  # small coordinate steps at start, as in the authors' code
             nn.init.xavier_uniform_(phi[-1].weight, gain=0.001)
-        if moves == "head":  # built after the rest, so the other weights start as the paper's EGNN's do
+        if moves.startswith("head"):  # built after the rest, so the other weights start as the paper's EGNN's do
             self.head = mlp([2 * hidden + 1, *[hidden] * (readout_depth - 1), 1])
             nn.init.xavier_uniform_(self.head[-1].weight, gain=0.001)
 
@@ -80,9 +81,10 @@ class EGNN(VectorModel):
             if self.moves == "every" or (self.moves == "last" and phi_x is self.phi_x[-1]):
                 x = x + scatter_sum(rel * phi_x(m), receiver, len(z)) / count
             h = h + phi_h(torch.cat([h, scatter_sum(m, receiver, len(z))], dim=-1))
-        if self.moves == "head":
+        if self.moves.startswith("head"):
             rel = x[receiver] - x[sender] - shift
-            w = self.head(torch.cat([h[receiver], h[sender], rel.norm(dim=-1, keepdim=True)], dim=-1))
+            d = (rel * rel).sum(-1, keepdim=True) if self.moves == "head-squared" else rel.norm(dim=-1, keepdim=True)
+            w = self.head(torch.cat([h[receiver], h[sender], d], dim=-1))
             x = x + scatter_sum(rel * w, receiver, len(z)) / count
         return AtomFeatures(h, positions=x)
 

@@ -356,7 +356,7 @@ def _input_channels(variants: list[str]) -> dict[str, int]:
 #: self-attention layer per message-passing layer the PET it was before it could have more, and an
 #: ``+sbs`` set closed under the whole normalizer (``keep=None``) the set it was before ``keep`` (job keys stay the same)
 NEUTRAL_OPTIONS = {"in_features": 0, "in_vectors": 0, "in_pseudovectors": 0, "transformer_layers": 1, "keep": None, "coords": True, "readout": "frame",
-                   "mix": "attention", "aggregate": "mean", "classes": True, "rbf": 0, "stages": "two", "moves": "every", "readout_depth": 2}
+                   "mix": "attention", "aggregate": "mean", "classes": True, "rbf": 0, "stages": "two", "moves": "every", "readout_depth": 2, "pair_distance": "linear"}
 
 
 def model_config(spec: str | ModelSpec, **options: Any) -> dict[str, Any]:

@@ -173,7 +173,8 @@ class SANN(VectorModel):
     ablation: absolute canonical coordinates are what a frame that jumps between near-symmetric
     molecules changes most).
     readout_depth: the number of linear maps of the readout's MLP (2: the paper's one hidden layer;
-    EGNN's vector weight φ_x∘φ_e has 4).
+    EGNN's vector weight φ_x∘φ_e has 4). pair_distance: what the pair readouts' w reads of the
+    distance, ``"linear"`` :math:`|x_{ij}|` or ``"squared"`` :math:`|x_{ij}|^2` (as EGNN's φ_e does).
     mix, aggregate, classes, stages: ablations of the layer (:class:`_Layer`). mix ``"sum"`` replaces the attention over
     (f_i, f_[i], g_[i]) by their mean; aggregate ``"sum"`` adds messages instead of averaging them;
     classes False keeps the canonical frame but passes messages as for a molecule without symmetry
@@ -197,10 +198,11 @@ class SANN(VectorModel):
     def __init__(
         self, *, hidden: int = 64, layers: int = 2, num_radial: int = 4, num_spherical: int = 3, cutoff: float = 8.0, tol: float = 0.1, max_z: int = 100,
         in_features: int = 0, in_vectors: int = 0, cache_size: int = 100_000, coords: bool = True, readout: str = "frame",
-        mix: str = "attention", aggregate: str = "mean", classes: bool = True, stages: str = "two", readout_depth: int = 2,
+        mix: str = "attention", aggregate: str = "mean", classes: bool = True, stages: str = "two", readout_depth: int = 2, pair_distance: str = "linear",
     ) -> None:  # fmt: skip
         super().__init__()
-        options = (("mix", mix, ("attention", "sum")), ("aggregate", aggregate, ("mean", "sum")), ("classes", classes, (True, False)), ("stages", stages, ("two", "one")))
+        options = (("mix", mix, ("attention", "sum")), ("aggregate", aggregate, ("mean", "sum")), ("classes", classes, (True, False)), ("stages", stages, ("two", "one")),
+                   ("pair_distance", pair_distance, ("linear", "squared")))  # fmt: skip
         for name, value, allowed in options:
             if not any(value is a or (isinstance(a, str) and value == a) for a in allowed):
                 raise SymbreakError(f"SANN: {name} must be {' or '.join(map(repr, allowed))}, got {value!r}")
@@ -209,6 +211,7 @@ class SANN(VectorModel):
         if readout not in ("frame", "relative", "egnn", "egnn-local", "egnn-every"):
             raise SymbreakError(f"SANN: readout must be 'frame', 'relative', 'egnn', 'egnn-local' or 'egnn-every', got {readout!r}")
         self.hidden, self.cutoff, self.tol, self.cache_size, self.classes = hidden, cutoff, tol, cache_size, classes
+        self.pair_distance = pair_distance
         self.init_inputs(hidden, max_z, in_features, in_vectors)
         self.coords = nn.Linear(3, hidden) if coords else None
         self.basis = _EdgeBasis(num_radial, num_spherical, cutoff)
@@ -303,7 +306,7 @@ class SANN(VectorModel):
             j, i = radius_edges(inputs.pos, inputs.batch, self.cutoff) if self.readout == "egnn-local" else fully_connected_edges(inputs.batch)
             rel = inputs.pos[i] - inputs.pos[j]
             f = feats.scalars
-            dist = rel.norm(dim=-1, keepdim=True).to(f.dtype)
+            dist = ((rel * rel).sum(-1, keepdim=True) if self.pair_distance == "squared" else rel.norm(dim=-1, keepdim=True)).to(f.dtype)
             if self.every is None:
                 w = self.head(torch.cat([f[i], f[j], dist], -1))  # (E, 1)
             else:  # Σ over the embedding and every layer l < L of w_l(f^l_i, f^l_j, |x_ij|); the last layer's by self.head
