@@ -254,7 +254,8 @@ def _sann_fn(model, z):
 #: instead of attention; summed messages; no class structure (messages by distance, the frame kept)
 SANN_ABLATIONS = [{}, {"coords": False}, {"readout": "relative"}, {"readout": "egnn"}, {"readout": "egnn-local"}, {"readout": "egnn-every"}, {"mix": "sum"}, {"aggregate": "sum"}, {"classes": False}, {"stages": "one"}, {"stages": "one", "classes": False},
                   {"readout_depth": 4}, {"readout": "egnn-local", "readout_depth": 4},
-                  {"readout": "egnn", "pair_distance": "squared"}, {"readout": "egnn", "readout_depth": 4, "pair_distance": "squared"}]
+                  {"readout": "egnn", "pair_distance": "squared"}, {"readout": "egnn", "readout_depth": 4, "pair_distance": "squared"},
+                  {"stages": "one", "classes": False, "readout": "egnn", "readout_depth": 4, "pair_distance": "squared"}]
 
 
 @pytest.mark.parametrize("options", SANN_ABLATIONS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "default")
