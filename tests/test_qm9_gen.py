@@ -216,10 +216,11 @@ def test_bad_inputs_are_refused():
 
 def test_task_runs_end_to_end_at_tiny_size(tmp_path, monkeypatch):
     from symbreak.bench import run_benchmark
-    from symbreak.tasks import _qm9_gen
+    from symbreak.tasks import _qm9_data
 
     smiles = ["CCO", "CC=O", "CCC", "C#N", "CCN", "OCCO", "CC(C)O", "C1CC1", "CC#N", "C=CC", "NC=O", "CN", "COC", "CCF", "[NH4+]", "C1CC"] * 2
-    monkeypatch.setattr(_qm9_gen, "qm9_smiles", lambda: smiles)
+    # where qm9_generation_data looks it up: the task runs on these molecules, with or without qm9pack
+    monkeypatch.setattr(_qm9_data, "qm9_smiles", lambda: smiles)
     result = run_benchmark("qm9-generation", quick=True, limit=8, epochs=2, out=tmp_path, progress=False, device="cpu")
     assert len(result.records) == 4 and {r["model"] for r in result.records} == {"none", "noise", "sympe", "sympe-dfs"}
     for r in result.records:
