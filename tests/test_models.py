@@ -567,3 +567,31 @@ def test_periodic_models_see_the_crystal_not_the_cell(name):
     # the lattice is what makes it a crystal: the same atoms as a molecule give something else
     molecule = model(SimpleNamespace(z=z, pos=torch.tensor(frac @ cell), batch=torch.zeros(3, dtype=torch.long))).detach().numpy()
     assert np.abs(molecule - base).max() > 1e-3
+
+
+@pytest.mark.parametrize("spec, base, option", [
+    ("sann", {}, {"mix": "sum"}), ("sann", {}, {"aggregate": "sum"}), ("sann", {}, {"stages": "one"}), ("sann", {}, {"classes": False}),
+    ("sann", {"readout": "egnn"}, {"pair_distance": "squared"}), ("sann", {"readout": "egnn"}, {"readout_depth": 3}),
+    ("sann", {"readout": "egnn", "cutoff": 2.0}, {"readout": "egnn-local"}),
+    ("egnn", {}, {"rbf": 8}), ("egnn", {}, {"moves": "last"}), ("egnn", {"moves": "head"}, {"moves": "head-squared"}),
+])  # fmt: skip
+def test_every_ablation_option_changes_the_model(spec, base, option):
+    """An ablation option is part of the job key, so it must change what the model computes: with
+    the same seed, the model with and without it give different outputs on one molecule."""
+    z = torch.tensor([6, 7, 8, 1, 1, 1])
+    pos = torch.tensor([[0.0, 0.0, 0.0], [1.4, 0.1, 0.0], [-0.5, 1.3, 0.2], [-0.4, -0.8, 0.9], [0.3, -0.5, -1.0], [2.0, 0.9, 0.4]], dtype=torch.float64)
+    if option.get("classes") is False:  # classes change the graphs only on a symmetric molecule
+        from symbreak.testing import random_symmetric_structure
+
+        p, numbers = random_symmetric_structure("D4h", seed=3)
+        z, pos = torch.as_tensor(numbers), torch.tensor(p - p.mean(0))
+    data = SimpleNamespace(z=z, pos=pos, batch=torch.zeros(len(z), dtype=torch.long))
+    plain, changed = (_model(spec, **kw)(data).detach() for kw in (base, {**base, **option}))
+    assert not torch.allclose(plain, changed, rtol=1e-6, atol=1e-12)
+
+
+def test_options_that_would_not_change_the_model_are_refused():
+    with pytest.raises(SymbreakError, match="pair_distance applies to the pair readouts"):
+        _model("sann", pair_distance="squared")
+    with pytest.raises(SymbreakError, match="readout_depth applies to its readout head"):
+        _model("egnn", readout_depth=4)

@@ -48,6 +48,8 @@ class EGNN(VectorModel):
         super().__init__()
         if moves not in ("every", "last", "head", "head-squared"):
             raise SymbreakError(f"EGNN: moves must be 'every', 'last', 'head' or 'head-squared', got {moves!r}")
+        if readout_depth != 2 and not moves.startswith("head"):  # an option that would change the key and not the model
+            raise SymbreakError("EGNN: readout_depth applies to its readout head (moves='head' or 'head-squared')")
         self.moves = moves
         if isinstance(rbf, bool) or not isinstance(rbf, int) or rbf < 0:
             raise SymbreakError(f"EGNN: rbf must be a whole number ≥ 0 (0: the squared distance itself), got {rbf!r}")

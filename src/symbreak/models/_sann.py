@@ -133,7 +133,7 @@ class _Layer(nn.Module):
         if self.stages == "one":  # one message stage over every edge, as EGNN's layer: f + φ_h(f, Σ φ_e)
             i, j = torch.cat([wi, ai]), torch.cat([wj, aj])
             m = self.within_msg(torch.cat([f[i], f[j], torch.cat([g["within_basis"], g["across_basis"]])], -1))
-            agg = scatter_sum(m, i, n)
+            agg = scatter_sum(m, i, n)  # counted afresh: the stored counts are clamped to 1, which an atom without across edges would miscount
             return f + self.within_upd(torch.cat([f, agg / scatter_sum(torch.ones_like(m[:, :1]), i, n).clamp_min(1) if mean else agg], -1))
         m = self.within_msg(torch.cat([f[wi], f[wj], g["within_basis"]], -1))
         f_class = self.within_upd(torch.cat([f, scatter_sum(m, wi, n) / (g["within_count"] if mean else 1)], -1))
@@ -210,6 +210,8 @@ class SANN(VectorModel):
             raise SymbreakError(f"SANN: coords must be True or False, got {coords!r}")
         if readout not in ("frame", "relative", "egnn", "egnn-local", "egnn-every"):
             raise SymbreakError(f"SANN: readout must be 'frame', 'relative', 'egnn', 'egnn-local' or 'egnn-every', got {readout!r}")
+        if readout == "frame" and pair_distance != "linear":  # an option that would change the key and not the model
+            raise SymbreakError("SANN: pair_distance applies to the pair readouts ('relative', 'egnn', ...), not to readout='frame'")
         self.hidden, self.cutoff, self.tol, self.cache_size, self.classes = hidden, cutoff, tol, cache_size, classes
         self.pair_distance = pair_distance
         self.init_inputs(hidden, max_z, in_features, in_vectors)
@@ -291,11 +293,11 @@ class SANN(VectorModel):
             f = f + self.coords(g["canonical"])
         if self.vector_in is not None:  # vector inputs in the canonical frame: F^T v
             f = f + self.vector_in(torch.einsum("nij,nci->ncj", g["frame"], inputs.vectors.to(f.dtype)).flatten(1))
-        seen = [f]
+        seen = [f]  # egnn-every reads every layer's features, the embedding's included, side by side
         for layer in self.layers:
             f = layer(f, g)
-            seen.append(f)
-        # egnn-every reads every layer's features, the embedding's included, side by side
+            if self.every is not None:
+                seen.append(f)
         return AtomFeatures(torch.cat(seen, -1) if self.every is not None else f, frame=g["frame"])
 
     def vector_head(self, feats: AtomFeatures, inputs: Inputs) -> torch.Tensor:
