@@ -391,3 +391,20 @@ def test_label_code_moved_to_labels_is_still_importable_from_tasks():
 
     for name in ("generate_dipoles", "load_water_modes", "hirshfeld_dft", "broken_by"):
         assert getattr(tasks, name) is getattr(labels, name)
+
+
+def test_shape_deformation_records_the_loss_of_the_weights_it_keeps():
+    """The best epoch's logged loss belongs to the weights before its step; the record must hold the
+    kept network's own loss (the θ it reports come from that network)."""
+    from symbreak.bench._jobs import Job
+    from symbreak.tasks import get_task
+
+    task = get_task("shape-deformation")
+    (data,) = task.dataset("prism")
+    job = Job(task.name, "prism", "relaxed-e3nn", "mse", 0, 6, 0.1, 0)
+    net, mse = task.fit(job, data)
+    x = torch.ones(len(data.pos), 1, dtype=torch.float64)
+    with torch.no_grad():
+        again = float(((net(x, data.pos, data.edge_index).mean(0) - data.target) ** 2).mean())
+    assert mse == pytest.approx(again, rel=1e-12, abs=0)
+    assert "measured" in task.job_settings()  # older records (the best epoch's logged loss) are not reused

@@ -39,7 +39,9 @@ def train_with_penalty(
     paper's experiments use None: a network can sit on a saddle for hundreds of epochs and then
     converge (the equivariant cube → cube run of seed 1 gains < 0.1 % in every epoch of its first
     200, escapes after ~300 and reaches 1e-11).
-    Returns (best loss, per-epoch loss).
+    Returns (best epoch loss, per-epoch loss), each epoch's loss the mean over its batches as they
+    were stepped on: the kept weights are those after the best epoch's steps, so a caller that
+    reports the kept model's loss measures it again (the tasks do).
     """
     from ..nn import relaxation_penalty
     from ..training import Trainer

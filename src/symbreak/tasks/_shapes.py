@@ -82,15 +82,19 @@ class ShapeDeformation(OwnModelsTask):
         return [SimpleNamespace(pos=torch.tensor(shapes["input"]), target=target, edge_index=fully_connected_edges(torch.zeros(n, dtype=torch.long), self_loops=True))]
 
     def job_settings(self, spec: str | None = None, **_: Any) -> dict[str, Any]:
-        return {"patience": self.patience, "lam": self.lam, "penalty": "eq. 9 with 0e"}
+        # "measured": the recorded loss is the kept weights' own, measured after training (records
+        # before it held the best epoch's loss taken before that epoch's step, one step off the θ shown)
+        return {"patience": self.patience, "lam": self.lam, "penalty": "eq. 9 with 0e", "measured": "kept weights"}
 
     def build(self, model: str) -> RelaxedNetwork:
         from ..nn import RelaxedNetwork
 
         return RelaxedNetwork("0e", _HIDDEN, SHAPE_IRREPS, layers=2, relaxed=model == "relaxed-e3nn", lmax=2, l_relaxed=4, num_neighbors=8.0).double()
 
-    def run_job(self, job: Any, graphs: list, progress: Any = None, checkpoint: Any = None, **_: Any) -> dict[str, Any]:
-        data = graphs[0]
+    def fit(self, job: Any, data: Any, progress: Any = None) -> tuple[RelaxedNetwork, float]:
+        """Train one network on ``data`` (the cube and its target projection) and return it with its
+        MSE, measured on the kept weights: the best epoch's weights are those *after* its step, so
+        the loss the trainer logged during that epoch belongs to the weights one step earlier."""
         net = self.build(job.model)
         x = torch.ones(len(data.pos), 1, dtype=torch.float64)
 
@@ -98,9 +102,14 @@ class ShapeDeformation(OwnModelsTask):
             return ((net(x, data.pos, data.edge_index).mean(0) - data.target) ** 2).mean()
 
         opt = torch.optim.SGD(net.parameters(), lr=job.lr, momentum=0.9)
-        best, _ = train_with_penalty(
+        train_with_penalty(
             net, lambda e: [None], loss_fn, opt, epochs=job.epochs, lam=self.lam, progress=progress, label=f"{job.subtask} {job.model}", patience=self.patience, target=1e-10
         )  # fmt: skip
+        with torch.no_grad():
+            return net, float(loss_fn(None))
+
+    def run_job(self, job: Any, graphs: list, progress: Any = None, checkpoint: Any = None, **_: Any) -> dict[str, Any]:
+        net, best = self.fit(job, graphs[0], progress)
         thetas = [t.detach().numpy().tolist() for t in net.thetas()]
         irreps = net.convs[0].irreps_theta
         from ..nn import interpret
