@@ -109,7 +109,7 @@ class ShapeDeformation(OwnModelsTask):
             return net, float(loss_fn(None))
 
     def run_job(self, job: Any, graphs: list, progress: Any = None, checkpoint: Any = None, **_: Any) -> dict[str, Any]:
-        net, best = self.fit(job, graphs[0], progress)
+        net, mse = self.fit(job, graphs[0], progress)
         thetas = [t.detach().numpy().tolist() for t in net.thetas()]
         irreps = net.convs[0].irreps_theta
         from ..nn import interpret
@@ -117,8 +117,8 @@ class ShapeDeformation(OwnModelsTask):
         layers = [interpret(np.array(t), irreps) for t in thetas]
         whole = interpret(np.concatenate(thetas), irreps * len(thetas))
         return {
-            "test": {"mse": best},
-            "val": best,
+            "test": {"mse": mse},
+            "val": mse,
             "theta": thetas,
             "theta_irreps": str(irreps),
             "layers": [{"kept": it.kept, "nonzero": {b.irrep: list(b.nonzero) for b in it.blocks if b.nonzero}, "norms": {b.irrep: b.norm for b in it.blocks}} for it in layers],
