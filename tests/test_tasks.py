@@ -408,3 +408,30 @@ def test_shape_deformation_records_the_loss_of_the_weights_it_keeps():
         again = float(((net(x, data.pos, data.edge_index).mean(0) - data.target) ** 2).mean())
     assert mse == pytest.approx(again, rel=1e-12, abs=0)
     assert "measured" in task.job_settings()  # older records (the best epoch's logged loss) are not reused
+
+
+@pytest.mark.parametrize("name", ["shape-deformation", "charged-particle"])
+def test_relaxed_tasks_key_the_schedule_they_train_with(name):
+    """The relaxed tasks train at the task's ``schedule``; ``--until-plateau`` switches it to
+    warm-up, so it must be in the job settings, or a warm-up record would be reused as the paper's."""
+    from symbreak.tasks import get_task
+
+    task = get_task(name)
+    assert task.schedule == "constant" and task.job_settings()["schedule"] == "constant"
+    task.schedule = "warmup"
+    assert task.job_settings()["schedule"] == "warmup"
+
+
+def test_shape_deformation_trains_at_its_schedule():
+    from symbreak.bench._jobs import Job
+    from symbreak.tasks import get_task
+
+    task = get_task("shape-deformation")
+    (data,) = task.dataset("prism")
+    job = Job(task.name, "prism", "relaxed-e3nn", "mse", 0, 6, 0.1, 0)
+    torch.manual_seed(0)  # fit builds the network from the global generator, as the runner seeds it
+    _, constant = task.fit(job, data)
+    task.schedule = "warmup"
+    torch.manual_seed(0)
+    _, warmup = task.fit(job, data)
+    assert warmup > constant * 1.002  # warm-up starts at lr/25: less progress in 6 epochs

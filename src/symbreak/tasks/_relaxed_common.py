@@ -27,10 +27,12 @@ def train_with_penalty(
     label: str = "",
     patience: int | None = None,
     target: float = 0.0,
+    schedule: str = "constant",
 ) -> tuple[float, list[float]]:
     r"""Minimise loss + λ·:func:`relaxation_penalty` under :class:`symbreak.training.Trainer`'s epoch
     policy, monitoring the training loss (these experiments fit one fixed set of structures; there
-    is nothing to validate on), stepping the optimiser after every batch.
+    is nothing to validate on), stepping the optimiser after every batch, at the learning rate
+    ``schedule`` gives (the trainer's; the papers' runs keep it ``"constant"``).
 
     ``batches(epoch)`` gives the epoch's batches. The weights with the lowest epoch loss are kept
     and restored at the end (deep-copied by the trainer: a reference to the live parameters would
@@ -58,7 +60,7 @@ def train_with_penalty(
 
     # frozen θ: the penalty is a constant, with no gradient
     trainer = Trainer(
-        model, optimizer, epochs=epochs, monitor="train", patience=patience, min_delta=1e-3, target=target,
+        model, optimizer, epochs=epochs, monitor="train", patience=patience, min_delta=1e-3, target=target, schedule=schedule,
         regularizer=lambda m: relaxation_penalty(m, lam), on_epoch=report,
     )  # fmt: skip
     result = trainer.run(batches, loss_fn, evaluate_epoch)
