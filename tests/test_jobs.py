@@ -200,7 +200,7 @@ KEYS = {
     ("sbs-examples", "e3nn+sbs-axial", None): (2238566437, "c3f21864956d7810"),
     ("sbs-examples", "egnn+sympe", None): (468860827, "cbc6d482dec66a52"),
     ("ising", "noise", None): (3213144181, "05772baf0934ea1a"),
-    ("charged-particle", "relaxed-e3nn", None): (1616622134, "663199eada6fc823"),
+    ("charged-particle", "relaxed-e3nn", None): (1616622134, "9e8254442da606c9"),  # 2026-12-06: the schedule keyed
     ("canonicalization", "symbreak", None): (2552416671, "e07d0f13a45bc15c"),
 }
 
